@@ -1,0 +1,112 @@
+# Makefile: ferret's one front door.
+#   make            release build: build/ferret
+#   make test       sanitizer build, C unit tests, fuzz-corpus replay, end-to-end tests
+#   make unit | e2e | san | fuzz | layouts | layouts-check | format | bench | clean
+# Why make: the tree is plain C with a handful of generated headers and per-interpreter
+# extension builds; make expresses that directly, is on every fresh machine, and needs no
+# configure step. Fragments in mk/*.mk add the Python extension and the memory hooks.
+
+CC       ?= gcc
+CLANG    ?= clang
+PYTEST   ?= /usr/bin/python3 -m pytest
+BUILD    := build
+
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla -Werror
+CPPFLAGS := -D_GNU_SOURCE -Isrc -MMD -MP
+REL_FLAGS := -O2 -g -D_FORTIFY_SOURCE=3 -fPIC -fvisibility=hidden
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer -fPIC -fvisibility=hidden
+LDLIBS   := -lsqlite3 -lz -lm -lpthread
+
+CORE_DIRS := src/util src/layouts src/sampler src/profile src/report src/bench
+CORE_SRC  := $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c))
+CLI_SRC   := $(wildcard src/cli/*.c)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all san test unit e2e fuzz fuzz-replay layouts layouts-check format bench clean demo
+.DEFAULT_GOAL := all
+
+# $(call variant,NAME,FLAGS): objects under build/obj/NAME, libferret.a and the ferret binary.
+define variant
+$(1)_OBJ := $$(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$$(CORE_SRC))
+$(1)_CLI_OBJ := $$(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$$(CLI_SRC))
+$(BUILD)/obj/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$(WARN) $(2) -c $$< -o $$@
+$(BUILD)/$(1)/libferret.a: $$($(1)_OBJ)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+-include $$($(1)_OBJ:.o=.d) $$($(1)_CLI_OBJ:.o=.d)
+endef
+$(eval $(call variant,rel,$(REL_FLAGS)))
+$(eval $(call variant,san,$(SAN_FLAGS)))
+
+all: $(BUILD)/ferret
+
+$(BUILD)/ferret: $(rel_CLI_OBJ) $(BUILD)/rel/libferret.a
+	$(CC) $(REL_FLAGS) -o $@ $^ $(LDLIBS)
+
+san: $(BUILD)/san/ferret
+
+$(BUILD)/san/ferret: $(san_CLI_OBJ) $(BUILD)/san/libferret.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: one program per module, built with the sanitizers.
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_SRC))
+$(BUILD)/san/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/san/libferret.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(WARN) $(SAN_FLAGS) -o $@ $< $(BUILD)/san/libferret.a $(LDLIBS)
+
+# Fuzz targets replay their corpus as ordinary tests (gcc, sanitizers, no libFuzzer).
+FUZZ_REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/san/fuzz/%,$(FUZZ_SRC))
+$(BUILD)/san/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/san/libferret.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(BUILD)/san/libferret.a $(LDLIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "unit: $$t"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+fuzz-replay: $(FUZZ_REPLAY_BIN)
+	@set -e; for t in $(FUZZ_REPLAY_BIN); do n=$$(basename $$t); n=$${n#fuzz_}; \
+	  echo "fuzz-replay: $$n"; $$t tests/fuzz/corpus/$$n; done
+
+# libFuzzer runs (clang). FUZZ_SECONDS per target; new crashes are written to the corpus dir.
+FUZZ_SECONDS ?= 20
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_SRC := $(CORE_SRC)
+fuzz: $(FUZZ_SRC)
+	@set -e; mkdir -p $(BUILD)/fuzz; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  n=$${n#fuzz_}; echo "fuzz: $$n ($(FUZZ_SECONDS)s)"; \
+	  $(CLANG) $(CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LDLIBS); \
+	  mkdir -p tests/fuzz/corpus/$$n $(BUILD)/fuzz/new-$$n; \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/$$n/crash- \
+	    $(BUILD)/fuzz/new-$$n tests/fuzz/corpus/$$n; done
+
+-include mk/*.mk
+
+e2e: $(BUILD)/san/ferret $(E2E_DEPS)
+	FERRET=$(abspath $(BUILD)/san/ferret) $(PYTEST) -q tests/e2e $(PYTEST_ARGS)
+
+test: unit fuzz-replay layouts-check e2e
+
+# Per-CPython layouts, generated from each installed interpreter's own headers.
+layouts:
+	tools/genlayout/genlayout.sh src/layouts
+
+layouts-check:
+	@tools/genlayout/genlayout.sh $(BUILD)/layouts-check >/dev/null && \
+	  for f in $(BUILD)/layouts-check/py3_*.h; do diff -u src/layouts/$$(basename $$f) $$f; done && \
+	  echo "layouts-check: generated layouts match the committed ones"
+
+demo: $(BUILD)/ferret
+	$(BUILD)/ferret run -- python3 examples/hotspots.py
+
+bench: $(BUILD)/ferret
+	@echo "see bench/README.md: each script there prints its own table"
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h' 'tools/*.c')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h: what every subcommand shares: the command table, the one-line error, and option
+ * value parsing with messages that name the option. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* Every subcommand: X(name, one-line help). Each is `int cmd_<name>(int argc, char **argv)`
+ * in cli/cmd_<name>.c, with argv[0] the subcommand's name; it returns the exit status. */
+#define FERRET_COMMANDS(X)                                                                         \
+    X(version, "print ferret's version")
+
+#define X(name, help) int cmd_##name(int argc, char **argv);
+FERRET_COMMANDS(X)
+#undef X
+
+#define FERRET_VERSION "0.1.0"
+
+/* Prints "ferret: <message>" on stderr and returns the exit status for err's kind. */
+int cli_fail(const Err *err);
+/* Formats a usage error, prints it like cli_fail and returns EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses a number for option `opt`: the whole string, finite, within [min, max]. */
+int cli_parse_double(const char *opt, const char *s, double min, double max, double *out,
+                     Err *err);
+int cli_parse_int(const char *opt, const char *s, long long min, long long max, long long *out,
+                  Err *err);
+/* Parses a duration like "10", "2.5s", "500ms", "3m" into seconds. */
+int cli_parse_seconds(const char *opt, const char *s, double *out, Err *err);
+/* Is this stream a terminal (and colour allowed by NO_COLOR)? */
+bool cli_isatty(int fd);
+bool cli_color(int fd);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* collapsed.c: the folded-stack format flamegraph tools read: one line per distinct stack,
+ * frames root-first joined by ';', a space, then the summed weight (samples, or bytes for
+ * memory views). A frame is `qualname (file:line)`; ';' and control characters in names are
+ * replaced (frame_name.c) so a name can never split a line or a frame. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "report/frame_name.h"
+#include "report/report.h"
+#include "util/escape.h"
+
+static int
+collapsed_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
+{
+    size_t ns = profile_nstacks(p);
+    int64_t *self = malloc(ns * sizeof *self);
+    FrameId *frames = malloc(PROFILE_MAX_DEPTH * sizeof *frames);
+    Buf line;
+    buf_init(&line);
+    int rc = -1;
+    if (!self || !frames) {
+        err_set(err, ERR_NOMEM, "out of memory writing collapsed stacks");
+        goto done;
+    }
+    ProfFilter f;
+    profile_filter_init(&f);
+    f.series = opt->series;
+    f.flags_mask = opt->flags_mask;
+    f.flags_want = opt->flags_want;
+    profile_self_weights(p, &f, self);
+    for (StackId sid = 1; sid < ns; sid++) {
+        if (self[sid] <= 0)
+            continue;
+        size_t depth = profile_stack_frames(p, sid, frames, PROFILE_MAX_DEPTH);
+        if (depth > PROFILE_MAX_DEPTH)
+            depth = PROFILE_MAX_DEPTH;
+        buf_reset(&line);
+        for (size_t i = 0; i < depth; i++) {
+            if (i)
+                buf_putc(&line, ';');
+            frame_label(&line, p, frames[i], ESC_TEXT_SEP);
+        }
+        buf_printf(&line, " %lld\n", (long long)self[sid]);
+        if (buf_failed(&line)) {
+            err_set(err, ERR_NOMEM, "out of memory writing collapsed stacks");
+            goto done;
+        }
+        if (fwrite(line.data, 1, line.len, out) != line.len) {
+            err_sys(err, errno, "writing collapsed stacks");
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    buf_fini(&line);
+    free(self);
+    free(frames);
+    return rc;
+}
+
+const ReportWriter report_collapsed = {
+    .name = "collapsed",
+    .extension = ".txt",
+    .binary = false,
+    .write = collapsed_write,
+};

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h: one ReportWriter per output format; each sees only a Profile and options.
+ * The list of formats is written once, in REPORT_FORMATS below; cli/ looks writers up by
+ * name and report_write_path() gives every format the same safe file handling (OUT.tmp,
+ * then rename; nothing left behind on failure). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "profile/profile.h"
+#include "util/err.h"
+
+typedef struct {
+    SeriesId series;     /* which series to render (memory views, trace measures) */
+    uint8_t flags_mask;  /* only samples with (flags & mask) == want: --mode cpu, --gil */
+    uint8_t flags_want;
+    int top;             /* text: rows per table */
+    bool color;          /* text: ANSI colours allowed (a terminal) */
+    const char *title;   /* report title; NULL for a default from the profile */
+} ReportOptions;
+
+typedef struct {
+    const char *name;      /* as given to -f */
+    const char *extension; /* default file extension, with the dot */
+    bool binary;           /* not for a terminal */
+    /* Renders the profile to out. Returns 0, or -1 with *err set. Must not close out. */
+    int (*write)(const Profile *p, const ReportOptions *opt, FILE *out, Err *err);
+} ReportWriter;
+
+/* Every format, in the order `ferret --help` lists them. X(symbol) names a ReportWriter
+ * `report_<symbol>` defined in report/<symbol>.c. */
+#define REPORT_FORMATS(X) X(text) X(collapsed)
+
+#define X(sym) extern const ReportWriter report_##sym;
+REPORT_FORMATS(X)
+#undef X
+
+/* Looks a format up by name; NULL if unknown. */
+const ReportWriter *report_find(const char *name);
+/* Comma-separated list of format names, for messages. Static storage. */
+const char *report_format_list(void);
+/* Options with defaults taken from the profile's metadata: the first series, the recorded
+ * mode (meta "mode" = cpu keeps only on-CPU samples; meta "gil" = 1 only GIL holders). */
+void report_options_init(ReportOptions *opt, const Profile *p);
+/* Writes a report to path ("-" = stdout): into "path.tmp" first, renamed over path only
+ * when complete; on any failure the temporary file is removed. Returns 0 or -1. */
+int report_write_path(const ReportWriter *w, const Profile *p, const ReportOptions *opt,
+                      const char *path, Err *err);
+/* Same contract for any producer: write(ctx, FILE*) fills the file. */
+int report_write_atomic(const char *path, int (*write)(void *ctx, FILE *out, Err *err), void *ctx,
+                        Err *err);
