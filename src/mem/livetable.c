@@ -5,11 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Blocks born and freed together sit side by side in memory (pymalloc's pools, glibc's
+ * bins), so the slot keeps each 4 KiB page's blocks together: the page number is scrambled
+ * (Fibonacci hashing) and picks a run of 256 slots, the 16-byte offset within the page
+ * picks the slot in it. A loop that churns objects then touches a few cache lines of the
+ * table instead of one random line per allocation; with fully random slots the table's
+ * cache misses cost more than everything else the tracker does. */
 static inline size_t
 slot_of(const LiveTable *t, uintptr_t addr)
 {
-    /* Allocations are at least 16-byte aligned; Fibonacci hashing spreads the rest. */
-    return (size_t)(((uint64_t)(addr >> 4) * 0x9E3779B97F4A7C15ULL) >> t->shift);
+    uint64_t page = (uint64_t)(addr >> 12) * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(((page >> t->shift) << 8) + ((addr >> 4) & 0xff)) & (t->cap - 1);
 }
 
 static bool
@@ -57,7 +63,7 @@ grow(LiveTable *t)
     size_t ocap = t->cap;
     t->slots = ns;
     t->cap = ncap;
-    t->shift = 64;
+    t->shift = 64 + 8; /* 256-slot runs: the page picks one of cap / 256 */
     for (size_t c = ncap; c > 1; c >>= 1)
         t->shift--;
     for (size_t i = 0; i < ocap; i++) {
@@ -72,35 +78,44 @@ grow(LiveTable *t)
     return 0;
 }
 
-int
-livetable_put(LiveTable *t, uintptr_t addr, uint64_t size, uint32_t stack)
+static uint64_t
+size_of(const LiveTable *t, const LiveSlot *s)
 {
-    /* keep the load at most 1/2: probes stay short with clustered addresses */
+    size_t i;
+    if (s->size32 != LIVE_BIG)
+        return s->size32;
+    return big_find(t, s->addr, &i) ? t->big[i].size : LIVE_BIG;
+}
+
+int
+livetable_put(LiveTable *t, uintptr_t addr, uint64_t size, uint32_t stack, LiveOld *old)
+{
+    if (old)
+        old->present = false;
+    /* keep the load at most 1/2: probe runs stay short */
     if ((t->len + 1) * 2 > t->cap && grow(t) < 0)
         return -1;
-    if (size >= LIVE_BIG) {
-        size_t i;
-        if (big_find(t, addr, &i)) {
-            t->big[i].size = size;
-        } else {
-            if (t->nbig == t->bigcap) {
-                size_t nc = t->bigcap ? t->bigcap * 2 : 8;
-                LiveBig *nb = realloc(t->big, nc * sizeof *nb);
-                if (!nb)
-                    return -1;
-                t->big = nb;
-                t->bigcap = nc;
-            }
-            t->big[t->nbig++] = (LiveBig){addr, size};
-        }
+    if (size >= LIVE_BIG && t->nbig == t->bigcap) { /* room first: nothing fails later */
+        size_t nc = t->bigcap ? t->bigcap * 2 : 8;
+        LiveBig *nb = realloc(t->big, nc * sizeof *nb);
+        if (!nb)
+            return -1;
+        t->big = nb;
+        t->bigcap = nc;
     }
     size_t j = slot_of(t, addr);
     while (t->slots[j].addr && t->slots[j].addr != addr)
         j = (j + 1) & (t->cap - 1);
-    if (!t->slots[j].addr)
+    if (t->slots[j].addr) {
+        if (old)
+            *old = (LiveOld){true, size_of(t, &t->slots[j]), t->slots[j].stack};
+        if (t->slots[j].size32 == LIVE_BIG)
+            big_drop(t, addr);
+    } else {
         t->len++;
-    else if (t->slots[j].size32 == LIVE_BIG && size < LIVE_BIG)
-        big_drop(t, addr);
+    }
+    if (size >= LIVE_BIG)
+        t->big[t->nbig++] = (LiveBig){addr, size};
     t->slots[j] = (LiveSlot){addr, stack, size >= LIVE_BIG ? LIVE_BIG : (uint32_t)size};
     return 0;
 }
@@ -119,15 +134,6 @@ find(const LiveTable *t, uintptr_t addr, size_t *at)
         j = (j + 1) & (t->cap - 1);
     }
     return false;
-}
-
-static uint64_t
-size_of(const LiveTable *t, const LiveSlot *s)
-{
-    size_t i;
-    if (s->size32 != LIVE_BIG)
-        return s->size32;
-    return big_find(t, s->addr, &i) ? t->big[i].size : LIVE_BIG;
 }
 
 bool

@@ -22,8 +22,8 @@ typedef struct {
 
 typedef struct {
     LiveSlot *slots;
-    size_t cap; /* power of two, or 0 */
-    unsigned shift; /* 64 - log2(cap): slot = hash >> shift */
+    size_t cap;     /* power of two (at least 1024), or 0 */
+    unsigned shift; /* 72 - log2(cap): picks one of cap/256 runs of slots */
     size_t len;
     LiveBig *big;
     size_t nbig, bigcap;
@@ -33,9 +33,17 @@ typedef struct {
 
 void livetable_init(LiveTable *t); /* empty, no allocation */
 void livetable_fini(LiveTable *t);
-/* Records addr (non-zero). An address already present is overwritten (a missed free).
- * Returns 0, or -1 when memory runs out (the table is unchanged). */
-int livetable_put(LiveTable *t, uintptr_t addr, uint64_t size, uint32_t stack);
+/* What livetable_put replaced. */
+typedef struct {
+    bool present;
+    uint64_t size;
+    uint32_t stack;
+} LiveOld;
+
+/* Records addr (non-zero). An address already present is overwritten (a free ferret did
+ * not see) and, when old is not NULL, what it held is returned there. Returns 0, or -1
+ * when memory runs out (the table is unchanged). */
+int livetable_put(LiveTable *t, uintptr_t addr, uint64_t size, uint32_t stack, LiveOld *old);
 /* Removes addr; returns true and its size and stack if it was present. */
 bool livetable_take(LiveTable *t, uintptr_t addr, uint64_t *size, uint32_t *stack);
 /* Looks addr up without removing it. */

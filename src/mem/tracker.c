@@ -13,7 +13,7 @@
 #include "mem/tracker.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +58,10 @@ typedef struct {
 
 struct Tracker {
     struct TrackerFast fast; /* first: tracker_maybe_live() reads it through the pointer */
+    uint8_t *counts;         /* live blocks per address hash (saturating); fast.bits mirrors
+                                counts != 0 for the lock-free check */
     TrackerConfig cfg;
-    pthread_mutex_t lock;
+    atomic_bool lock;
 
     /* everything below is protected by lock, except the atomics */
     Profile *prof;
@@ -90,7 +92,7 @@ struct Tracker {
     size_t nregions, regions_cap;
 
     size_t sent_strs, sent_frames, sent_stacks;
-    Buf timeline; /* encoded points not yet flushed */
+    Buf timeline; /* encoded points not yet flushed: owned by the ticking thread */
     uint64_t ntimeline;
     Buf meta; /* encoded MS_META records not yet flushed */
     int64_t t0_ns;
@@ -118,16 +120,31 @@ now_rel(const Tracker *t)
     return now - t->t0_ns;
 }
 
+/* A spin lock: the critical sections are a few hash probes, and in exact mode one is
+ * taken per allocation and per free, where a mutex's two atomic operations and its
+ * bookkeeping cost more. A holder that gets descheduled makes waiters yield the CPU. */
 static void
 lock(Tracker *t)
 {
-    pthread_mutex_lock(&t->lock);
+    for (unsigned spins = 0;; spins++) {
+        if (!atomic_exchange_explicit(&t->lock, true, memory_order_acquire))
+            return;
+        while (atomic_load_explicit(&t->lock, memory_order_relaxed)) {
+            if (++spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            } else {
+                sched_yield();
+            }
+        }
+    }
 }
 
 static void
 unlock(Tracker *t)
 {
-    pthread_mutex_unlock(&t->lock);
+    atomic_store_explicit(&t->lock, false, memory_order_release);
 }
 
 /* Records the first internal failure; the event is dropped and counted. */
@@ -135,8 +152,11 @@ static void
 fail(Tracker *t, const char *what)
 {
     t->dropped++;
-    if (!t->error[0])
-        snprintf(t->error, sizeof t->error, "%s", what);
+    if (!t->error[0]) {
+        size_t n = strnlen(what, sizeof t->error - 1);
+        memcpy(t->error, what, n);
+        t->error[n] = '\0';
+    }
 }
 
 static int
@@ -158,7 +178,6 @@ tracker_new(const TrackerConfig *cfg, Err *err)
     }
     t->cfg = *cfg;
     t->fast.exact = cfg->exact;
-    pthread_mutex_init(&t->lock, NULL);
     livetable_init(&t->live);
     hashu64_init(&t->native_frames);
     buf_init(&t->timeline);
@@ -167,13 +186,14 @@ tracker_new(const TrackerConfig *cfg, Err *err)
     t->sent_strs = 1;   /* the empty string every profile starts with */
     t->sent_stacks = 1; /* the empty stack */
     t->t0_ns = cfg->now_ns ? cfg->now_ns(cfg->ctx) : mono_ns();
-    t->fast.filter = calloc((size_t)1 << TRACKER_FILTER_BITS, 1);
+    t->counts = calloc((size_t)1 << TRACKER_FILTER_BITS, 1);
+    t->fast.bits = calloc((size_t)1 << (TRACKER_FILTER_BITS - 3), 1);
     t->prof = profile_new(PROFILE_MEMORY, err);
-    if (!t->fast.filter || !t->prof ||
+    if (!t->counts || !t->fast.bits || !t->prof ||
         intern_marker(t->prof, "<truncated>", FRAME_MARKER, &t->f_truncated, err) < 0 ||
         intern_marker(t->prof, "<interpreter>", FRAME_MARKER, &t->f_interp, err) < 0 ||
         intern_marker(t->prof, "<unknown frame>", FRAME_MARKER, &t->f_unknown, err) < 0) {
-        if (!t->fast.filter)
+        if (!t->counts || !t->fast.bits)
             err_set(err, ERR_NOMEM, "out of memory creating the memory tracker");
         tracker_free(t);
         return NULL;
@@ -197,8 +217,8 @@ tracker_free(Tracker *t)
     free(t->regions);
     buf_fini(&t->timeline);
     buf_fini(&t->meta);
-    free((void *)t->fast.filter);
-    pthread_mutex_destroy(&t->lock);
+    free(t->counts);
+    free((void *)t->fast.bits);
     free(t);
 }
 
@@ -533,10 +553,12 @@ filter_inc(Tracker *t, uintptr_t addr)
 {
     if (t->fast.exact)
         return;
-    _Atomic uint8_t *c = &t->fast.filter[tracker_filter_slot(addr)];
-    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-    if (v < UINT8_MAX)
-        atomic_store_explicit(c, (uint8_t)(v + 1), memory_order_relaxed);
+    size_t h = tracker_filter_slot(addr);
+    if (t->counts[h] == 0)
+        atomic_fetch_or_explicit(&t->fast.bits[h >> 3], (uint8_t)(1u << (h & 7)),
+                                 memory_order_relaxed);
+    if (t->counts[h] < UINT8_MAX)
+        t->counts[h]++;
 }
 
 static void
@@ -544,10 +566,12 @@ filter_dec(Tracker *t, uintptr_t addr)
 {
     if (t->fast.exact)
         return;
-    _Atomic uint8_t *c = &t->fast.filter[tracker_filter_slot(addr)];
-    uint8_t v = atomic_load_explicit(c, memory_order_relaxed);
-    if (v > 0 && v < UINT8_MAX) /* a saturated counter stays saturated */
-        atomic_store_explicit(c, (uint8_t)(v - 1), memory_order_relaxed);
+    size_t h = tracker_filter_slot(addr);
+    if (t->counts[h] == 0 || t->counts[h] == UINT8_MAX) /* a saturated count stays */
+        return;
+    if (--t->counts[h] == 0)
+        atomic_fetch_and_explicit(&t->fast.bits[h >> 3], (uint8_t)~(1u << (h & 7)),
+                                  memory_order_relaxed);
 }
 
 static double
@@ -582,19 +606,16 @@ tracker_alloc(Tracker *t, uintptr_t addr, uint64_t size, const MemSite *site)
         unlock(t);
         return;
     }
-    uint64_t old_size;
-    uint32_t old_stack;
-    if (livetable_take(&t->live, addr, &old_size, &old_stack)) {
-        /* a block we missed the free of (freed through a path we do not see) */
-        block_remove_stats(t, old_size, old_stack);
-        filter_dec(t, addr);
-    }
-    if (livetable_put(&t->live, addr, size, stack) < 0) {
+    LiveOld old;
+    if (livetable_put(&t->live, addr, size, stack, &old) < 0) {
         fail(t, "out of memory growing the live-allocation table");
         unlock(t);
         return;
     }
-    filter_inc(t, addr);
+    if (old.present) /* a block whose free went by unseen: it is not live any more */
+        block_remove_stats(t, old.size, old.stack);
+    else
+        filter_inc(t, addr);
     int64_t b, n;
     sampling_weights(size, mean_of(t), &b, &n);
     stat_add(t, stack, b, n);
@@ -625,7 +646,7 @@ tracker_restore_block(Tracker *t, const MemBlock *b)
 {
     lock(t);
     if (!t->finished) {
-        if (livetable_put(&t->live, b->addr, b->size, b->stack) == 0) {
+        if (livetable_put(&t->live, b->addr, b->size, b->stack, NULL) == 0) {
             filter_inc(t, b->addr);
             int64_t wb, wn;
             sampling_weights(b->size, mean_of(t), &wb, &wn);
@@ -1062,16 +1083,17 @@ tracker_meta(Tracker *t, const char *key, const char *value)
 void
 tracker_tick(Tracker *t, int64_t rss_bytes)
 {
-    lock(t);
-    if (!t->finished) {
-        int64_t h = atomic_load_explicit(&t->heap, memory_order_relaxed);
-        int64_t m = atomic_exchange_explicit(&t->tick_max, h, memory_order_relaxed);
-        put_u(&t->timeline, nonneg(now_rel(t)));
-        put_u(&t->timeline, nonneg(m > h ? m : h));
-        put_u(&t->timeline, nonneg(rss_bytes));
-        t->ntimeline++;
-    }
-    unlock(t);
+    /* no lock: the heap is atomic and the timeline buffer belongs to whoever ticks and
+     * flushes (one thread at a time, see tracker.h); a writer thread preempted while
+     * holding the lock every 10 ms would stall every allocation behind it */
+    if (t->finished)
+        return;
+    int64_t h = atomic_load_explicit(&t->heap, memory_order_relaxed);
+    int64_t m = atomic_exchange_explicit(&t->tick_max, h, memory_order_relaxed);
+    put_u(&t->timeline, nonneg(now_rel(t)));
+    put_u(&t->timeline, nonneg(m > h ? m : h));
+    put_u(&t->timeline, nonneg(rss_bytes));
+    t->ntimeline++;
 }
 
 bool
@@ -1095,7 +1117,6 @@ tracker_fork_parent(Tracker *t)
 void
 tracker_fork_child(Tracker *t)
 {
-    pthread_mutex_init(&t->lock, NULL);
     t->finished = true;
 }
 
@@ -1104,6 +1125,6 @@ tracker_own_bytes(Tracker *t)
 {
     return livetable_bytes(&t->live) + t->st_cap * (sizeof *t->st + 2 * sizeof(uint32_t)) +
            t->site_cap * sizeof *t->sites + t->pool_cap * sizeof *t->site_pool +
-           t->regions_cap * sizeof *t->regions + ((size_t)1 << TRACKER_FILTER_BITS) +
+           t->regions_cap * sizeof *t->regions + ((size_t)9 << (TRACKER_FILTER_BITS - 3)) +
            t->timeline.cap + t->meta.cap;
 }

@@ -28,7 +28,7 @@
 #include "util/err.h"
 
 #define MEM_MAX_FRAMES 128 /* Python frames kept per stack; deeper stacks lose their root */
-#define TRACKER_FILTER_BITS 16
+#define TRACKER_FILTER_BITS 17 /* 2^17 address hashes: a 16 KiB bitmap, L1-resident */
 
 typedef struct Tracker Tracker;
 
@@ -92,7 +92,9 @@ void tracker_unmap(Tracker *t, uintptr_t addr, uint64_t len);
 /* Is there a tracked mapping starting at addr? */
 bool tracker_is_mapped(Tracker *t, uintptr_t addr);
 
-/* A timeline point: the highest heap since the last point, and the resident set size. */
+/* A timeline point: the highest heap since the last point, and the resident set size.
+ * tracker_tick, tracker_flush and tracker_finish must not run at the same time as each
+ * other (one writer thread, or the writer stopped); events may run alongside them. */
 void tracker_tick(Tracker *t, int64_t rss_bytes);
 /* Appends to out a chunk with everything new since the last flush. Returns 0, or -1 with
  * *err set (out of memory). */
@@ -121,7 +123,7 @@ size_t tracker_own_bytes(Tracker *t);
 
 struct TrackerFast {
     bool exact;
-    _Atomic uint8_t *filter; /* sampled mode: counts of live blocks per address hash */
+    _Atomic uint8_t *bits; /* sampled mode: bit h set while a live block hashes to h */
 };
 
 static inline size_t
@@ -136,5 +138,6 @@ tracker_maybe_live(const Tracker *t, uintptr_t addr)
     const struct TrackerFast *f = (const struct TrackerFast *)t; /* first member */
     if (f->exact)
         return true;
-    return atomic_load_explicit(&f->filter[tracker_filter_slot(addr)], memory_order_relaxed) != 0;
+    size_t h = tracker_filter_slot(addr);
+    return (atomic_load_explicit(&f->bits[h >> 3], memory_order_relaxed) >> (h & 7)) & 1;
 }

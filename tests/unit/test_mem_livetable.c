@@ -33,16 +33,21 @@ test_basic(void)
     uint64_t size;
     uint32_t stack;
     CHECK(!livetable_take(&t, 0x1000, &size, &stack)); /* empty table */
-    CHECK_EQ_INT(livetable_put(&t, 0x1000, 10, 3), 0);
-    CHECK_EQ_INT(livetable_put(&t, 0x2000, (uint64_t)5 << 32, 4), 0); /* 20 GiB */
-    CHECK_EQ_INT(livetable_put(&t, 0x3000, UINT32_MAX, 5), 0);        /* exactly the marker */
+    LiveOld old;
+    CHECK_EQ_INT(livetable_put(&t, 0x1000, 10, 3, &old), 0);
+    CHECK(!old.present);
+    CHECK_EQ_INT(livetable_put(&t, 0x2000, (uint64_t)5 << 32, 4, NULL), 0); /* 20 GiB */
+    CHECK_EQ_INT(livetable_put(&t, 0x3000, UINT32_MAX, 5, NULL), 0);        /* exactly the marker */
     CHECK_EQ_SIZE(livetable_len(&t), 3);
     CHECK(livetable_get(&t, 0x2000, &size, &stack));
     CHECK_EQ_U64(size, (uint64_t)5 << 32);
     CHECK_EQ_INT(stack, 4);
     CHECK(livetable_get(&t, 0x3000, &size, &stack));
     CHECK_EQ_U64(size, UINT32_MAX);
-    CHECK_EQ_INT(livetable_put(&t, 0x2000, 7, 6), 0); /* overwrite a big one with a small one */
+    CHECK_EQ_INT(livetable_put(&t, 0x2000, 7, 6, &old), 0); /* a big one replaced by a small one */
+    CHECK(old.present);
+    CHECK_EQ_U64(old.size, (uint64_t)5 << 32);
+    CHECK_EQ_INT(old.stack, 4);
     CHECK_EQ_SIZE(livetable_len(&t), 3);
     CHECK_EQ_SIZE(t.nbig, 1);
     CHECK(livetable_take(&t, 0x2000, &size, &stack));
@@ -75,8 +80,11 @@ test_random(void)
         if (!r->live || rnd() % 4 == 0) {
             uint64_t sz = rnd() % 50 == 0 ? ((uint64_t)1 << 32) + rnd() % 100 : rnd() % 5000;
             uint32_t st = (uint32_t)(rnd() % 1000);
-            if (livetable_put(&t, r->addr, sz, st) < 0)
+            LiveOld old;
+            if (livetable_put(&t, r->addr, sz, st, &old) < 0)
                 break;
+            mismatches += old.present != (bool)r->live ||
+                          (old.present && (old.size != r->size || old.stack != r->stack));
             live += !r->live;
             *r = (Ref){r->addr, sz, st, 1};
         } else {
