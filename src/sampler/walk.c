@@ -79,7 +79,8 @@ chunks_init(Chunks *c, Target *t, const uint8_t *ts)
     c->t = t;
     c->nregions = 0;
     c->next_chunk = 0;
-    if (L->frames_kind != LAYOUT_FRAMES_INTERP || L->thread.datastack_chunk < 0)
+    /* in-process reads need no copies (and must not allocate): frames are read in place */
+    if (L->frames_kind != LAYOUT_FRAMES_INTERP || L->thread.datastack_chunk < 0 || t->mem.local)
         return;
     uintptr_t chunk = ptr_at(ts, L->thread.datastack_chunk);
     uintptr_t top = ptr_at(ts, L->thread.datastack_top);
@@ -107,7 +108,7 @@ frame_bytes(Chunks *c, uintptr_t addr, uint8_t *buf, size_t span, Err *err)
                 return r->data + (addr - r->start);
         }
         /* maybe in an older chunk (a deep stack): copy the next one down and look again */
-        if (!c->next_chunk || c->nregions >= WALK_REGIONS)
+        if (!c->next_chunk || c->nregions >= WALK_REGIONS || t->mem.local)
             break;
         uint8_t hdr[64];
         size_t hsize = (size_t)t->layout.stack_chunk.size;
