@@ -10,8 +10,11 @@
 /* Every subcommand: X(name, one-line help). Each is `int cmd_<name>(int argc, char **argv)`
  * in cli/cmd_<name>.c, with argv[0] the subcommand's name; it returns the exit status. */
 #define FERRET_COMMANDS(X)                                                                         \
-    X(version, "print ferret's version")                                                          \
-    X(mem, "run a Python program and report where its memory goes")
+    X(run, "run a Python command and sample where its time goes")                                 \
+    X(attach, "sample a running Python process")                                                 \
+    X(mem, "run a Python program and report where its memory goes")                              \
+    X(dump, "print the current Python stack of every thread of a process")                        \
+    X(version, "print ferret's version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);
 FERRET_COMMANDS(X)

@@ -29,13 +29,6 @@
 #include "sampler/pyself.h"
 #include "util/buf.h"
 
-/* Until the in-process stack reader (sampler/pyself.c) is in libferret.a, link to it
- * weakly: without it every allocation carries the "<interpreter>" or native marker only. */
-#pragma weak pyself_open
-#pragma weak pyself_close
-#pragma weak pyself_stack
-#pragma weak pyself_frame
-
 #define EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -435,8 +428,6 @@ ask_for_atexit(void)
 static void
 try_open_pyself(void)
 {
-    if (!pyself_open)
-        return;
     int64_t now = mono_ns();
     if (now < atomic_load_explicit(&g_pyself_next_try, memory_order_relaxed))
         return;
@@ -457,7 +448,7 @@ py_frame_cb(void *ctx, const PyRawFrame *f, Profile *p, FrameId *out, Err *err)
 {
     (void)ctx;
     PySelf *s = atomic_load_explicit(&g_pyself, memory_order_acquire);
-    if (!s || !pyself_frame)
+    if (!s)
         return err_set(err, ERR_NOTPY, "no interpreter");
     return pyself_frame(s, f, p, out, err);
 }
@@ -489,7 +480,7 @@ record(void *p, size_t n, bool native, uintptr_t ret, bool mapping)
         try_open_pyself();
         s = atomic_load_explicit(&g_pyself, memory_order_acquire);
     }
-    if (s && pyself_stack)
+    if (s)
         nf = pyself_stack(s, frames, MEM_MAX_FRAMES + 1);
     MemSite site = {.frames = frames, .nframes = nf > MEM_MAX_FRAMES ? MEM_MAX_FRAMES : nf,
                     .truncated = nf > MEM_MAX_FRAMES, .native = native, .ret = ret};
