@@ -140,11 +140,26 @@ static atomic_flag g_pyself_busy = ATOMIC_FLAG_INIT;
 #define G_FERRET 0x10000u   /* inside ferret's own code: nothing is tracked, not even the heap */
 #define G_INNER_MASK 0xffffu
 
+/* A thread's cache of Python allocation sites: a 64-bit hash of the raw frames (code
+ * object and instruction of each) -> the stack id the tracker gave that site. Stack ids
+ * never change, so entries never go stale; a hit skips the site lookup under the lock.
+ * Two different sites with the same 64-bit hash would share a stack: with a million
+ * sites the chance is about 1 in 3e7. Heap-allocated (not TLS) to keep each thread's
+ * static TLS, which comes out of its stack, small; freed when the thread exits. */
+#define SITE_CACHE 1024
+typedef struct {
+    uint64_t key;
+    uint32_t stack;
+} SiteSlot;
+
 typedef struct {
     uint32_t guard;
-    ByteSampler s; /* this thread's countdown */
+    ByteSampler s;   /* this thread's countdown */
+    SiteSlot *sites; /* NULL until the thread's first attributed Python allocation */
 } Tls;
 static TLS Tls tls;
+static pthread_key_t g_sites_key;
+static bool g_sites_ok; /* the key exists */
 
 /* Python's allocator table, PyMemAllocatorEx in Include/cpython/pymem.h: the same layout
  * in 3.5 through 3.13. Domains: 0 RAW, 1 MEM, 2 OBJ. */
@@ -469,6 +484,43 @@ native_name_cb(void *ctx, uintptr_t ret, char *buf, size_t n)
     return 0;
 }
 
+static void
+sites_free(void *c)
+{
+    tls.guard += G_FERRET; /* allocated as ferret's: freed as ferret's */
+    tls.sites = NULL;
+    free(c);
+    tls.guard -= G_FERRET;
+}
+
+static SiteSlot *
+sites_get(void)
+{
+    if (LIKELY(tls.sites != NULL))
+        return tls.sites;
+    if (!g_sites_ok)
+        return NULL;
+    SiteSlot *c = calloc(SITE_CACHE, sizeof *c);
+    if (c && pthread_setspecific(g_sites_key, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    tls.sites = c;
+    return c;
+}
+
+static uint64_t
+site_key(const PyRawFrame *f, size_t n, bool truncated)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL * (n + 1) + truncated;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ f[i].code_addr) * 0xBF58476D1CE4E5B9ULL;
+        h = (h ^ (uint32_t)f[i].instr ^ (h >> 29)) * 0x94D049BB133111EBULL;
+    }
+    h ^= h >> 31;
+    return h | 1; /* 0 marks an empty slot */
+}
+
 /* Records an attributed allocation from this thread (tls.ferret is set). */
 static void
 record(void *p, size_t n, bool native, uintptr_t ret, bool mapping)
@@ -485,10 +537,27 @@ record(void *p, size_t n, bool native, uintptr_t ret, bool mapping)
     MemSite site = {.frames = frames, .nframes = nf > MEM_MAX_FRAMES ? MEM_MAX_FRAMES : nf,
                     .truncated = nf > MEM_MAX_FRAMES, .native = native, .ret = ret};
     check_py_hooks();
-    if (mapping)
+    if (mapping) {
         tracker_map(g_tracker, (uintptr_t)p, n, &site);
-    else
-        tracker_alloc(g_tracker, (uintptr_t)p, n, &site);
+    } else if (native) {
+        tracker_alloc(g_tracker, (uintptr_t)p, n, &site, NULL);
+    } else {
+        SiteSlot *c = sites_get(), *e = NULL;
+        uint64_t key = 0;
+        if (c) {
+            key = site_key(site.frames, site.nframes, site.truncated);
+            e = &c[key & (SITE_CACHE - 1)];
+            if (e->key == key) {
+                tracker_alloc_stack(g_tracker, (uintptr_t)p, n, e->stack);
+                goto done;
+            }
+        }
+        uint32_t sid;
+        tracker_alloc(g_tracker, (uintptr_t)p, n, &site, &sid);
+        if (e && sid != TRACKER_NO_STACK)
+            *e = (SiteSlot){key, sid};
+    }
+done:
     if (!native) {
         ask_for_atexit();
         maybe_restart_writer();
@@ -1066,6 +1135,7 @@ memhook_init(void)
     pthread_cond_init(&g_wcond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    g_sites_ok = pthread_key_create(&g_sites_key, sites_free) == 0;
     atomic_store(&g_state, ST_ON);
     install_py_hooks();
     start_writer();

@@ -583,43 +583,58 @@ mean_of(const Tracker *t)
 static void
 block_remove_stats(Tracker *t, uint64_t size, uint32_t stack)
 {
-    int64_t b, n;
-    sampling_weights(size, mean_of(t), &b, &n);
+    int64_t b = (int64_t)size, n = MEM_COUNT_ONE;
+    if (!t->cfg.exact)
+        sampling_weights(size, t->cfg.sample_bytes, &b, &n);
     stat_sub(t, stack, b, n);
 }
 
-void
-tracker_alloc(Tracker *t, uintptr_t addr, uint64_t size, const MemSite *site)
+/* Adds a live block at a known stack (lock held). */
+static void
+alloc_l(Tracker *t, uintptr_t addr, uint64_t size, uint32_t stack)
 {
-    if (!addr)
-        return;
-    lock(t);
-    if (t->finished) {
-        unlock(t);
-        return;
-    }
-    Err err;
-    err_clear(&err);
-    uint32_t stack;
-    if (site_stack(t, site, &stack, &err) < 0) {
-        fail(t, err.msg);
-        unlock(t);
-        return;
-    }
     LiveOld old;
     if (livetable_put(&t->live, addr, size, stack, &old) < 0) {
         fail(t, "out of memory growing the live-allocation table");
-        unlock(t);
         return;
     }
     if (old.present) /* a block whose free went by unseen: it is not live any more */
         block_remove_stats(t, old.size, old.stack);
     else
         filter_inc(t, addr);
-    int64_t b, n;
-    sampling_weights(size, mean_of(t), &b, &n);
+    int64_t b = (int64_t)size, n = MEM_COUNT_ONE;
+    if (!t->cfg.exact)
+        sampling_weights(size, t->cfg.sample_bytes, &b, &n);
     stat_add(t, stack, b, n);
     t->nallocs++;
+}
+
+void
+tracker_alloc(Tracker *t, uintptr_t addr, uint64_t size, const MemSite *site, uint32_t *stack)
+{
+    uint32_t sid = TRACKER_NO_STACK;
+    lock(t);
+    if (addr && !t->finished) {
+        Err err;
+        err_clear(&err);
+        if (site_stack(t, site, &sid, &err) < 0) {
+            fail(t, err.msg);
+            sid = TRACKER_NO_STACK;
+        } else {
+            alloc_l(t, addr, size, sid);
+        }
+    }
+    unlock(t);
+    if (stack)
+        *stack = sid;
+}
+
+void
+tracker_alloc_stack(Tracker *t, uintptr_t addr, uint64_t size, uint32_t stack)
+{
+    lock(t);
+    if (addr && !t->finished && stack < profile_nstacks(t->prof))
+        alloc_l(t, addr, size, stack);
     unlock(t);
 }
 

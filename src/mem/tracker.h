@@ -74,8 +74,14 @@ int64_t tracker_heap(const Tracker *t);
 int64_t tracker_peak_heap(const Tracker *t);
 
 /* Records an attributed allocation of size bytes at addr (already picked by the sampler in
- * sampled mode). Failures (out of memory) are recorded and reported in the stream. */
-void tracker_alloc(Tracker *t, uintptr_t addr, uint64_t size, const MemSite *site);
+ * sampled mode). Failures (out of memory) are recorded and reported in the stream. When
+ * stack is not NULL it receives the site's stack id (TRACKER_NO_STACK on failure), which
+ * stays valid for the tracker's life: callers may cache it per site. */
+void tracker_alloc(Tracker *t, uintptr_t addr, uint64_t size, const MemSite *site,
+                   uint32_t *stack);
+/* The same for a site whose stack id tracker_alloc returned before. */
+void tracker_alloc_stack(Tracker *t, uintptr_t addr, uint64_t size, uint32_t stack);
+#define TRACKER_NO_STACK UINT32_MAX
 /* Could addr be an attributed live block? A lock-free check for the free fast path:
  * false means certainly not (sampled mode); always true in exact mode. */
 static inline bool tracker_maybe_live(const Tracker *t, uintptr_t addr);

@@ -117,10 +117,10 @@ test_exact_views(void)
     MemSite s1 = site1(fr, 0xa, 10);
     fake_now = 1000;
     tracker_heap_add(t, 100);
-    tracker_alloc(t, 0x1000, 100, &s1);
+    tracker_alloc(t, 0x1000, 100, &s1, NULL);
     MemSite s2 = site1(fr, 0xb, 20);
     tracker_heap_add(t, 200);
-    tracker_alloc(t, 0x2000, 200, &s2);
+    tracker_alloc(t, 0x2000, 200, &s2, NULL);
     fake_now = 5000;
     CHECK(tracker_maybe_live(t, 0x2000));
     MemBlock blk;
@@ -132,12 +132,12 @@ test_exact_views(void)
     CHECK_EQ_INT(tracker_flush(t, &out, &err), 0);
     s1 = site1(fr, 0xa, 10);
     tracker_heap_add(t, 50);
-    tracker_alloc(t, 0x3000, 50, &s1);
+    tracker_alloc(t, 0x3000, 50, &s1, NULL);
     CHECK_EQ_INT(tracker_heap(t), 150);
     CHECK_EQ_INT(tracker_peak_heap(t), 300);
     fake_now = 9000;
     CHECK_EQ_INT(tracker_finish(t, MEM_END_ATEXIT, &out, &err), 0);
-    tracker_alloc(t, 0x4000, 1 << 20, &s1); /* after the end: ignored */
+    tracker_alloc(t, 0x4000, 1 << 20, &s1, NULL); /* after the end: ignored */
     MemStreamInfo info;
     Profile *p = read_back(&out, &info);
     if (p) {
@@ -194,18 +194,18 @@ test_peak_window(void)
     MemSite s;
     tracker_heap_add(t, 1000); /* the arena */
     s = site1(fr, 1, 1);
-    tracker_alloc(t, 0x100, 100, &s);
+    tracker_alloc(t, 0x100, 100, &s, NULL);
     s = site1(fr, 2, 2);
-    tracker_alloc(t, 0x200, 100, &s);
+    tracker_alloc(t, 0x200, 100, &s, NULL);
     tracker_free_block(t, 0x100, NULL); /* commits {f1 100, f2 100} */
     s = site1(fr, 3, 3);
-    tracker_alloc(t, 0x300, 300, &s);
+    tracker_alloc(t, 0x300, 300, &s, NULL);
     tracker_free_block(t, 0x300, NULL); /* 400 > 200: commits {f2 100, f3 300} */
     tracker_free_block(t, 0x200, NULL); /* 100: no commit */
     tracker_heap_sub(t, 1000);
     s = site1(fr, 4, 4);
     tracker_heap_add(t, 900); /* below the peak: no new window */
-    tracker_alloc(t, 0x400, 900, &s);
+    tracker_alloc(t, 0x400, 900, &s, NULL);
     Err err;
     CHECK_EQ_INT(tracker_finish(t, MEM_END_EXIT, &out, &err), 0);
     Profile *p = read_back(&out, NULL);
@@ -235,7 +235,7 @@ test_peak_at_flush(void)
     PyRawFrame fr[1];
     MemSite s = site1(fr, 7, 7);
     tracker_heap_add(t, 5000);
-    tracker_alloc(t, 0x700, 5000, &s);
+    tracker_alloc(t, 0x700, 5000, &s, NULL);
     Err err;
     CHECK_EQ_INT(tracker_flush(t, &out, &err), 0);
     Profile *p = read_back(&out, NULL);
@@ -259,8 +259,8 @@ test_sampled_weights(void)
     begin(t, &out);
     PyRawFrame fr[1];
     MemSite s = site1(fr, 0xc, 3);
-    tracker_alloc(t, 0x5000, 1000, &s);
-    tracker_alloc(t, 0x6000, 10, &s);
+    tracker_alloc(t, 0x5000, 1000, &s, NULL);
+    tracker_alloc(t, 0x6000, 10, &s, NULL);
     CHECK(tracker_maybe_live(t, 0x5000));
     tracker_free_block(t, 0x6000, NULL);
     Err err;
@@ -348,26 +348,34 @@ test_restore_and_markers(void)
     begin(t, &out);
     PyRawFrame fr[2] = {{0xe, 5}, {0xf, 6}};
     MemSite py = {.frames = fr, .nframes = 2};
-    tracker_alloc(t, 0x800, 64, &py);
+    tracker_alloc(t, 0x800, 64, &py, NULL);
     MemBlock b;
     CHECK(tracker_free_block(t, 0x800, &b)); /* a realloc that then fails */
     tracker_restore_block(t, &b);
+    uint32_t sid = 0;
+    tracker_alloc(t, 0x880, 16, &py, &sid); /* the site's stack id, then reused directly */
+    CHECK(sid != TRACKER_NO_STACK);
+    tracker_alloc_stack(t, 0x890, 16, sid);
+    tracker_alloc_stack(t, 0x8a0, 16, 1u << 30); /* an unknown stack id: ignored */
+    tracker_free_block(t, 0x880, NULL);
+    tracker_free_block(t, 0x890, NULL);
     MemSite nat = {.frames = fr, .nframes = 1, .native = true, .ret = 0x1234};
-    tracker_alloc(t, 0x900, 4096, &nat);
+    tracker_alloc(t, 0x900, 4096, &nat, NULL);
     MemSite unk = {.native = true, .ret = 0xdead};
-    tracker_alloc(t, 0xa00, 8, &unk);
+    tracker_alloc(t, 0xa00, 8, &unk, NULL);
     MemSite interp = {0};
-    tracker_alloc(t, 0xb00, 16, &interp);
+    tracker_alloc(t, 0xb00, 16, &interp, NULL);
     PyRawFrame deep[1] = {{0x13, 9}};
     MemSite trunc = {.frames = deep, .nframes = 1, .truncated = true};
-    tracker_alloc(t, 0xc00, 32, &trunc);
-    tracker_alloc(t, 0xc00, 48, &trunc); /* a missed free: replaced, not double counted */
+    tracker_alloc(t, 0xc00, 32, &trunc, NULL);
+    tracker_alloc(t, 0xc00, 48, &trunc, NULL); /* a missed free: replaced, not double counted */
     Err err;
     CHECK_EQ_INT(tracker_finish(t, MEM_END_ATEXIT, &out, &err), 0);
     Profile *p = read_back(&out, NULL);
     if (p) {
         CHECK_EQ_INT(leaf_sum(p, MEM_S_LEAKED_BYTES, "fe"), 64);
-        CHECK_EQ_INT(leaf_sum(p, MEM_S_ALLOCATED_COUNT, "fe"), 1);
+        CHECK_EQ_INT(leaf_sum(p, MEM_S_ALLOCATED_COUNT, "fe"), 3);
+        CHECK_EQ_INT(leaf_sum(p, MEM_S_ALLOCATED_BYTES, "fe"), 64 + 16 + 16);
         CHECK_EQ_INT(leaf_sum(p, MEM_S_LEAKED_BYTES, "<native: libfake.so>"), 4096);
         CHECK_EQ_INT(leaf_sum(p, MEM_S_LEAKED_BYTES, "<native>"), 8);
         CHECK_EQ_INT(leaf_sum(p, MEM_S_LEAKED_BYTES, "<interpreter>"), 16);
@@ -410,12 +418,12 @@ test_truncated_stream(void)
     begin(t, &out);
     PyRawFrame fr[1];
     MemSite s = site1(fr, 0x11, 1);
-    tracker_alloc(t, 0x100, 1000, &s);
+    tracker_alloc(t, 0x100, 1000, &s, NULL);
     Err err;
     CHECK_EQ_INT(tracker_flush(t, &out, &err), 0);
     size_t first = out.len;
     s = site1(fr, 0x12, 2);
-    tracker_alloc(t, 0x200, 2000, &s);
+    tracker_alloc(t, 0x200, 2000, &s, NULL);
     tracker_tick(t, 123456);
     CHECK_EQ_INT(tracker_finish(t, MEM_END_ATEXIT, &out, &err), 0);
     for (size_t cut = first; cut < out.len; cut += 3) {
@@ -471,7 +479,7 @@ worker(void *arg)
         for (uintptr_t i = 0; i < 100; i++) {
             uintptr_t a = ((uintptr_t)w->id << 32) + (i + 1) * 16;
             tracker_heap_add(w->t, 32);
-            tracker_alloc(w->t, a, 32, &s);
+            tracker_alloc(w->t, a, 32, &s, NULL);
         }
         for (uintptr_t i = 0; i < 100; i++) {
             uintptr_t a = ((uintptr_t)w->id << 32) + (i + 1) * 16;
