@@ -262,7 +262,7 @@ writer_main(void *arg)
 {
     (void)arg;
     tls.guard = G_FERRET; /* everything this thread allocates is ferret's */
-    int64_t next_tick = mono_ns() + g_interval_ns, next_flush = mono_ns() + FLUSH_NS;
+    int64_t next_tick = mono_ns(), next_flush = mono_ns() + FLUSH_NS; /* a point right away */
     for (;;) {
         pthread_mutex_lock(&g_wmu);
         while (!g_wstop) {
@@ -343,6 +343,7 @@ finish(MemEndReason reason)
         return;
     tls.guard += G_FERRET;
     stop_writer();
+    tracker_tick(g_tracker, read_rss()); /* the last point of the timeline */
     flush_stream(true, reason);
     tls.guard -= G_FERRET;
 }
@@ -970,7 +971,8 @@ fork_prepare(void)
         return;
     tls.guard += G_FERRET;
     stop_writer();
-    flush_stream(false, 0); /* what happened before the fork is on disk */
+    tracker_tick(g_tracker, read_rss()); /* a point even when forks come faster than ticks */
+    flush_stream(false, 0);              /* what happened before the fork is on disk */
     tracker_fork_prepare(g_tracker);
 }
 

@@ -34,3 +34,27 @@ const char *memview_what(MemView v);
 int memview_series(const Profile *p, MemView v, SeriesId *bytes, SeriesId *companion, Err *err);
 /* The view a series belongs to; false when the series is not a memory view's. */
 bool memview_of_series(const Profile *p, SeriesId s, MemView *out);
+
+/* Memory attributed to a source line: the innermost Python frame of each stack, so native
+ * allocations made by C code called from a line count for that line (native_bytes says
+ * how much). Stacks without a Python frame (interpreter start-up, C threads) get a row of
+ * their own with file PROFILE_EMPTY, line 0 and func the marker's name. */
+typedef struct {
+    StrId file;
+    int32_t line;
+    StrId func;
+    int64_t bytes, count, native_bytes;
+} MemLine;
+
+/* Per-line totals of a view, largest first. *out is the caller's to free(). */
+int memview_lines(const Profile *p, SeriesId bytes, SeriesId count, MemLine **out, size_t *n,
+                  Err *err);
+
+typedef struct {
+    int64_t t_ns, heap_bytes, rss_bytes;
+} MemPoint;
+
+/* The timeline, in time order. *out is the caller's to free(). */
+int memview_timeline(const Profile *p, MemPoint **out, size_t *n, Err *err);
+/* The profile's memory metadata as a number (0 when absent or not a number). */
+int64_t memview_meta_i(const Profile *p, const char *key);

@@ -30,7 +30,7 @@ typedef struct {
 
 /* Every format, in the order `ferret --help` lists them. X(symbol) names a ReportWriter
  * `report_<symbol>` defined in report/<symbol>.c. */
-#define REPORT_FORMATS(X) X(text) X(collapsed)
+#define REPORT_FORMATS(X) X(text) X(collapsed) X(json)
 
 #define X(sym) extern const ReportWriter report_##sym;
 REPORT_FORMATS(X)

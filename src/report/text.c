@@ -9,6 +9,7 @@
 
 #include "profile/summary.h"
 #include "report/frame_name.h"
+#include "report/memtext.h"
 #include "report/report.h"
 #include "util/escape.h"
 
@@ -262,6 +263,8 @@ write_dropped(Ctx *c)
 static int
 text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
 {
+    if (profile_info_c(p)->kind == PROFILE_MEMORY)
+        return memtext_write(p, opt, out, err);
     Buf b;
     buf_init(&b);
     Ctx c = {.p = p, .opt = opt, .b = &b};
