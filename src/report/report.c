@@ -22,6 +22,21 @@ report_find(const char *name)
     return NULL;
 }
 
+const ReportWriter *
+report_format_at(size_t i)
+{
+    return i < sizeof writers / sizeof writers[0] ? writers[i] : NULL;
+}
+
+void
+report_filter(const ReportOptions *opt, ProfFilter *f)
+{
+    profile_filter_init(f);
+    f->series = opt->series;
+    f->flags_mask = opt->flags_mask;
+    f->flags_want = opt->flags_want;
+}
+
 const char *
 report_format_list(void)
 {

@@ -38,6 +38,10 @@ REPORT_FORMATS(X)
 
 /* Looks a format up by name; NULL if unknown. */
 const ReportWriter *report_find(const char *name);
+/* The i-th format in REPORT_FORMATS order; NULL past the last. */
+const ReportWriter *report_format_at(size_t i);
+/* Sets f to the samples the options select (series, flags); all threads and times. */
+void report_filter(const ReportOptions *opt, ProfFilter *f);
 /* Comma-separated list of format names, for messages. Static storage. */
 const char *report_format_list(void);
 /* Options with defaults taken from the profile's metadata: the first series, the recorded

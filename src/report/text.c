@@ -268,10 +268,7 @@ text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
     if (strcmp(c.unit, "samples") == 0 && profile_info_c(p)->interval_ns > 0)
         c.unit_scale = (double)profile_info_c(p)->interval_ns / 1e9;
     ProfFilter f;
-    profile_filter_init(&f);
-    f.series = opt->series;
-    f.flags_mask = opt->flags_mask;
-    f.flags_want = opt->flags_want;
+    report_filter(opt, &f);
     Summary s;
     if (profile_nseries(p) == 0) {
         buf_puts(&b, "ferret: the profile holds no samples\n");
