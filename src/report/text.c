@@ -21,31 +21,6 @@ typedef struct {
 } Ctx;
 
 static void
-fmt_weight(Buf *b, const char *unit, double scale, int64_t w)
-{
-    if (strcmp(unit, "bytes") == 0) {
-        double v = (double)w;
-        const char *suffix[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int i = 0;
-        while ((v >= 1024 || v <= -1024) && i < 4) {
-            v /= 1024;
-            i++;
-        }
-        buf_printf(b, i ? "%.1f %s" : "%.0f %s", v, suffix[i]);
-    } else if (strcmp(unit, "ns") == 0 || scale > 0) {
-        double s = strcmp(unit, "ns") == 0 ? (double)w / 1e9 : (double)w * scale;
-        if (s >= 1 || s == 0)
-            buf_printf(b, "%.2fs", s);
-        else if (s >= 1e-3)
-            buf_printf(b, "%.1fms", s * 1e3);
-        else
-            buf_printf(b, "%.1fus", s * 1e6);
-    } else {
-        buf_printf(b, "%lld", (long long)w);
-    }
-}
-
-static void
 pad_to(Buf *b, size_t start, size_t width)
 {
     while (b->len - start < width)
@@ -134,11 +109,11 @@ write_funcs(Ctx *c, Summary *s, bool by_total)
         buf_printf(b, "  %5.1f%%  %5.1f%%  ", pct(f->self, s->grand_total),
                    pct(f->total, s->grand_total));
         size_t col = b->len;
-        fmt_weight(b, c->unit, c->unit_scale, f->self);
+        report_fmt_weight(b, c->unit, c->unit_scale, f->self);
         pad_to(b, col, 8);
         buf_puts(b, "  ");
         col = b->len;
-        fmt_weight(b, c->unit, c->unit_scale, f->total);
+        report_fmt_weight(b, c->unit, c->unit_scale, f->total);
         pad_to(b, col, 8);
         buf_puts(b, "  ");
         esc_text(b, profile_strp(c->p, f->name), profile_strlen(c->p, f->name), 0);
@@ -175,7 +150,7 @@ write_lines(Ctx *c, Summary *s)
             continue;
         buf_printf(b, "  %5.1f%%  ", pct(l->self, s->grand_total));
         size_t col = b->len;
-        fmt_weight(b, c->unit, c->unit_scale, l->self);
+        report_fmt_weight(b, c->unit, c->unit_scale, l->self);
         pad_to(b, col, 8);
         buf_puts(b, "  ");
         frame_short_file(b, c->p, l->file, 3, 0);
