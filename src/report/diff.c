@@ -12,6 +12,9 @@
 #include "util/escape.h"
 #include "util/hash.h"
 
+#define DIFF_BLOCKS 32    /* batches for the variance of a share (block_variance) */
+#define DIFF_BLOCK_MIN 20 /* fewer samples per batch than this: binomial variance only */
+
 typedef struct {
     DiffFunc *funcs;
     size_t n, cap;
@@ -53,7 +56,8 @@ key_of(Keys *k, const Profile *p, const FuncStat *fs, uint32_t *out, Err *err)
 
 /* One side: summary, per-stack self weights, and the frame -> key map for the tree. */
 static int
-add_side(Diff *d, Keys *k, const Profile *p, const ReportOptions *opt, int side, Err *err)
+add_side(Diff *d, Keys *k, const Profile *p, const ReportOptions *opt, int side,
+         uint32_t **frame_keys, Err *err)
 {
     ProfFilter f;
     report_filter(opt, &f);
@@ -97,10 +101,95 @@ add_side(Diff *d, Keys *k, const Profile *p, const ReportOptions *opt, int side,
     else
         d->new_n = n;
     rc = flame_add(&d->tree, p, self, key_of_frame, side, err);
+    if (rc == 0) {
+        *frame_keys = key_of_frame;
+        key_of_frame = NULL;
+    }
 done:
     summary_fini(&sum);
     free(self);
     free(key_of_frame);
+    return rc;
+}
+
+/* Batch means (docs/REPORTS.md "ferret diff"): the side's matched samples, in recorded order,
+ * cut into DIFF_BLOCKS blocks of equal count; var[key] = the sample variance of the key's
+ * share across blocks divided by DIFF_BLOCKS, an estimate of the variance of its overall
+ * share that holds when nearby samples are correlated. NaN when there are too few samples. */
+static int
+block_variance(const Profile *p, const ReportOptions *opt, const uint32_t *key_of_frame,
+               size_t nkeys, int64_t n, double *var, Err *err)
+{
+    for (size_t i = 0; i < nkeys; i++)
+        var[i] = NAN;
+    if (n < DIFF_BLOCKS * DIFF_BLOCK_MIN)
+        return 0;
+    size_t ns = profile_nstacks(p);
+    int64_t *self = calloc(ns, sizeof *self), *kcount = calloc(nkeys + 1, sizeof *kcount);
+    uint32_t *touched = malloc(ns * sizeof *touched), *ktouched = malloc((nkeys + 1) * sizeof *ktouched);
+    uint64_t *kstamp = calloc(nkeys + 1, sizeof *kstamp);
+    double *sum1 = calloc(nkeys + 1, sizeof *sum1), *sum2 = calloc(nkeys + 1, sizeof *sum2);
+    int rc = -1;
+    if (!self || !kcount || !touched || !ktouched || !kstamp || !sum1 || !sum2) {
+        err_set(err, ERR_NOMEM, "out of memory comparing profiles");
+        goto done;
+    }
+    ProfFilter f;
+    report_filter(opt, &f);
+    size_t nt = 0, nk = 0;
+    int64_t m = 0, block_start = 0;
+    uint64_t visit = 0;
+    int b = 0;
+    for (size_t i = 0; i < profile_nsamples(p) && b < DIFF_BLOCKS; i++) {
+        ProfSample s;
+        profile_sample_at(p, i, &s);
+        if (!profile_filter_match(&f, &s))
+            continue;
+        if (self[s.stack]++ == 0)
+            touched[nt++] = s.stack;
+        m++;
+        if (m < n * (b + 1) / DIFF_BLOCKS)
+            continue;
+        /* end of block b: per-key totals (a key counts once per sample, as in summary.c) */
+        for (size_t j = 0; j < nt; j++) {
+            StackId st = touched[j];
+            visit++;
+            for (StackId x = st; x != PROFILE_ROOT; x = profile_stack_at(p, x)->parent) {
+                uint32_t key = key_of_frame[profile_stack_at(p, x)->frame];
+                if (kstamp[key] == visit)
+                    continue;
+                kstamp[key] = visit;
+                if (kcount[key] == 0)
+                    ktouched[nk++] = key;
+                kcount[key] += self[st];
+            }
+            self[st] = 0;
+        }
+        double nb = (double)(m - block_start);
+        for (size_t j = 0; j < nk; j++) {
+            double share = (double)kcount[ktouched[j]] / nb;
+            sum1[ktouched[j]] += share;
+            sum2[ktouched[j]] += share * share;
+            kcount[ktouched[j]] = 0;
+        }
+        nt = nk = 0;
+        block_start = m;
+        b++;
+    }
+    for (size_t key = 0; key < nkeys; key++) {
+        double mean = sum1[key] / DIFF_BLOCKS;
+        double v = (sum2[key] - DIFF_BLOCKS * mean * mean) / (DIFF_BLOCKS - 1);
+        var[key] = (v > 0 ? v : 0) / DIFF_BLOCKS;
+    }
+    rc = 0;
+done:
+    free(self);
+    free(kcount);
+    free(touched);
+    free(ktouched);
+    free(kstamp);
+    free(sum1);
+    free(sum2);
     return rc;
 }
 
@@ -199,14 +288,26 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
         out->sample_ns = profile_info_c(new)->interval_ns;
     Keys k = {0};
     idset_init(&k.set);
-    uint32_t *order = NULL;
+    uint32_t *order = NULL, *frame_keys[2] = {NULL, NULL};
+    double *var[2] = {NULL, NULL};
     int rc = -1;
-    if (flame_init(&out->tree, err) < 0 || add_side(out, &k, base, bopt, 0, err) < 0 ||
-        add_side(out, &k, new, nopt, 1, err) < 0)
+    if (flame_init(&out->tree, err) < 0 ||
+        add_side(out, &k, base, bopt, 0, &frame_keys[0], err) < 0 ||
+        add_side(out, &k, new, nopt, 1, &frame_keys[1], err) < 0)
         goto done;
     flame_fold(&out->tree);
     out->tested = out->base_n > 0 && out->new_n > 0 && counts_samples(base, bopt->series) &&
                   counts_samples(new, nopt->series);
+    var[0] = malloc((k.n + 1) * sizeof *var[0]);
+    var[1] = malloc((k.n + 1) * sizeof *var[1]);
+    if (!var[0] || !var[1]) {
+        err_set(err, ERR_NOMEM, "out of memory comparing profiles");
+        goto done;
+    }
+    if (out->tested &&
+        (block_variance(base, bopt, frame_keys[0], k.n, out->base_n, var[0], err) < 0 ||
+         block_variance(new, nopt, frame_keys[1], k.n, out->new_n, var[1], err) < 0))
+        goto done;
     for (size_t i = 0; i < k.n; i++) {
         DiffFunc *f = &k.funcs[i];
         f->base_share = share(f->base_total, out->base_n);
@@ -215,10 +316,20 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
         f->new_self_share = share(f->new_self, out->new_n);
         f->delta = f->new_share - f->base_share;
         f->z = f->p_value = f->p_adjusted = NAN;
+        f->design_effect = 1;
         bool synthetic = f->kind == FRAME_THREAD || f->kind == FRAME_PROCESS;
         if (out->tested && !synthetic && f->base_total + f->new_total > 0) {
             two_proportion(f->base_total, out->base_n, f->new_total, out->new_n, &f->z,
                            &f->p_value);
+            /* correlated samples: widen by the batch-means design effect (never narrow) */
+            double vb = f->base_share * (1 - f->base_share) / (double)out->base_n;
+            double vn = f->new_share * (1 - f->new_share) / (double)out->new_n;
+            double batch = (isnan(var[0][i]) ? vb : var[0][i]) + (isnan(var[1][i]) ? vn : var[1][i]);
+            f->design_effect = vb + vn > 0 && batch > vb + vn ? batch / (vb + vn) : 1;
+            if (f->design_effect > 1) {
+                f->z /= sqrt(f->design_effect);
+                f->p_value = erfc(fabs(f->z) / sqrt(2.0));
+            }
             out->ntested++;
         }
     }
@@ -251,6 +362,10 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
     rc = 0;
 done:
     free(order);
+    free(frame_keys[0]);
+    free(frame_keys[1]);
+    free(var[0]);
+    free(var[1]);
     free(k.funcs);
     idset_fini(&k.set);
     if (rc < 0)
@@ -294,7 +409,8 @@ diff_text(const Diff *d, const ReportOptions *opt, FILE *out, Err *err)
     if (d->tested)
         buf_printf(&b,
                    "method: two-proportion z-test per function on its share of samples (incl. "
-                   "callees),\n        Holm-corrected over %zu functions, alpha %.2g\n",
+                   "callees),\n        widened for correlated samples (batch means), "
+                   "Holm-corrected over %zu functions, alpha %.2g\n",
                    d->ntested, d->alpha);
     else
         buf_puts(&b, "method: shares only; the series does not count samples, so no "

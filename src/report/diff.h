@@ -5,12 +5,16 @@
  * change is larger than sampling noise.
  *
  * Method (docs/REPORTS.md "ferret diff"): per function, a two-sided two-proportion z-test on
- * its total share (x_base of n_base samples vs x_new of n_new, pooled variance), then Holm's
- * step-down correction over every function tested, at family-wise level alpha (default
- * 0.05). The test needs counts: it runs only when both series count samples (unit
- * "samples", weight 1); otherwise shares and deltas are reported untested. Samples taken
- * close together are correlated, which makes any per-sample test somewhat optimistic: treat
- * a p-value near alpha as a hint, and a large change at p < 0.001 as evidence.
+ * its total share (x_base of n_base samples vs x_new of n_new, pooled variance). Samples
+ * taken close together are correlated (a program stays in a function for a while), which
+ * makes the binomial variance too small; so each side's matched samples are also cut, in
+ * time order, into 32 blocks, and the variance of the function's share is estimated from
+ * the spread of its share across blocks (batch means). When that is larger than the
+ * binomial variance, z is divided by the square root of the ratio (the design effect); it
+ * is never made smaller. Then Holm's step-down correction over every function tested, at
+ * family-wise level alpha (default 0.05). The test needs counts: it runs only when both
+ * series count samples (unit "samples", weight 1); otherwise shares and deltas are
+ * reported untested.
  *
  * Functions are matched across the profiles by qualified name and file (not line numbers,
  * which move when code is edited). Used by `ferret diff` and by `ferret compare` (issue 4),
@@ -35,6 +39,7 @@ typedef struct {
     double base_self_share, new_self_share; /* self / all samples */
     double delta;                           /* new_share - base_share */
     double z, p_value, p_adjusted;          /* NaN when not tested */
+    double design_effect;                   /* variance inflation used (>= 1) */
     int change; /* +1: share grew beyond noise, -1: shrank beyond noise, 0: within noise */
 } DiffFunc;
 

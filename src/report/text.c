@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* text.c: the terminal report: a header (samples, rate, mode, dropped), the top functions
- * by self and by total weight with file:line, the hottest lines, and a per-thread summary
- * of on-CPU, idle and GIL shares. Weights print in the series' unit (samples as time). */
+ * by self and by total weight with file:line, the hottest lines, a call tree trimmed to the
+ * paths that carry at least 1% of the total, and a per-thread summary of on-CPU, idle and
+ * GIL shares. Weights print in the series' unit (samples as time). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "profile/summary.h"
+#include "report/flame.h"
 #include "report/frame_name.h"
 #include "report/report.h"
 #include "util/escape.h"
@@ -162,6 +164,64 @@ write_lines(Ctx *c, Summary *s)
     free(copy);
 }
 
+#define TEXT_TREE_MIN_PERMILLE 10 /* call-tree nodes under 1% of the total are hidden */
+#define TEXT_TREE_MAX_INDENT 24
+
+/* The call tree, heaviest callees first, without the nodes under 1%: each line is total%,
+ * self%, then the function indented by its depth. At most 4 * top lines. */
+static int
+write_tree(Ctx *c, Err *err)
+{
+    Buf *b = c->b;
+    FlameProfile fp;
+    if (flame_profile_build(&fp, c->p, c->opt->series, c->opt->flags_mask, c->opt->flags_want,
+                            NULL, err) < 0)
+        return -1;
+    uint32_t *order;
+    if (flame_order(&fp.tree, 0, &order, err) < 0) {
+        flame_profile_fini(&fp);
+        return -1;
+    }
+    int64_t grand = fp.tree.nodes[FLAME_ROOT].total[0];
+    int64_t min = grand * TEXT_TREE_MIN_PERMILLE / 1000;
+    if (min < 1)
+        min = 1;
+    int max_lines = c->opt->top * 4, lines = 0, hidden = 0;
+    heading(c, "Call tree (total%, self%; callers above callees; under 1% hidden)");
+    for (size_t k = 1; k < fp.tree.n; k++) {
+        const FlameNode *n = &fp.tree.nodes[order[k]];
+        if (n->total[0] < min)
+            continue;
+        if (lines >= max_lines) {
+            hidden++;
+            continue;
+        }
+        buf_printf(b, "  %5.1f%%  %5.1f%%  ", pct(n->total[0], grand), pct(n->self[0], grand));
+        uint32_t indent = n->depth - 1;
+        if (indent > TEXT_TREE_MAX_INDENT) {
+            buf_printf(b, "%*s[%u] ", 2 * TEXT_TREE_MAX_INDENT, "", n->depth);
+        } else {
+            for (uint32_t i = 0; i < indent; i++)
+                buf_puts(b, "  ");
+        }
+        FlameFunc f;
+        fp.view.func(fp.view.ctx, n->func, &f);
+        esc_text(b, f.name, f.name_len, 0);
+        if (f.kind == FRAME_PY && f.file_len) {
+            buf_puts(b, " (");
+            esc_text(b, f.file, f.file_len, 0);
+            buf_printf(b, ":%d)", (int)f.line);
+        }
+        buf_putc(b, '\n');
+        lines++;
+    }
+    if (hidden)
+        buf_printf(b, "  ... %d more over 1%% not shown (raise --top)\n", hidden);
+    free(order);
+    flame_profile_fini(&fp);
+    return 0;
+}
+
 static void
 write_threads(Ctx *c)
 {
@@ -261,6 +321,11 @@ text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
             write_funcs(&c, &s, false);
             write_funcs(&c, &s, true);
             write_lines(&c, &s);
+            if (write_tree(&c, err) < 0) {
+                summary_fini(&s);
+                buf_fini(&b);
+                return -1;
+            }
         }
         write_threads(&c);
         write_dropped(&c);

@@ -3,11 +3,12 @@
  * report tests, the fuzz corpus and bench/report.sh. Not installed, not part of ferret.
  *
  *   mkprofile -o OUT [--samples N] [--stacks N] [--funcs N] [--threads N] [--run N]
- *             [--seed N] [--flush N] [--hostile] [--spans N] [--killed] [--hot P] [--raw]
+ *             [--seed N] [--sample-seed N] [--flush N] [--hostile] [--spans N] [--killed] [--hot P] [--raw]
  *
  * Stacks form a random tree under a fixed `<module> -> main -> run` prefix; samples pick a
  * stack per thread with a power-law skew and keep it for a geometric run (mean --run
- * samples), like a program spending time in a few hot places. --hostile names functions,
+ * samples), like a program spending time in a few hot places. --seed draws the program
+ * (stacks), --sample-seed (default: the same stream) the samples. --hostile names functions,
  * files and threads with quotes, markup, control bytes and invalid UTF-8. --spans adds the
  * tracer's "spans" series (nested complete spans per thread). --killed stops without the end
  * marker, like a recorder killed after its last flush. --hot P starts a run on a stack whose
@@ -117,7 +118,7 @@ main(int argc, char **argv)
 {
     const char *out = NULL;
     long long nsamples = 1000, nstacks = 100, nfuncs = 50, nthreads = 2, run = 8, seed = 1,
-              flush_every = 0, nspans = 0;
+              flush_every = 0, nspans = 0, sample_seed = -1;
     int hostile = 0, killed = 0, raw = 0;
     double hot_share = 0;
     for (int i = 1; i < argc; i++) {
@@ -152,6 +153,8 @@ main(int argc, char **argv)
             run = atoll(v);
         else if (strcmp(a, "--seed") == 0)
             seed = atoll(v);
+        else if (strcmp(a, "--sample-seed") == 0)
+            sample_seed = atoll(v);
         else if (strcmp(a, "--flush") == 0)
             flush_every = atoll(v);
         else if (strcmp(a, "--spans") == 0)
@@ -249,6 +252,8 @@ main(int argc, char **argv)
         if (f == 3)
             hot_stacks[nhot++] = s;
     }
+    if (sample_seed >= 0) /* same program (stacks), other samples */
+        rng_state = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(sample_seed + 1) * 0x2545f4914f6cdd1dULL;
     FfileWriter *w = ffile_writer_open(out, &err);
     if (!w)
         die("open", &err);
