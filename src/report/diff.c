@@ -229,6 +229,55 @@ two_proportion(int64_t x1, int64_t n1, int64_t x2, int64_t n2, double *z, double
     *p = erfc(fabs(*z) / sqrt(2.0));
 }
 
+/* Continued fraction of the regularized incomplete beta function (modified Lentz). */
+static double
+beta_cf(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double c = 1, d = 1 - (a + b) * x / (a + 1);
+    d = fabs(d) < tiny ? tiny : d;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 500; m++) {
+        for (int odd = 0; odd < 2; odd++) {
+            double num = odd ? -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+                             : m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+            d = 1 + num * d;
+            d = fabs(d) < tiny ? tiny : d;
+            c = 1 + num / c;
+            c = fabs(c) < tiny ? tiny : c;
+            d = 1 / d;
+            h *= d * c;
+            if (odd && fabs(d * c - 1) < 1e-15)
+                return h;
+        }
+    }
+    return h;
+}
+
+/* I_x(a, b), the regularized incomplete beta function. */
+static double
+inc_beta(double a, double b, double x)
+{
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+    if (x < (a + 1) / (a + b + 2))
+        return front * beta_cf(a, b, x) / a;
+    return 1 - front * beta_cf(b, a, 1 - x) / b;
+}
+
+/* Two-sided p-value of Student's t with df degrees of freedom (normal when df is infinite). */
+static double
+t_two_sided(double t, double df)
+{
+    if (!isfinite(df))
+        return erfc(fabs(t) / sqrt(2.0));
+    return inc_beta(df / 2, 0.5, df / (df + t * t));
+}
+
 static const DiffFunc *sort_funcs;
 
 static int
@@ -321,14 +370,18 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
         if (out->tested && !synthetic && f->base_total + f->new_total > 0) {
             two_proportion(f->base_total, out->base_n, f->new_total, out->new_n, &f->z,
                            &f->p_value);
-            /* correlated samples: widen by the batch-means design effect (never narrow) */
+            /* correlated samples: when the batch-means variance is the larger, a Welch t-test
+             * on it (Welch-Satterthwaite degrees of freedom) replaces the binomial test */
             double vb = f->base_share * (1 - f->base_share) / (double)out->base_n;
             double vn = f->new_share * (1 - f->new_share) / (double)out->new_n;
-            double batch = (isnan(var[0][i]) ? vb : var[0][i]) + (isnan(var[1][i]) ? vn : var[1][i]);
-            f->design_effect = vb + vn > 0 && batch > vb + vn ? batch / (vb + vn) : 1;
-            if (f->design_effect > 1) {
-                f->z /= sqrt(f->design_effect);
-                f->p_value = erfc(fabs(f->z) / sqrt(2.0));
+            double v0 = isnan(var[0][i]) ? vb : var[0][i], v1 = isnan(var[1][i]) ? vn : var[1][i];
+            if (vb + vn > 0 && v0 + v1 > vb + vn) {
+                f->design_effect = (v0 + v1) / (vb + vn);
+                double den = (isnan(var[0][i]) ? 0 : v0 * v0 / (DIFF_BLOCKS - 1)) +
+                             (isnan(var[1][i]) ? 0 : v1 * v1 / (DIFF_BLOCKS - 1));
+                double df = den > 0 ? (v0 + v1) * (v0 + v1) / den : INFINITY;
+                f->z = f->delta / sqrt(v0 + v1);
+                f->p_value = t_two_sided(f->z, df);
             }
             out->ntested++;
         }
