@@ -268,6 +268,23 @@ def test_diff_finds_the_change_and_not_the_noise(ferret, mkprofile, tmp_path, br
     assert seen["firstRow"] == "hot"  # the table sorts by the size of the change
 
 
+def test_chrome_writes_the_tracers_spans(ferret, mkprofile, tmp_path):
+    """A "spans" series (unit ns) is a timeline already: one complete event per span."""
+    prof = tmp_path / "spans.ferret"
+    run(mkprofile, "-o", prof, "--samples", 200, "--threads", 2, "--spans", 30)
+    tr = json.loads(run(ferret, "report", prof, "-f", "chrome", "-o", "-").stdout)
+    jsonschema.validate(tr, CHROME_SCHEMA)
+    spans = [e for e in tr["traceEvents"] if e["ph"] == "X"]
+    assert len(spans) == 30
+    # mkprofile nests three spans per call: 2 ms, 1 ms, 0.5 ms, each 1/10 later than its parent
+    assert sorted({e["dur"] for e in spans}) == [500.0, 1000.0, 2000.0]
+    for e in spans:
+        if e["dur"] == 1000.0:
+            parent = [p for p in spans if p["tid"] == e["tid"] and p["dur"] == 2000.0
+                      and p["ts"] <= e["ts"] and e["ts"] + e["dur"] <= p["ts"] + p["dur"]]
+            assert len(parent) == 1
+
+
 def test_killed_recording_opens(ferret, mkprofile, tmp_path):
     path = tmp_path / "killed.ferret"
     run(mkprofile, "-o", path, "--samples", 3000, "--flush", 1000, "--killed")
