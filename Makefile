@@ -24,7 +24,7 @@ CLI_SRC   := $(wildcard src/cli/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all san test unit e2e fuzz fuzz-replay layouts layouts-check format bench clean demo
+.PHONY: all san test unit e2e fuzz fuzz-replay layouts layouts-check format bench bench-tools clean demo
 .DEFAULT_GOAL := all
 
 # $(call variant,NAME,FLAGS): objects under build/obj/NAME, libferret.a and the ferret binary.
@@ -83,6 +83,11 @@ fuzz: $(FUZZ_SRC)
 	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/$$n/crash- \
 	    $(BUILD)/fuzz/new-$$n tests/fuzz/corpus/$$n; done
 
+# Test-only: a library that reads its host interpreter's stack through pyself.h.
+$(BUILD)/pyself_probe.so: tests/targets/pyself_probe.c $(BUILD)/rel/libferret.a
+	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -shared -o $@ $< $(BUILD)/rel/libferret.a -ldl
+E2E_DEPS += $(BUILD)/pyself_probe.so
+
 -include mk/*.mk
 
 e2e: $(BUILD)/san/ferret $(E2E_DEPS)
@@ -102,7 +107,14 @@ layouts-check:
 demo: $(BUILD)/ferret
 	$(BUILD)/ferret run -- python3 examples/hotspots.py
 
-bench: $(BUILD)/ferret
+# Programs the benchmark scripts in bench/ use (release build).
+BENCH_TOOLS := $(BUILD)/bench/sample_cost
+$(BUILD)/bench/%: bench/%.c $(BUILD)/rel/libferret.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -o $@ $< $(BUILD)/rel/libferret.a $(LDLIBS)
+bench-tools: $(BENCH_TOOLS)
+
+bench: $(BUILD)/ferret bench-tools
 	@echo "see bench/README.md: each script there prints its own table"
 
 format:

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/* walk.c: interpreter -> thread states -> frames, through the Target's layout. Versions
+ * differ only in the layout's capability fields. Every read goes through the sample's page
+ * snapshot (snap.h): the pages the last sample touched (thread states, data-stack chunks,
+ * frame objects, code objects) arrive in one system call, so a steady-state sample costs
+ * one read plus the pages that are new. */
+#include "sampler/walk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sampler/target_impl.h"
+#include "util/hash.h"
+
+const char *
+walk_drop_name(WalkDropReason r)
+{
+    static const char *const names[] = {
+#define X(name, text) #name,
+        WALK_DROPS(X)
+#undef X
+    };
+    return (unsigned)r < WALK_DROP_COUNT ? names[r] : "unknown";
+}
+
+static uintptr_t
+ptr_at(const uint8_t *buf, int64_t off)
+{
+    uintptr_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static int32_t
+i32_at(const uint8_t *buf, int64_t off)
+{
+    int32_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+const uint8_t *
+target_read(Target *t, uintptr_t addr, size_t len, Err *err)
+{
+    return snap_read(&t->snap, &t->mem, addr, len, err);
+}
+
+int
+walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, bool *partial,
+         Err *err)
+{
+    const PyLayout *L = &t->layout;
+    *n = 0;
+    *partial = false;
+    uintptr_t frame;
+    if (L->thread.frame >= 0) {
+        frame = ptr_at(ts, L->thread.frame);
+    } else if (L->thread.current_frame >= 0) {
+        frame = ptr_at(ts, L->thread.current_frame);
+    } else {
+        uintptr_t cframe = ptr_at(ts, L->thread.cframe);
+        if (!cframe)
+            return 0;
+        const uint8_t *cf = target_read(t, cframe, (size_t)L->cframe.size, err);
+        if (!cf)
+            return -1;
+        frame = ptr_at(cf, L->cframe.current_frame);
+    }
+    size_t span = (size_t)t->span_frame;
+    for (size_t steps = 0; frame; steps++) {
+        if (steps >= CHAIN_MAX)
+            return err_set(err, ERR_IO, "frame chain does not end (a cycle)");
+        if (frame & 7)
+            return err_set(err, ERR_IO, "misaligned frame %#lx", (unsigned long)frame);
+        const uint8_t *f = target_read(t, frame, span, err);
+        if (!f)
+            return -1;
+        if (L->frames_kind == LAYOUT_FRAMES_OBJECTS && t->frame_type &&
+            ptr_at(f, L->pyobject.ob_type) != t->frame_type)
+            return err_set(err, ERR_IO, "expected a frame object at %#lx", (unsigned long)frame);
+        uintptr_t code = ptr_at(f, L->frame.executable);
+        uintptr_t next = ptr_at(f, L->frame.previous);
+        if (next == frame)
+            return err_set(err, ERR_IO, "frame %#lx is its own caller", (unsigned long)frame);
+        if (L->frame.owner >= 0) {
+            int8_t owner = (int8_t)f[L->frame.owner];
+            if (owner < 0 || owner > 3)
+                return err_set(err, ERR_IO, "frame %#lx has an impossible owner %d",
+                               (unsigned long)frame, owner);
+            if (owner == L->owner_cstack) { /* a C-stack shim between C and Python code */
+                frame = next;
+                continue;
+            }
+        }
+        if (!code || (code & 7))
+            return err_set(err, ERR_IO, "frame %#lx has no code", (unsigned long)frame);
+        int64_t addrq;
+        switch (L->instr_kind) {
+        case LAYOUT_INSTR_LASTI_BYTES:
+            addrq = i32_at(f, L->frame.instr_ptr);
+            break;
+        case LAYOUT_INSTR_LASTI_UNITS:
+            addrq = (int64_t)i32_at(f, L->frame.instr_ptr) * L->code_unit;
+            break;
+        default:
+            addrq = (int64_t)(ptr_at(f, L->frame.instr_ptr) -
+                              (code + (uintptr_t)L->code_object.co_code_adaptive));
+        }
+        if (addrq < -L->code_unit * 2 || addrq > (1 << 28))
+            return err_set(err, ERR_IO, "frame %#lx is at an impossible instruction",
+                           (unsigned long)frame);
+        if (*n < max)
+            out[(*n)++] = (RawFrame){code, (int32_t)addrq};
+        else
+            *partial = true;
+        frame = next;
+    }
+    return 0;
+}
+
+/* The kernel tid of a 3.9/3.10 thread: its pthread_t is glibc's struct pthread, which holds
+ * the tid at an offset found once by looking for the main thread's tid (= pid) in it. */
+static uint64_t
+pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
+{
+    Err err;
+    if (!t->tid_offset_tried && main_pthread) {
+        t->tid_offset_tried = true;
+        uint8_t area[2048];
+        if (rmem_read(&t->mem, main_pthread, area, sizeof area, &err) == 0) {
+            for (size_t off = 0; off + 4 <= sizeof area; off += 4) {
+                if (i32_at(area, (int64_t)off) == (int32_t)t->pid) {
+                    t->pthread_tid_offset = (int64_t)off;
+                    break;
+                }
+            }
+        }
+    }
+    if (t->pthread_tid_offset < 0 || !pthread_addr)
+        return 0;
+    const uint8_t *p = target_read(t, pthread_addr + (uintptr_t)t->pthread_tid_offset, 4, &err);
+    int32_t tid = p ? i32_at(p, 0) : 0;
+    return tid > 0 ? (uint64_t)tid : 0;
+}
+
+/* The thread state holding the GIL of the interpreter at interp (0 if none or unknown). */
+static uintptr_t
+gil_holder(Target *t, uintptr_t interp, Err *err)
+{
+    const PyLayout *L = &t->layout;
+    uintptr_t gil = 0;
+    if (L->runtime.ceval_gil >= 0) {
+        gil = t->runtime_addr + (uintptr_t)L->runtime.ceval_gil;
+    } else if (L->interp.ceval_gil >= 0) {
+        for (size_t i = 0; i < t->ngil; i++)
+            if (t->gil_interp[i] == interp)
+                gil = t->gil_addr[i];
+        if (!gil) {
+            const uint8_t *g = target_read(t, interp + (uintptr_t)L->interp.ceval_gil, 8, err);
+            if (!g || !(gil = ptr_at(g, 0)))
+                return 0;
+            if (t->ngil < INTERPS_MAX) {
+                t->gil_interp[t->ngil] = interp;
+                t->gil_addr[t->ngil++] = gil;
+            }
+        }
+    } else {
+        return 0;
+    }
+    int64_t lo = L->gil.locked < L->gil.last_holder ? L->gil.locked : L->gil.last_holder;
+    int64_t hi = L->gil.locked + 4 > L->gil.last_holder + 8 ? L->gil.locked + 4
+                                                             : L->gil.last_holder + 8;
+    const uint8_t *g = target_read(t, gil + (uintptr_t)lo, (size_t)(hi - lo), err);
+    if (!g || !i32_at(g, L->gil.locked - lo))
+        return 0;
+    return ptr_at(g, L->gil.last_holder - lo);
+}
+
+static bool
+fatal(const Err *err)
+{
+    return err->kind == ERR_GONE || err->kind == ERR_PERM || err->kind == ERR_NOMEM;
+}
+
+/* The 3.9/3.10 main thread's pthread_t: the oldest thread state, last in the list. */
+static uintptr_t
+main_pthread_of(Target *t, uintptr_t tstate)
+{
+    const PyLayout *L = &t->layout;
+    uintptr_t main = 0;
+    Err err;
+    for (size_t k = 0; tstate && k < THREADS_MAX; k++) {
+        const uint8_t *tb = target_read(t, tstate, (size_t)t->span_thread, &err);
+        if (!tb)
+            break;
+        main = ptr_at(tb, L->thread.thread_id);
+        tstate = ptr_at(tb, L->thread.next);
+    }
+    return main;
+}
+
+/* All threads of one interpreter. Returns -1 only for a fatal error. */
+static int
+walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintptr_t tstate,
+            int64_t interp_id, size_t *nthreads, size_t *used, WalkDrops *drops, Err *err)
+{
+    const PyLayout *L = &t->layout;
+    uintptr_t holder = gil_holder(t, interp, err);
+    if (!holder && fatal(err))
+        return -1;
+    uintptr_t main_pthread = 0;
+    if (L->thread.native_thread_id < 0 && !t->tid_offset_tried)
+        main_pthread = main_pthread_of(t, tstate);
+    RawFrame *raw = (RawFrame *)t->scratch;
+    for (size_t nt = 0; tstate && nt < THREADS_MAX && *nthreads < b->max_threads; nt++) {
+        const uint8_t *ts = target_read(t, tstate, (size_t)t->span_thread, err);
+        if (!ts) {
+            if (fatal(err))
+                return -1;
+            drops->n[WALK_DROP_thread_list]++;
+            break;
+        }
+        if (ptr_at(ts, L->thread.interp) != interp) {
+            drops->n[WALK_DROP_thread_list]++;
+            break;
+        }
+        uintptr_t next_ts = ptr_at(ts, L->thread.next);
+        WalkThread *w = &b->threads[*nthreads];
+        memset(w, 0, sizeof *w);
+        w->tstate = tstate;
+        w->interp_id = interp_id;
+        w->thread_id = ptr_at(ts, L->thread.thread_id);
+        w->has_gil = holder && holder == tstate;
+        w->tid = L->thread.native_thread_id >= 0 ? ptr_at(ts, L->thread.native_thread_id)
+                                                 : pthread_tid(t, w->thread_id, main_pthread);
+        tstate = next_ts;
+        size_t n;
+        bool partial;
+        if (walk_raw(t, ts, raw, b->max_depth, &n, &partial, err) < 0) {
+            if (fatal(err))
+                return -1;
+            drops->n[WALK_DROP_torn]++;
+            continue;
+        }
+        if (*used + n > b->frames_cap) {
+            n = b->frames_cap - *used;
+            partial = true;
+        }
+        size_t i = 0;
+        for (; i < n; i++)
+            if (code_frame(t, p, raw[i].code, raw[i].addrq, &b->frames[*used + i], err) < 0)
+                break;
+        if (i < n) {
+            if (fatal(err))
+                return -1;
+            drops->n[WALK_DROP_code]++;
+            continue;
+        }
+        uint64_t fp = hash_u64(n);
+        for (size_t k = 0; k < n; k++)
+            fp = hash_combine(hash_combine(fp, raw[k].code), (uint32_t)raw[k].addrq);
+        w->fingerprint = fp;
+        w->frames = b->frames + *used;
+        w->nframes = n;
+        w->partial = partial;
+        *used += n;
+        (*nthreads)++;
+    }
+    return 0;
+}
+
+int
+walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkDrops *drops,
+            Err *err)
+{
+    const PyLayout *L = &t->layout;
+    *nthreads = 0;
+    if (target_scratch(t, b->max_depth * sizeof(RawFrame), err) < 0)
+        return -1;
+    if (snap_begin(&t->snap, &t->mem, err) < 0)
+        return -1;
+    int rc = 0;
+    size_t used = 0;
+    const uint8_t *h = target_read(t, t->runtime_addr + (uintptr_t)L->runtime.interpreters_head,
+                                   8, err);
+    uintptr_t interp = h ? ptr_at(h, 0) : 0;
+    if (!h) {
+        if (fatal(err))
+            rc = -1;
+        else
+            drops->n[WALK_DROP_read]++;
+    }
+    int64_t lo = L->interp.next, hi = L->interp.next + 8;
+    int64_t fields[] = {L->interp.threads_head, L->interp.id};
+    for (size_t i = 0; i < 2; i++) {
+        if (fields[i] < lo)
+            lo = fields[i];
+        if (fields[i] + 8 > hi)
+            hi = fields[i] + 8;
+    }
+    for (size_t ni = 0; rc == 0 && interp && ni < INTERPS_MAX; ni++) {
+        const uint8_t *ib = target_read(t, interp + (uintptr_t)lo, (size_t)(hi - lo), err);
+        if (!ib) {
+            if (fatal(err))
+                rc = -1;
+            else
+                drops->n[WALK_DROP_read]++;
+            break;
+        }
+        uintptr_t tstate = ptr_at(ib, L->interp.threads_head - lo);
+        uintptr_t next_interp = ptr_at(ib, L->interp.next - lo);
+        int64_t interp_id = (int64_t)ptr_at(ib, L->interp.id - lo);
+        if (walk_interp(t, p, b, interp, tstate, interp_id, nthreads, &used, drops, err) < 0)
+            rc = -1;
+        interp = next_interp;
+    }
+    snap_end(&t->snap);
+    return rc;
+}
