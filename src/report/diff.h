@@ -13,8 +13,9 @@
  * the function gets a Welch t-test on it instead (Welch-Satterthwaite degrees of freedom);
  * the test is never made narrower than the binomial one. Then Holm's step-down correction
  * over every function tested, at family-wise level alpha (default 0.05). The test needs
- * counts: it runs only when both series count samples (unit "samples", weight 1);
- * otherwise shares and deltas are reported untested.
+ * counts: it runs only when both series count samples (unit "samples"; a sample the
+ * sampler weighted for the intervals it stands for counts through Kish's effective sample
+ * size); for other units (bytes, ns) shares and deltas are reported untested.
  *
  * Functions are matched across the profiles by qualified name and file (not line numbers,
  * which move when code is edited). Used by `ferret diff` and by `ferret compare` (issue 4),

@@ -275,7 +275,7 @@ def test_chrome_writes_the_tracers_spans(ferret, mkprofile, tmp_path):
     tr = json.loads(run(ferret, "report", prof, "-f", "chrome", "-o", "-").stdout)
     jsonschema.validate(tr, CHROME_SCHEMA)
     spans = [e for e in tr["traceEvents"] if e["ph"] == "X"]
-    assert len(spans) == 30
+    assert len(spans) == 90  # 30 calls, each with two nested calls inside
     # mkprofile nests three spans per call: 2 ms, 1 ms, 0.5 ms, each 1/10 later than its parent
     assert sorted({e["dur"] for e in spans}) == [500.0, 1000.0, 2000.0]
     for e in spans:
@@ -370,19 +370,35 @@ def test_recorded_profile_round_trips(ferret, python, tmp_path):
     """A profile recorded from each interpreter gives the same totals in every format."""
     if not has_run_command(ferret):
         pytest.skip("`ferret run` (the sampler, issue 2) is not in this build yet")
-    target = ROOT / "examples" / "hotspots.py"
     prof = tmp_path / "rec.ferret"
-    run(ferret, "run", "-o", prof, "--", python, target)
+    run(ferret, "run", "-o", prof, "--", python, ROOT / "examples" / "hotspots.py")
+    assert prof.read_bytes().startswith(b"\x89FERRET\n")
     total, by_func = collapsed_totals(run(ferret, "report", prof, "-f", "collapsed").stdout)
-    assert total > 0
+    assert total > 100 and by_func["is_prime"] > total // 3  # hotspots.py's hot function
+
     pprof = tmp_path / "rec.pb.gz"
     run(ferret, "report", prof, "-f", "pprof", "-o", pprof)
     raw = run("go", "tool", "pprof", "-raw", "-sample_index=samples", pprof).stdout
-    counts = [int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s+\d+:", raw, re.M)]
-    assert sum(counts) == total
+    pairs = [tuple(map(int, m.groups())) for m in re.finditer(r"^\s+(\d+)\s+(\d+):", raw, re.M)]
+    assert sum(c for c, _ in pairs) == total
+    interval = int(re.search(r"^Period: (\d+)", raw, re.M).group(1))
+    assert sum(ns for _, ns in pairs) == total * interval
+
     ss = json.loads(run(ferret, "report", prof, "-f", "speedscope", "-o", "-").stdout)
     jsonschema.validate(ss, SPEEDSCOPE_SCHEMA)
-    interval = json.loads(run(ferret, "report", prof, "-f", "chrome", "-o", "-").stdout)
-    jsonschema.validate(interval, CHROME_SCHEMA)
+    # (samples with an empty stack, a thread outside Python, are not in collapsed stacks)
+    assert sum(w for p in ss["profiles"] for st, w in zip(p["samples"], p["weights"]) if st) \
+        == total * interval
+    tr = json.loads(run(ferret, "report", prof, "-f", "chrome", "-o", "-").stdout)
+    jsonschema.validate(tr, CHROME_SCHEMA)
+    assert any(e["name"] == "is_prime" for e in tr["traceEvents"])
+    svg = tmp_path / "rec.svg"
+    run(ferret, "report", prof, "-f", "svg", "-o", svg)
+    assert any("is_prime" in (t.text or "") for t in ET.parse(svg).getroot().iter(
+        "{http://www.w3.org/2000/svg}title"))
+    copy = tmp_path / "copy.ferret"  # re-encoded: the same collapsed stacks
+    run(ferret, "report", prof, "-f", "ferret", "-o", copy)
+    assert run(ferret, "report", copy, "-f", "collapsed").stdout == \
+        run(ferret, "report", prof, "-f", "collapsed").stdout
     text = run(ferret, "report", prof).stdout
-    assert f"{total} samples" in text or "samples" in text
+    assert "is_prime" in text.split("Top functions by self time")[1].splitlines()[2]
