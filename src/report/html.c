@@ -337,7 +337,7 @@ put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
             }
             buf_putc(b, ']');
         }
-        buf_printf(b, ",\"samples\":%" PRId64 ",\"oncpu\":%" PRId64 ",\"gil\":%" PRId64 "}",
+        buf_printf(b, ",\"samples\":%" PRId64 ",\"oncpu\":%" PRId64 ",\"gilTotal\":%" PRId64 "}",
                    sums[0], sums[1], sums[2]);
     }
     buf_puts(b, "],");

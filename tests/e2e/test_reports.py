@@ -228,6 +228,9 @@ def test_html_report_in_chromium(ferret, hostile, tmp_path, browser_ready):
     assert re.match(r"matched \d+\.\d+% of all", seen["matchText"])
     assert seen["tableRows"] > 10
     assert seen["threadRows"] == 3
+    # mkprofile gives the GIL to MainThread only: only its timeline has a GIL band
+    bands = {label.split(" (")[0]: painted for label, painted in seen["gilBands"]}
+    assert bands == {"MainThread": True, '<th>"&\x07': False, "worker-2": False}
     assert "3.12.1" in seen["metaText"]
     assert (SHOTS / "report-zoomed.png").stat().st_size > 5000
 
@@ -396,6 +399,9 @@ def test_recorded_profile_round_trips(ferret, python, tmp_path):
     run(ferret, "report", prof, "-f", "svg", "-o", svg)
     assert any("is_prime" in (t.text or "") for t in ET.parse(svg).getroot().iter(
         "{http://www.w3.org/2000/svg}title"))
+    html = tmp_path / "rec.html"  # the source of the hot file is embedded for the source view
+    run(ferret, "report", prof, "-f", "html", "-o", html)
+    assert '"def is_prime(n):"' in html.read_text(encoding="utf-8")
     copy = tmp_path / "copy.ferret"  # re-encoded: the same collapsed stacks
     run(ferret, "report", prof, "-f", "ferret", "-o", copy)
     assert run(ferret, "report", copy, "-f", "collapsed").stdout == \
