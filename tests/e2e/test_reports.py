@@ -296,6 +296,21 @@ def test_killed_recording_opens(ferret, mkprofile, tmp_path):
     assert "3000 samples" in r.stdout
 
 
+def test_sigkilled_recorder_leaves_a_file_that_opens(ferret, mkprofile, tmp_path):
+    path = tmp_path / "live.ferret"
+    proc = subprocess.Popen([mkprofile, "-o", str(path), "--samples", "4000", "--flush", "1000",
+                             "--hang"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "flushed 4000"
+    finally:
+        proc.kill()  # SIGKILL: no close, no end marker, no fsync
+        proc.wait(timeout=30)
+    assert proc.returncode == -9
+    r = run(ferret, "report", path, "-f", "collapsed")
+    assert "has no end marker" in r.stderr
+    assert collapsed_totals(r.stdout)[0] == 4000
+
+
 BAD_FILES = {
     "empty": (b"", "the file is empty"),
     "foreign": (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "not a ferret profile (it is gzip data"),
