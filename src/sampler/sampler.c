@@ -337,7 +337,8 @@ thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, 
         sl->last = nl;
         sl->last_cap = cap;
     }
-    memcpy(sl->last, w->frames, w->nframes * sizeof *w->frames);
+    if (w->nframes) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(sl->last, w->frames, w->nframes * sizeof *w->frames);
     sl->last_n = w->nframes;
     sl->last_partial = w->partial;
     sl->last_stack = *out;
