@@ -36,8 +36,13 @@ cmd_attach(int argc, char **argv)
         profile_free(p);
         return cli_fail(&err);
     }
+    if (sample_cli_begin(&a, &err) < 0) {
+        profile_free(p);
+        return cli_fail(&err);
+    }
     Sampler *s = sampler_new((pid_t)pid, &a.sampler, p, &err);
     if (!s) {
+        sample_cli_abort();
         profile_free(p);
         err_context(&err, "attach %lld", pid);
         return cli_fail(&err);

@@ -32,6 +32,7 @@ typedef struct {
     MemView view;
     const char *format; /* NULL: from the output's extension, else text */
     const char *output; /* NULL or "-": standard output */
+    bool default_html;  /* no -o, no -f: also write the HTML report to a default file */
     double interval_s;
     long long top;
     char **cmd;
@@ -53,8 +54,11 @@ usage(FILE *f)
             "  --exact             record every allocation (slower; the peak heap is exact\n"
             "                      either way)\n"
             "  --interval TIME     timeline resolution (default 10ms)\n"
-            "  -f, --format FMT    %s, ferret (default: text, or from -o's extension)\n"
-            "  -o, --output FILE   write the report to FILE instead of standard output\n"
+            "  -f, --format FMT    %s\n"
+            "                      (default: from -o's name; without -o, text here and the\n"
+            "                      HTML report in a file whose name ferret prints)\n"
+            "  -o, --output FILE   write the report to FILE instead of standard output;\n"
+            "                      FILE.ferret keeps the whole profile for `ferret report`\n"
             "  --top N             rows per table in the text report (default 15)\n\n"
             "See docs/MEM.md for what each number means.\n",
             report_format_list());
@@ -89,19 +93,29 @@ parse_size(const char *opt, const char *s, double *out, Err *err)
     return 0;
 }
 
+/* The format a file name asks for, by its ending; NULL when it says nothing. */
 static const char *
-format_from_extension(const char *path)
+format_from_name(const char *path)
 {
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/'))
-        return NULL;
     static const struct {
         const char *ext, *format;
-    } map[] = {{".txt", "text"},      {".json", "json"},           {".html", "html"},
-               {".ferret", "ferret"}, {".collapsed", "collapsed"}, {".folded", "collapsed"}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(dot, map[i].ext) == 0)
+    } map[] = {{".ferret", "ferret"},
+               {".html", "html"},
+               {".svg", "svg"},
+               {".pb.gz", "pprof"},
+               {".pprof", "pprof"},
+               {".speedscope.json", "speedscope"},
+               {".trace.json", "chrome"},
+               {".json", "json"},
+               {".folded", "collapsed"},
+               {".collapsed", "collapsed"},
+               {".txt", "text"}};
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t m = strlen(map[i].ext);
+        if (n > m && strcmp(path + n - m, map[i].ext) == 0)
             return map[i].format;
+    }
     return NULL;
 }
 
@@ -177,19 +191,28 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
         return err_set(err, ERR_USAGE,
                        "mem: no command given (usage: ferret mem [OPTIONS] -- COMMAND [ARGS...])");
     o->cmd = argv + i;
-    if (!o->format)
-        o->format = o->output && strcmp(o->output, "-") != 0 && format_from_extension(o->output)
-                        ? format_from_extension(o->output)
-                        : "text";
-    if (strcmp(o->format, "ferret") != 0 && !report_find(o->format))
-        return err_set(err, ERR_USAGE, "-f: unknown format '%s' (one of %s, ferret)", o->format,
+    bool to_file = o->output && strcmp(o->output, "-") != 0;
+    if (!o->format && to_file && !(o->format = format_from_name(o->output)))
+        return err_set(err, ERR_USAGE, "cannot tell the format from the name %s; give -f (%s)",
+                       o->output, report_format_list());
+    if (!o->format) {
+        o->format = "text";
+        o->default_html = !o->output; /* like ferret run: text here, the HTML report in a file */
+    }
+    const ReportWriter *w = report_find(o->format);
+    if (!w)
+        return err_set(err, ERR_USAGE, "-f: unknown format '%s' (one of %s)", o->format,
                        report_format_list());
-    if (strcmp(o->format, "ferret") == 0)
-        return err_set(err, ERR_UNSUPPORTED,
-                       "-f ferret: the .ferret file writer is not in this build yet; use -f json");
-    if (o->view == MEMVIEW_TIMELINE && strcmp(o->format, "collapsed") == 0)
+    if (w->binary && !to_file && cli_isatty(STDOUT_FILENO))
+        return err_set(err, ERR_USAGE, "%s output is binary: give -o FILE", w->name);
+    /* the timeline is a curve, not stacks: formats that only draw stacks cannot show it
+     * (the .ferret file holds every view, whatever --view says) */
+    if (o->view == MEMVIEW_TIMELINE && strcmp(w->name, "text") != 0 &&
+        strcmp(w->name, "json") != 0 && strcmp(w->name, "ferret") != 0)
         return err_set(err, ERR_USAGE,
-                       "--view timeline has no stacks to fold; use -f text, json or html");
+                       "--view timeline has no stacks to draw as %s; use -f text or json (or "
+                       "keep the profile with -f ferret)",
+                       w->name);
     return 0;
 }
 
@@ -449,6 +472,19 @@ cmd_mem(int argc, char **argv)
     const char *out = o.output ? o.output : "-";
     opt.color = strcmp(out, "-") == 0 && cli_color(STDOUT_FILENO);
     int rc = report_write_path(report_find(o.format), p, &opt, out, &err);
+    if (rc < 0 && strcmp(out, "-") == 0 && err.sys_errno == EPIPE) {
+        clearerr(stdout); /* the reader went away (| head): not a failure */
+        rc = 0;
+    }
+    char *html = NULL;
+    if (rc == 0 && o.default_html && o.view != MEMVIEW_TIMELINE && report_find("html")) {
+        html = report_default_path(NULL, report_find("html"), &err);
+        opt.color = false;
+        rc = html ? report_write_path(report_find("html"), p, &opt, html, &err) : -1;
+        if (rc == 0)
+            fprintf(stderr, "ferret: wrote the interactive report to %s\n", html);
+    }
+    free(html);
     profile_free(p);
     if (rc < 0)
         return cli_fail(&err);

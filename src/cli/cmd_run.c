@@ -47,8 +47,13 @@ cmd_run(int argc, char **argv)
         return cli_fail(&err);
     }
     buf_fini(&line);
+    if (sample_cli_begin(&a, &err) < 0) {
+        profile_free(p);
+        return cli_fail(&err);
+    }
     pid_t child;
     if (proc_spawn(cmd, &child, &err) < 0) {
+        sample_cli_abort();
         profile_free(p);
         return cli_fail(&err);
     }
@@ -61,6 +66,7 @@ cmd_run(int argc, char **argv)
     if (!s) {
         /* cannot sample (e.g. permission): let the command finish, report why */
         status = sample_cli_wait_child(child);
+        sample_cli_abort();
         profile_free(p);
         err_context(&err, "run %s", cmd[0]);
         return cli_fail(&err);
@@ -70,6 +76,8 @@ cmd_run(int argc, char **argv)
     int write_rc = 0;
     if (run_rc == 0 || err.kind != ERR_NOTPY) /* a non-Python run has nothing to write */
         write_rc = sample_cli_write(p, &a, &werr);
+    else
+        sample_cli_abort();
     if (!sampler_reaped(s, &status))
         status = sample_cli_wait_child(child);
     sample_cli_summary(s, &a, child);

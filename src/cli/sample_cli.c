@@ -13,9 +13,12 @@
 
 #include "cli/cli.h"
 #include "cli/exitcode.h"
+#include "profile/ffile.h"
 #include "report/report.h"
 
 volatile sig_atomic_t sample_cli_stop;
+static FfileWriter *stream; /* -o FILE.ferret: written while recording */
+static char *html_path;     /* the default HTML report (no -o, no -f) */
 static volatile sig_atomic_t forward_pid;
 static volatile sig_atomic_t signals_seen;
 
@@ -201,20 +204,75 @@ sample_cli_check_output(const SampleArgs *a, Err *err)
     return 0;
 }
 
+static bool
+to_terminal(const SampleArgs *a)
+{
+    return !a->out_path || strcmp(a->out_path, "-") == 0;
+}
+
+static int
+stream_flush(void *ctx, Profile *p, Err *err)
+{
+    (void)ctx;
+    return ffile_writer_flush(stream, p, err);
+}
+
+int
+sample_cli_begin(SampleArgs *a, Err *err)
+{
+    const ReportWriter *w = pick_writer(a, err);
+    if (!w)
+        return -1;
+    if (strcmp(w->name, "ferret") != 0 || to_terminal(a))
+        return 0;
+    stream = ffile_writer_open(a->out_path, err);
+    if (!stream)
+        return -1;
+    a->sampler.flush = stream_flush;
+    return 0;
+}
+
+void
+sample_cli_abort(void)
+{
+    ffile_writer_abort(stream);
+    stream = NULL;
+}
+
 int
 sample_cli_write(const Profile *p, const SampleArgs *a, Err *err)
 {
+    if (stream) {
+        int rc = ffile_writer_close(stream, p, err);
+        stream = NULL;
+        return rc;
+    }
     const ReportWriter *w = pick_writer(a, err);
     if (!w)
         return -1;
     ReportOptions opt;
     report_options_init(&opt, p);
     opt.top = a->top;
-    bool to_terminal = !a->out_path || strcmp(a->out_path, "-") == 0;
-    opt.color = to_terminal && cli_color(STDOUT_FILENO);
-    if (to_terminal && w->binary && cli_isatty(STDOUT_FILENO))
+    bool term = to_terminal(a);
+    opt.color = term && cli_color(STDOUT_FILENO);
+    if (term && w->binary && cli_isatty(STDOUT_FILENO))
         return err_set(err, ERR_USAGE, "%s output is binary: give -o FILE", w->name);
-    return report_write_path(w, p, &opt, to_terminal ? "-" : a->out_path, err);
+    if (report_write_path(w, p, &opt, term ? "-" : a->out_path, err) < 0) {
+        if (!term || err->sys_errno != EPIPE)
+            return -1;
+        clearerr(stdout); /* the reader went away (| head): not a failure */
+    }
+    if (a->out_path || a->format)
+        return 0;
+    /* the default: text on the terminal, and the interactive report in a file */
+    const ReportWriter *html = report_find("html");
+    if (!html)
+        return 0;
+    html_path = report_default_path(NULL, html, err);
+    if (!html_path)
+        return -1;
+    opt.color = false;
+    return report_write_path(html, p, &opt, html_path, err);
 }
 
 void
@@ -234,6 +292,10 @@ sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
             st.ticks ? (double)st.reads / (double)st.ticks : 0.0);
     if (a->out_path && strcmp(a->out_path, "-") != 0)
         fprintf(stderr, "ferret: wrote %s\n", a->out_path);
+    if (html_path)
+        fprintf(stderr, "ferret: wrote the interactive report to %s\n", html_path);
+    free(html_path);
+    html_path = NULL;
 }
 
 static void

@@ -24,8 +24,16 @@ typedef struct {
 int sample_cli_parse(int argc, char **argv, bool attach, SampleArgs *a, int *next, bool *done);
 /* Checks -o/-f before anything runs (format known, output path writable). */
 int sample_cli_check_output(const SampleArgs *a, Err *err);
-/* Writes the profile where the options say. Returns 0 or -1 with *err. */
+/* Before sampling: with -o FILE.ferret (or -f ferret to a file) the profile is streamed
+ * there while recording (flushed every second, so a killed ferret loses at most the last
+ * second); this opens the file and points a->sampler.flush at it. Returns 0 or -1. */
+int sample_cli_begin(SampleArgs *a, Err *err);
+/* After sampling: finishes the stream, or writes the report where the options say. With
+ * neither -o nor -f: the text report on standard output and an HTML report in a new file
+ * in the current directory, whose name goes to standard error. Returns 0 or -1 with *err. */
 int sample_cli_write(const Profile *p, const SampleArgs *a, Err *err);
+/* On a path that ends without writing: keeps what the stream already holds. */
+void sample_cli_abort(void);
 /* One line on stderr about the sampling itself (rate achieved, dropped, cost). */
 void sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid);
 

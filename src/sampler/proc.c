@@ -228,6 +228,23 @@ proc_children(pid_t pid, pid_t *out, size_t max)
     return n;
 }
 
+bool
+proc_alive(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] && rp[2] != 'Z' && rp[2] != 'X';
+}
+
 void
 proc_cmdline(pid_t pid, char *out, size_t cap)
 {

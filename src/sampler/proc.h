@@ -26,6 +26,8 @@ int proc_exit_code(int wstatus);
 /* Children of pid (all its threads' children), at most max. Returns the count (0 if none or
  * the process is gone). */
 size_t proc_children(pid_t pid, pid_t *out, size_t max);
+/* Does pid exist and still run (not a zombie)? */
+bool proc_alive(pid_t pid);
 /* Command line of pid with spaces between arguments (NUL-terminated, cut to cap). */
 void proc_cmdline(pid_t pid, char *out, size_t cap);
 /* Kernel name of a thread (/proc/PID/task/TID/comm). */

@@ -132,6 +132,17 @@ proc_open_target(Sampler *s, Proc *pr, Err *err)
     }
     pr->t = t;
     pr->fails = 0;
+    /* the command line as Python runs it (a launcher may have exec'd since the start) */
+    char cmd[1024];
+    proc_cmdline(pr->pid, cmd, sizeof cmd);
+    if (profile_process(s->p, pr->pid, 0, cmd, &pr->proc, err) < 0)
+        return -1;
+    if (s->opt.subprocesses) {
+        char label[1100];
+        snprintf(label, sizeof label, "process %d %s", (int)pr->pid, cmd);
+        if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
+            return -1;
+    }
     exe_identity(pr->pid, &pr->exe_dev, &pr->exe_ino);
     if (!s->version[0])
         snprintf(s->version, sizeof s->version, "%s", target_version(t));
@@ -154,16 +165,8 @@ add_proc(Sampler *s, pid_t pid, pid_t ppid, Proc **out, Err *err)
     Proc *pr = &s->procs[s->nprocs];
     memset(pr, 0, sizeof *pr);
     pr->pid = pid;
-    char cmd[1024];
-    proc_cmdline(pid, cmd, sizeof cmd);
-    if (profile_process(s->p, pid, ppid, cmd, &pr->proc, err) < 0)
+    if (profile_process(s->p, pid, ppid, NULL, &pr->proc, err) < 0)
         return -1;
-    if (s->opt.subprocesses) {
-        char label[1100];
-        snprintf(label, sizeof label, "process %d %s", (int)pid, cmd);
-        if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
-            return -1;
-    }
     s->nprocs++;
     *out = pr;
     return 1;
@@ -334,7 +337,8 @@ thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, 
         sl->last = nl;
         sl->last_cap = cap;
     }
-    memcpy(sl->last, w->frames, w->nframes * sizeof *w->frames);
+    if (w->nframes) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(sl->last, w->frames, w->nframes * sizeof *w->frames);
     sl->last_n = w->nframes;
     sl->last_partial = w->partial;
     sl->last_stack = *out;
@@ -442,6 +446,10 @@ discover(Sampler *s, Err *err)
         Proc *pr = &s->procs[i];
         if (pr->gone)
             continue;
+        if (!proc_alive(pr->pid)) { /* exited (a zombie until its parent waits) */
+            pr->gone = true;
+            continue;
+        }
         prune_slots(s, pr);
         if (!pr->t && !pr->not_python) {
             if (proc_open_target(s, pr, err) < 0)

@@ -261,6 +261,38 @@ def test_formats(python, ferret, tmp_path):
     assert p.returncode == 2 and p.stderr.startswith("ferret: --view timeline has no stacks")
 
 
+def test_ferret_file_and_html(python, ferret, tmp_path):
+    """The .ferret file keeps every view: `ferret report` renders each from it."""
+    target = TARGETS / "mem_known.py"
+    lines = marks(target)
+    saved = tmp_path / "run.ferret"
+    p = subprocess.run([ferret, "mem", "-o", str(saved), "--", python, str(target),
+                        str(tmp_path / "truth.json")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    for series, line, want in (("peak_bytes", "PEAK_BIG", "peak_big"), ("leaked_bytes", "LEAK", "leak")):
+        out = tmp_path / f"{series}.json"
+        r = subprocess.run([ferret, "report", str(saved), "--series", series, "-f", "json", "-o",
+                            str(out)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(out.read_text())
+        assert near(at_line(rep, target, lines[line])[0], truth[want], 0.05), series
+    r = subprocess.run([ferret, "report", str(saved), "--series", "leaked_bytes"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "Top lines (still live at exit)" in r.stdout, r.stderr
+    html = tmp_path / "peak.html"
+    r = subprocess.run([ferret, "report", str(saved), "-f", "html", "-o", str(html)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "mem_known.py" in html.read_text(), r.stderr
+    # no -o and no -f: text on stdout, and the HTML report in a file whose name is printed
+    p = subprocess.run([ferret, "mem", "--", python, str(target), str(tmp_path / "t.json")],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "ferret mem: peak heap" in p.stdout
+    written = re.search(r"wrote the interactive report to (\S+)", p.stderr).group(1)
+    assert (tmp_path / written).read_text().lstrip().lower().startswith("<!doctype html")
+
+
 def one_line_error(p, pattern, status=None):
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ferret: "), p.stderr
@@ -279,6 +311,8 @@ def one_line_error(p, pattern, status=None):
     (["--sample-bytes"], r"--sample-bytes needs a value"),
     (["--view", "flame", "--", "python3"], r"--view: unknown view 'flame'"),
     (["-f", "pdf", "--", "python3"], r"-f: unknown format 'pdf'"),
+    (["-o", "report.docx", "--", "python3"], r"cannot tell the format from the name report.docx"),
+    (["--view", "timeline", "-f", "svg", "-o", "x.svg", "--", "python3"], r"no stacks to draw"),
     (["--interval", "0", "--", "python3"], r"--interval"),
     (["--interval", "soon", "--", "python3"], r"--interval: 'soon' is not a duration"),
     (["--top", "-3", "--", "python3"], r"--top"),
