@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -341,6 +342,47 @@ exec_child(const MemOpts *o, const char *lib, const char *stream, int errfd)
     _exit(127);
 }
 
+/* -o FILE.ferret is kept current while the program runs: about once a second the stream
+ * is read again and the profile written over FILE (a temporary file, then rename), so if
+ * ferret itself is killed the file holds the last second's complete profile. */
+static void
+snapshot(const MemOpts *o, const char *stream)
+{
+    Err err;
+    MemStreamInfo info;
+    Profile *p = memstream_read_file(stream, &info, &err);
+    if (!p)
+        return; /* nothing recorded yet, or not Python: nothing to keep */
+    ReportOptions opt;
+    report_options_init(&opt, p);
+    report_write_path(report_find("ferret"), p, &opt, o->output, &err);
+    profile_free(p);
+}
+
+static void
+wait_child(const MemOpts *o, pid_t pid, const char *stream, int *ws)
+{
+    bool live = strcmp(o->format, "ferret") == 0 && o->output && strcmp(o->output, "-") != 0;
+    if (!live) {
+        while (waitpid(pid, ws, 0) < 0 && errno == EINTR)
+            ;
+        return;
+    }
+    struct stat st;
+    off_t seen = 0;
+    for (unsigned tick = 1;; tick++) {
+        pid_t r = waitpid(pid, ws, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return;
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        if (tick % 20 == 0 && stat(stream, &st) == 0 && st.st_size != seen) {
+            seen = st.st_size;
+            snapshot(o, stream);
+        }
+    }
+}
+
 /* Runs the command; *status is its exit status as ferret passes it on. */
 static int
 run(const MemOpts *o, const char *lib, const char *stream, int *status, char *why, size_t whyn,
@@ -378,8 +420,7 @@ run(const MemOpts *o, const char *lib, const char *stream, int *status, char *wh
     while (got < 0 && errno == EINTR);
     close(pipefd[0]);
     int ws;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
+    wait_child(o, pid, stream, &ws);
     child_pid = 0;
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGQUIT, &old[1], NULL);

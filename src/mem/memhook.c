@@ -405,12 +405,42 @@ atexit_cb(void *self, void *unused)
 static PyMethodDefX atexit_def = {"ferret_mem_exit", atexit_cb, METH_NOARGS_X,
                                   "ferret mem: records what is still live at exit"};
 
+/* Pending calls run at any bytecode boundary. Importing `atexit` from one while the
+ * thread is inside the import system's own code (importlib's module locks) corrupts that
+ * import (a KeyError in _ModuleLock.acquire, and the program dies), the same hazard as a
+ * signal handler that imports. So the registration only goes ahead when the innermost
+ * frame is someone else's; otherwise it is asked for again a tick later. */
+static bool
+import_system_running(void)
+{
+    PySelf *s = atomic_load_explicit(&g_pyself, memory_order_acquire);
+    if (!s)
+        return true; /* cannot tell yet */
+    PyRawFrame f;
+    if (pyself_stack(s, &f, 1) == 0)
+        return false;
+    char file[64];
+    if (tracker_frame_file(g_tracker, &f, file, sizeof file) < 0)
+        return true;
+    return strncmp(file, "<frozen importlib", 17) == 0 || strncmp(file, "<frozen zipimport", 17) == 0 ||
+           strstr(file, "/importlib/") != NULL || strstr(file, "/zipimport.py") != NULL;
+}
+
 static int
 register_atexit(void *arg)
 {
     (void)arg;
     if (atomic_load(&g_state) != ST_ON || getpid() != g_pid)
         return 0;
+    tls.guard += G_FERRET;
+    if (!atomic_load(&g_pyself))
+        try_open_pyself();
+    bool later = import_system_running();
+    tls.guard -= G_FERRET;
+    if (later) {
+        atomic_store(&g_atexit_asked, false); /* the writer asks again at its next tick */
+        return 0;
+    }
     tls.guard += G_INNER; /* these objects are ferret's: on the heap, never in a view */
     void *mod = py.import_module("atexit");
     void *fn = mod ? py.cfunction_new(&atexit_def, NULL, NULL) : NULL;
@@ -560,6 +590,9 @@ record(void *p, size_t n, bool native, uintptr_t ret, bool mapping)
     }
 done:
     if (!native) {
+        /* a declined registration is asked for again at the next attributed Python
+         * allocation: during imports those come often, so the call soon lands outside the
+         * import system (the pending call itself runs guarded and never re-asks) */
         ask_for_atexit();
         maybe_restart_writer();
     }

@@ -546,6 +546,26 @@ site_stack(Tracker *t, const MemSite *s, uint32_t *out, Err *err)
     return 0;
 }
 
+int
+tracker_frame_file(Tracker *t, const PyRawFrame *f, char *buf, size_t n)
+{
+    int rc = -1;
+    lock(t);
+    FrameId id;
+    Err err;
+    if (n && t->cfg.py_frame && t->cfg.py_frame(t->cfg.ctx, f, t->prof, &id, &err) == 0) {
+        StrId file = profile_frame_at(t->prof, id)->file;
+        size_t len = profile_strlen(t->prof, file);
+        if (len >= n)
+            len = n - 1;
+        memcpy(buf, profile_strp(t->prof, file), len);
+        buf[len] = '\0';
+        rc = 0;
+    }
+    unlock(t);
+    return rc;
+}
+
 /* --- attributed blocks ------------------------------------------------------------ */
 
 static void

@@ -90,6 +90,10 @@ bool tracker_free_block(Tracker *t, uintptr_t addr, MemBlock *out);
 /* Puts back a block tracker_free_block returned (the free did not happen). */
 void tracker_restore_block(Tracker *t, const MemBlock *b);
 
+/* Copies the file name of a raw Python frame of the calling thread into buf (at most n
+ * bytes with the NUL). Returns 0, or -1 when the frame cannot be named. */
+int tracker_frame_file(Tracker *t, const PyRawFrame *f, char *buf, size_t n);
+
 /* Anonymous mappings: heap events for their length; attributed when site is not NULL
  * (site NULL: pymalloc's arenas and other memory Python's allocator manages). */
 void tracker_map(Tracker *t, uintptr_t addr, uint64_t len, const MemSite *site);

@@ -180,6 +180,17 @@ def test_exit_paths(python, ferret, tmp_path, how, status):
         assert end == ("_exit" if how == "_exit" else "atexit")
 
 
+def test_exit_hook_during_imports(python, ferret, tmp_path):
+    """Short runs that do nothing but import: no crash, and the exit snapshot is taken at
+    Python's atexit (module-level data still live) every time."""
+    target = TARGETS / "mem_imports.py"
+    for _ in range(4):
+        p, rep = mem(ferret, [], [python, str(target)], tmp_path, view="leaks")
+        assert p.returncode == 0, p.stderr
+        assert rep["memory"]["end"] == "atexit"
+        assert at_line(rep, target, marks(target)["KEEP"])[0] > 0
+
+
 def test_children_do_not_inherit_the_tracker(python, ferret, tmp_path):
     p, _ = mem(ferret, [], [python, str(TARGETS / "mem_exit.py"), "subprocess"], tmp_path)
     assert p.returncode == 0, p.stderr
@@ -341,7 +352,7 @@ def test_bad_commands(ferret, tmp_path):
 def test_unwritable_output(python, ferret, tmp_path):
     marker = tmp_path / "ran"
     for out in (tmp_path / "missing" / "r.json", tmp_path):
-        p = subprocess.run([ferret, "mem", "-o", str(out), "--", python, "-c",
+        p = subprocess.run([ferret, "mem", "-f", "json", "-o", str(out), "--", python, "-c",
                             f"open({str(marker)!r}, 'w')"], capture_output=True, text=True,
                            timeout=60)
         one_line_error(p, r"cannot write")
