@@ -180,6 +180,38 @@ def test_exit_paths(python, ferret, tmp_path, how, status):
         assert end == ("_exit" if how == "_exit" else "atexit")
 
 
+def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
+    """-o FILE.ferret is rewritten about once a second during the run: SIGKILL to ferret
+    itself leaves a file that opens and holds what was recorded."""
+    import signal
+    import time
+    target = TARGETS / "mem_slow.py"
+    saved, pidfile = tmp_path / "run.ferret", tmp_path / "pid"
+    rec = subprocess.Popen([ferret, "mem", "-o", str(saved), "--", python, str(target),
+                            str(pidfile)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while not pidfile.exists() or not pidfile.read_text():
+            assert time.time() < deadline and rec.poll() is None
+            time.sleep(0.05)
+        time.sleep(2.5)  # a few stream flushes and file snapshots
+        rec.send_signal(signal.SIGKILL)
+        rec.wait(timeout=30)
+    finally:
+        if pidfile.exists() and pidfile.read_text():
+            try:
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    out = tmp_path / "leaks.json"
+    r = subprocess.run([ferret, "report", str(saved), "--series", "leaked_bytes", "-f", "json",
+                        "-o", str(out)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(out.read_text())
+    assert near(at_line(rep, target, marks(target)["KEEP"])[0], 32 * MiB, 0.05)
+    assert not list(tmp_path.glob("*.tmp")), "no half-written file left behind"
+
+
 def test_exit_hook_during_imports(python, ferret, tmp_path):
     """Short runs that do nothing but import: no crash, and the exit snapshot is taken at
     Python's atexit (module-level data still live) every time."""
