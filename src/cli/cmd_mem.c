@@ -342,15 +342,51 @@ exec_child(const MemOpts *o, const char *lib, const char *stream, int errfd)
     _exit(127);
 }
 
+/* Reads what the tracker wrote through ferret's own descriptor, so the recording survives
+ * a program that deletes or renames files in the temporary directory. */
+static Profile *
+read_stream(int fd, MemStreamInfo *info, Err *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 1 << 16;
+            uint8_t *q = realloc(data, ncap);
+            if (!q) {
+                free(data);
+                err_set(err, ERR_NOMEM, "out of memory reading the recording");
+                return NULL;
+            }
+            data = q;
+            cap = ncap;
+        }
+        ssize_t got = pread(fd, data + len, cap - len, (off_t)len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(data);
+            err_sys(err, errno, "reading the recording");
+            return NULL;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    Profile *p = memstream_read(data, len, info, err);
+    free(data);
+    return p;
+}
+
 /* -o FILE.ferret is kept current while the program runs: about once a second the stream
  * is read again and the profile written over FILE (a temporary file, then rename), so if
  * ferret itself is killed the file holds the last second's complete profile. */
 static void
-snapshot(const MemOpts *o, const char *stream)
+snapshot(const MemOpts *o, int stream)
 {
     Err err;
     MemStreamInfo info;
-    Profile *p = memstream_read_file(stream, &info, &err);
+    Profile *p = read_stream(stream, &info, &err);
     if (!p)
         return; /* nothing recorded yet, or not Python: nothing to keep */
     ReportOptions opt;
@@ -360,7 +396,7 @@ snapshot(const MemOpts *o, const char *stream)
 }
 
 static void
-wait_child(const MemOpts *o, pid_t pid, const char *stream, int *ws)
+wait_child(const MemOpts *o, pid_t pid, int stream, int *ws)
 {
     bool live = strcmp(o->format, "ferret") == 0 && o->output && strcmp(o->output, "-") != 0;
     if (!live) {
@@ -376,7 +412,7 @@ wait_child(const MemOpts *o, pid_t pid, const char *stream, int *ws)
             return;
         struct timespec nap = {0, 50 * 1000 * 1000};
         nanosleep(&nap, NULL);
-        if (tick % 20 == 0 && stat(stream, &st) == 0 && st.st_size != seen) {
+        if (tick % 20 == 0 && fstat(stream, &st) == 0 && st.st_size != seen) {
             seen = st.st_size;
             snapshot(o, stream);
         }
@@ -385,8 +421,8 @@ wait_child(const MemOpts *o, pid_t pid, const char *stream, int *ws)
 
 /* Runs the command; *status is its exit status as ferret passes it on. */
 static int
-run(const MemOpts *o, const char *lib, const char *stream, int *status, char *why, size_t whyn,
-    Err *err)
+run(const MemOpts *o, const char *lib, const char *stream, int stream_fd, int *status, char *why,
+    size_t whyn, Err *err)
 {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0)
@@ -420,7 +456,7 @@ run(const MemOpts *o, const char *lib, const char *stream, int *status, char *wh
     while (got < 0 && errno == EINTR);
     close(pipefd[0]);
     int ws;
-    wait_child(o, pid, stream, &ws);
+    wait_child(o, pid, stream_fd, &ws);
     child_pid = 0;
     sigaction(SIGINT, &old[0], NULL);
     sigaction(SIGQUIT, &old[1], NULL);
@@ -442,19 +478,20 @@ run(const MemOpts *o, const char *lib, const char *stream, int *status, char *wh
     return 0;
 }
 
+/* The file the tracker streams into: created here (the tracker appends to it by name),
+ * read back through the returned descriptor, unlinked when ferret is done with it. */
 static int
-make_stream_file(char *path, size_t n, Err *err)
+make_stream_file(char *path, size_t n, int *fd, Err *err)
 {
     const char *tmp = getenv("TMPDIR");
     snprintf(path, n, "%s/ferret-mem-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    int fd = mkstemp(path);
-    if (fd < 0) {
+    *fd = mkostemp(path, O_CLOEXEC);
+    if (*fd < 0) {
         snprintf(path, n, "/tmp/ferret-mem-XXXXXX");
-        fd = mkstemp(path);
+        *fd = mkostemp(path, O_CLOEXEC);
     }
-    if (fd < 0)
+    if (*fd < 0)
         return err_sys(err, errno, "mem: creating a temporary file");
-    close(fd);
     return 0;
 }
 
@@ -473,18 +510,22 @@ cmd_mem(int argc, char **argv)
     Err err;
     err_clear(&err);
     char lib[PATH_MAX], stream[PATH_MAX];
+    int fd = -1;
     if (parse(argc, argv, &o, &err) < 0 || check_output(o.output, &err) < 0 ||
-        find_library(lib, sizeof lib, &err) < 0 || make_stream_file(stream, sizeof stream, &err) < 0)
+        find_library(lib, sizeof lib, &err) < 0 ||
+        make_stream_file(stream, sizeof stream, &fd, &err) < 0)
         return cli_fail(&err);
     int status = 0;
     char why[128];
-    if (run(&o, lib, stream, &status, why, sizeof why, &err) < 0) {
+    if (run(&o, lib, stream, fd, &status, why, sizeof why, &err) < 0) {
         unlink(stream);
+        close(fd);
         return cli_fail(&err);
     }
     MemStreamInfo info;
-    Profile *p = memstream_read_file(stream, &info, &err);
+    Profile *p = read_stream(fd, &info, &err);
     unlink(stream);
+    close(fd);
     if (!p) {
         if (err.kind == ERR_FORMAT && !info.has_header) {
             err_set(&err, ERR_NOTPY,

@@ -92,8 +92,9 @@ livetable_put(LiveTable *t, uintptr_t addr, uint64_t size, uint32_t stack, LiveO
 {
     if (old)
         old->present = false;
-    /* keep the load at most 1/2: probe runs stay short */
-    if ((t->len + 1) * 2 > t->cap && grow(t) < 0)
+    /* keep the load at most 3/4: in exact mode the table is ferret's largest memory cost
+     * (an entry per live block), and with page-local slots probe runs stay short anyway */
+    if ((t->len + 1) * 4 > t->cap * 3 && grow(t) < 0)
         return -1;
     if (size >= LIVE_BIG && t->nbig == t->bigcap) { /* room first: nothing fails later */
         size_t nc = t->bigcap ? t->bigcap * 2 : 8;

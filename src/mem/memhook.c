@@ -623,30 +623,65 @@ picked(Tls *ts, size_t n)
 
 /* --- Python's allocator domains ------------------------------------------------------- */
 
+/* The hot paths. Every Python object's allocation and free passes here, so the common case
+ * is a countdown (allocation) or one bit (free) and nothing else: exact mode keeps the
+ * countdown at zero and every bit set, so everything reaches the slow paths, which check
+ * the state and the guard. */
+static _Alignas(64) uint8_t no_bits[1 << (TRACKER_FILTER_BITS - 3)];
+static _Alignas(64) uint8_t all_bits[1 << (TRACKER_FILTER_BITS - 3)];
+static const uint8_t *g_bits = no_bits; /* set once, before any Python allocation */
+
+static inline bool
+maybe_live(const void *p)
+{
+    size_t h = tracker_filter_slot((uintptr_t)p);
+    return (__atomic_load_n(&g_bits[h >> 3], __ATOMIC_RELAXED) >> (h & 7)) & 1;
+}
+
 static inline bool
 on(const Tls *ts)
 {
     return ts->guard == 0 && atomic_load_explicit(&g_state, memory_order_relaxed) == ST_ON;
 }
 
-static inline void
-py_record(Tls *ts, void *p, size_t n)
+/* The allocation crossed a sampling point (always, in exact mode). */
+static __attribute__((noinline)) void
+py_record_slow(Tls *ts, void *p, size_t n)
 {
-    if (p && on(ts) && picked(ts, n)) {
-        ts->guard += G_FERRET;
-        record(p, n, false, 0, false);
-        ts->guard -= G_FERRET;
+    if (g_exact) {
+        /* after the recording, the countdown goes out of the way for good */
+        ts->s.countdown = atomic_load_explicit(&g_state, memory_order_relaxed) == ST_DONE
+                              ? INT64_C(1) << 62
+                              : 0;
+    } else if (!sampled_slow(ts, n)) {
+        return;
     }
+    /* a sampling point that falls in ferret's own allocation, or outside the recording, is
+     * spent without a record: the next one is drawn as usual, so nothing is biased */
+    if (!p || !on(ts))
+        return;
+    ts->guard += G_FERRET;
+    record(p, n, false, 0, false);
+    ts->guard -= G_FERRET;
 }
 
 static inline void
-py_forget(Tls *ts, void *p)
+py_record(Tls *ts, void *p, size_t n)
 {
-    if (p && on(ts) && tracker_maybe_live(g_tracker, (uintptr_t)p)) {
-        ts->guard += G_FERRET;
-        tracker_free_block(g_tracker, (uintptr_t)p, NULL);
-        ts->guard -= G_FERRET;
-    }
+    if ((ts->s.countdown -= (int64_t)n) <= 0)
+        py_record_slow(ts, p, n);
+}
+
+static __attribute__((noinline)) bool
+py_forget_slow(void *p, MemBlock *out)
+{
+    Tls *ts = &tls;
+    if (!on(ts))
+        return false;
+    ts->guard += G_FERRET;
+    bool had = tracker_free_block(g_tracker, (uintptr_t)p, out);
+    ts->guard -= G_FERRET;
+    return had;
 }
 
 static void *
@@ -654,7 +689,7 @@ py_malloc(void *ctx, size_t n)
 {
     PyAlloc *o = ctx;
     Tls *ts = &tls;
-    ts->guard += G_INNER;
+    ts->guard += G_INNER; /* what pymalloc asks malloc/mmap for is heap, not a new site */
     void *p = o->malloc(o->ctx, n);
     ts->guard -= G_INNER;
     py_record(ts, p, n);
@@ -681,12 +716,7 @@ py_realloc(void *ctx, void *p, size_t n)
     PyAlloc *o = ctx;
     Tls *ts = &tls;
     MemBlock old;
-    bool had = false;
-    if (p && on(ts) && tracker_maybe_live(g_tracker, (uintptr_t)p)) {
-        ts->guard += G_FERRET;
-        had = tracker_free_block(g_tracker, (uintptr_t)p, &old);
-        ts->guard -= G_FERRET;
-    }
+    bool had = p && maybe_live(p) && py_forget_slow(p, &old);
     ts->guard += G_INNER;
     void *q = o->realloc(o->ctx, p, n);
     ts->guard -= G_INNER;
@@ -702,15 +732,15 @@ py_realloc(void *ctx, void *p, size_t n)
     return q;
 }
 
+/* No guard around Python's free: a raw free or munmap it makes only changes the heap, which
+ * the malloc-level hooks count the same either way. */
 static void
 py_free(void *ctx, void *p)
 {
     PyAlloc *o = ctx;
-    Tls *ts = &tls;
-    py_forget(ts, p);
-    ts->guard += G_INNER;
+    if (p && UNLIKELY(maybe_live(p)))
+        py_forget_slow(p, NULL);
     o->free(o->ctx, p);
-    ts->guard -= G_INNER;
 }
 
 static void
@@ -1138,6 +1168,12 @@ memhook_init(void)
                          .native_name = native_name_cb};
     Err err;
     g_tracker = tracker_new(&cfg, &err);
+    if (g_tracker && g_exact) {
+        memset(all_bits, 0xff, sizeof all_bits);
+        g_bits = all_bits;
+    } else if (g_tracker) {
+        g_bits = (const uint8_t *)tracker_live_bits(g_tracker);
+    }
     g_fd = open_high(out, O_WRONLY | O_APPEND);
     g_statm = open_high("/proc/self/statm", O_RDONLY);
     if (!g_tracker || g_fd < 0) {

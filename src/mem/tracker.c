@@ -658,6 +658,12 @@ tracker_alloc_stack(Tracker *t, uintptr_t addr, uint64_t size, uint32_t stack)
     unlock(t);
 }
 
+const _Atomic uint8_t *
+tracker_live_bits(const Tracker *t)
+{
+    return t->fast.exact ? NULL : t->fast.bits;
+}
+
 bool
 tracker_free_block(Tracker *t, uintptr_t addr, MemBlock *out)
 {

@@ -85,6 +85,9 @@ void tracker_alloc_stack(Tracker *t, uintptr_t addr, uint64_t size, uint32_t sta
 /* Could addr be an attributed live block? A lock-free check for the free fast path:
  * false means certainly not (sampled mode); always true in exact mode. */
 static inline bool tracker_maybe_live(const Tracker *t, uintptr_t addr);
+/* The bitmap behind tracker_maybe_live (sampled mode; bit h of byte h/8 for address hash h,
+ * see tracker_filter_slot), for hooks that keep the pointer. NULL in exact mode. */
+const _Atomic uint8_t *tracker_live_bits(const Tracker *t);
 /* Removes addr if it is an attributed live block: returns true and fills *out. */
 bool tracker_free_block(Tracker *t, uintptr_t addr, MemBlock *out);
 /* Puts back a block tracker_free_block returned (the free did not happen). */
