@@ -543,12 +543,16 @@ sites_get(void)
 static uint64_t
 site_key(const PyRawFrame *f, size_t n, bool truncated)
 {
+    /* one multiply per frame (this runs for every allocation in exact mode): user-space
+     * code addresses fit in 47 bits, so the instruction offset goes above them */
     uint64_t h = 0x9E3779B97F4A7C15ULL * (n + 1) + truncated;
     for (size_t i = 0; i < n; i++) {
-        h = (h ^ f[i].code_addr) * 0xBF58476D1CE4E5B9ULL;
-        h = (h ^ (uint32_t)f[i].instr ^ (h >> 29)) * 0x94D049BB133111EBULL;
+        uint64_t x = f[i].code_addr ^ ((uint64_t)(uint32_t)f[i].instr << 47);
+        h = (h ^ x ^ (h >> 29)) * 0xBF58476D1CE4E5B9ULL;
     }
-    h ^= h >> 31;
+    h ^= h >> 32;
+    h *= 0x94D049BB133111EBULL;
+    h ^= h >> 29;
     return h | 1; /* 0 marks an empty slot */
 }
 
