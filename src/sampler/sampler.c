@@ -518,19 +518,22 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             next_flush = s->t0_ns + FLUSH_NS;
     int rc = 0;
     bool ever_python = false;
-    int64_t last = 0;
     while (!(stop && *stop)) {
         int64_t now = now_ns(CLOCK_MONOTONIC);
         if (end && now >= end)
             break;
-        /* a moment that comes late (the machine was busy) stands for every interval since
-         * the last one, so busy phases of the target are not under-counted */
-        int64_t weight = last ? (now - last + interval / 2) / interval : 1;
-        if (weight < 1)
-            weight = 1;
+        /* a moment that comes late (the machine was busy) also stands for the whole intervals
+         * it missed, so the weights add up to the time elapsed and busy phases of the target
+         * are not under-counted */
+        int64_t weight = 1;
+        if (now - next >= interval) {
+            int64_t missed = (now - next) / interval;
+            s->stats.ticks_missed += (uint64_t)missed;
+            next += missed * interval;
+            weight += missed;
+        }
         if (weight > MAX_WEIGHT)
             weight = MAX_WEIGHT;
-        last = now;
         bool alive = false;
         for (size_t i = 0; i < s->nprocs; i++) {
             Proc *pr = &s->procs[i];
@@ -563,12 +566,6 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             next_flush = now + FLUSH_NS;
         }
         next += pending ? 10000000 : interval;
-        now = now_ns(CLOCK_MONOTONIC);
-        if (next < now) { /* fell behind: skip the moments already missed */
-            int64_t missed = (now - next) / interval + 1;
-            s->stats.ticks_missed += (uint64_t)missed;
-            next += missed * interval;
-        }
         struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
                !(stop && *stop))
