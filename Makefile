@@ -80,7 +80,7 @@ fuzz: $(FUZZ_SRC)
 	  n=$${n#fuzz_}; echo "fuzz: $$n ($(FUZZ_SECONDS)s)"; \
 	  $(CLANG) $(CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LDLIBS); \
 	  mkdir -p tests/fuzz/corpus/$$n $(BUILD)/fuzz/new-$$n; \
-	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/$$n/crash- \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/$$n/ \
 	    $(BUILD)/fuzz/new-$$n tests/fuzz/corpus/$$n; done
 
 # Test-only: a library that reads its host interpreter's stack through pyself.h.
