@@ -150,6 +150,9 @@ layout_from_debug_offsets(const PyLayout *l, const uint8_t *buf, size_t n, PyLay
         return err_set(err, ERR_FORMAT, "debug offsets table cut short");
     if (memcmp(buf, "xdebugpy", 8) != 0)
         return err_set(err, ERR_FORMAT, "_PyRuntime does not start with the debug cookie");
+    if (l->debug.free_threaded >= 0 && u64_at(buf, l->debug.free_threaded) != 0)
+        return err_set(err, ERR_UNSUPPORTED,
+                       "free-threaded CPython (no GIL) is not supported: its frames differ");
     *out = *l;
     *version_hex = u64_at(buf, l->debug.version);
     *ndiffer = 0;

@@ -101,7 +101,7 @@ typedef struct {
     X(unicode_asciiobject_size, unicode_object.asciiobject_size)
 
 typedef struct {
-    int64_t present, table_size, version;
+    int64_t present, table_size, version, free_threaded;
 #define X(dbg, lay) int64_t dbg;
     LAYOUT_DEBUG_CHECKS(X)
 #undef X

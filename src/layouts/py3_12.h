@@ -22,5 +22,5 @@ static const PyLayout py3_12_layout = {
     .pyobject = { .size = 16, .ob_type = 8, },
     .bytes_object = { .size = 32, .ob_size = 16, .ob_sval = 32, },
     .unicode_object = { .size = 56, .state = 32, .length = 16, .asciiobject_size = 40, .compactunicodeobject_size = 56, .kind_shift = 2, .kind_bits = 3, .compact_bit = 5, .ascii_bit = 6, },
-    .debug = { .present = 0, },
+    .debug = { .present = 0, .free_threaded = -1, },
 };

@@ -432,7 +432,7 @@ apply_debug_offsets(Target *t, Err *err)
     int ndiffer;
     if (layout_from_debug_offsets(L, buf, (size_t)L->debug.table_size, &checked, &hex, &ndiffer,
                                   err) < 0)
-        return -1;
+        return err->kind == ERR_UNSUPPORTED ? -1 : err_context(err, "CPython %s", t->version);
     if ((int)((hex >> 24) & 0xff) != L->major || (int)((hex >> 16) & 0xff) != L->minor)
         return err_set(err, ERR_FORMAT, "the debug table says CPython %d.%d, the binary 3.%d",
                        (int)((hex >> 24) & 0xff), (int)((hex >> 16) & 0xff), L->minor);

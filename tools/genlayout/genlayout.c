@@ -262,6 +262,7 @@ main(void)
     field("present", 1);
     field("table_size", (long)sizeof(_Py_DebugOffsets));
     DBG(version, version);
+    DBG(free_threaded, free_threaded);
     DBG(runtime_interpreters_head, runtime_state.interpreters_head);
     DBG(interp_id, interpreter_state.id);
     DBG(interp_next, interpreter_state.next);
@@ -292,6 +293,7 @@ main(void)
     DBG(unicode_asciiobject_size, unicode_object.asciiobject_size);
 #else
     field("present", 0);
+    field("free_threaded", ABSENT);
 #endif
     end_section();
     printf("};\n");
