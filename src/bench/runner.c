@@ -22,7 +22,7 @@ runner_options_default(RunnerOptions *o)
 {
     memset(o, 0, sizeof *o);
     o->budget_s = 3;
-    o->min_processes = 5;
+    o->min_processes = 6;
     o->values = 10;
     o->warmups = 1;
     o->min_time_s = 0.02;
