@@ -55,6 +55,7 @@ const char driver_source[] =
     "                    continue\n"
     "                fs = traceback.FrameSummary(\"<%s>\" % part, line, \"<module>\",\n"
     "                                            line=text)\n"
+    "                where = part\n"
     "            frames.append(fs)\n"
     "        head = \"\".join(traceback.format_exception_only(type(exc), exc))\n"
     "        body = \"\"\n"

@@ -345,18 +345,18 @@ cmd_bench(int argc, char **argv)
         goto done;
     }
     bench_install_signals();
-    /* the history is checked before a long run, not after */
-    const char *db = bench_db_path(a.db);
-    if (!a.no_history &&
-        (history_open(db, true, &hist, &err) < 0 || history_check_writable(hist, &err) < 0)) {
-        rc = cli_fail(&err);
-        goto done;
-    }
     env_capture(&run.env);
     if (build_benches(&a, argv + optind, npos, &o, &run, &err) < 0) {
         rc = bench_stop ? BENCH_EXIT_INTERRUPTED : cli_fail(&err);
         if (bench_stop)
             fprintf(stderr, "ferret: interrupted; nothing was recorded\n");
+        goto done;
+    }
+    /* the history is checked before a long run, not after */
+    const char *db = bench_db_path(a.db);
+    if (!a.no_history &&
+        (history_open(db, true, &hist, &err) < 0 || history_check_writable(hist, &err) < 0)) {
+        rc = cli_fail(&err);
         goto done;
     }
     for (size_t k = 0;; k++) {
