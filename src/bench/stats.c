@@ -295,7 +295,7 @@ stats_mann_whitney_method(const double *a, size_t na, const double *b, size_t nb
     if (method == STATS_MWU_EXACT && na + nb > STATS_MWU_EXACT_MAX)
         return err_set(err, ERR_USAGE, "exact Mann-Whitney U is limited to %d values",
                        STATS_MWU_EXACT_MAX);
-    double u1, tie_term;
+    double u1 = 0, tie_term = 0;
     if (mwu_statistic(a, na, b, nb, &u1, &tie_term, err) < 0)
         return -1;
     out->u = u1;
