@@ -10,10 +10,11 @@
 /* Every subcommand: X(name, one-line help). Each is `int cmd_<name>(int argc, char **argv)`
  * in cli/cmd_<name>.c, with argv[0] the subcommand's name; it returns the exit status. */
 #define FERRET_COMMANDS(X)                                                                         \
-    X(version, "print ferret's version")                                                          \
+    X(dump, "print the current Python stack of every thread of a process")                        \
     X(bench, "benchmark statements, bench_* functions or commands, with statistics")              \
     X(compare, "compare two benchmark results: ratio, interval, significance")                    \
-    X(history, "benchmark results over time, with change points; plots")
+    X(history, "benchmark results over time, with change points; plots")                         \
+    X(version, "print ferret's version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);
 FERRET_COMMANDS(X)
