@@ -95,6 +95,10 @@ read_reply(Bench *b, Child *c, const RunnerOptions *o, double timeout_s, DriverR
     if (got < 0) {
         if (o->stop && *o->stop)
             return err_set(err, ERR_TARGET, "interrupted");
+        if (strcmp(err->msg, "timed out") == 0)
+            return err_set(err, ERR_TARGET,
+                           "benchmark '%s': Python did not answer within %g s (--timeout)",
+                           shown(b->name), timeout_s);
         return err_context(err, "benchmark '%s'", shown(b->name));
     }
     if (got == 0)

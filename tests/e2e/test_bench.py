@@ -291,3 +291,21 @@ def test_full_disk_and_read_only(ferret, tmp_path, faults):
     assert r.returncode == 1 and "read-only" in ferret_lines(r.stderr)[-1]
     assert r.stdout == ""
     assert rows(db) == 1
+
+
+def test_dying_and_hanging_python(ferret, tmp_path):
+    r = bench(ferret, *FAST, "import os; os.kill(os.getpid(), 9)", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "the Python process was killed by signal 9" in ferret_lines(r.stderr)[-1]
+    t0 = time.monotonic()
+    r = bench(ferret, *FAST, "--timeout", "1", "while True: pass", cwd=tmp_path)
+    assert time.monotonic() - t0 < 20
+    assert r.returncode == 1 and "within 1 s (--timeout)" in ferret_lines(r.stderr)[-1]
+    r = bench(ferret, *FAST, "--python", "/nonexistent/python3", "pass", cwd=tmp_path)
+    assert r.returncode == 2 and "command not found" in ferret_lines(r.stderr)[-1]
+    # a statement that writes to stdout and stderr does not disturb the protocol
+    r = bench(ferret, *FAST, "--json", "o.json", "print('noise'); import sys; sys.stderr.write('x')",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "noise" not in r.stdout.splitlines()
+    assert json.loads((tmp_path / "o.json").read_text())["benchmarks"][0]["n"] == 30
