@@ -369,6 +369,11 @@ results_json(const BenchRun *r, Buf *o, Err *err)
         }
         buf_puts(o, "],\n   \"runs\": ");
         results_runs_json(b, o);
+        if (b->profile_blob && b->profile_len) {
+            buf_puts(o, ",\n   \"profile_collapsed\": \"");
+            esc_json(o, b->profile_blob, b->profile_len);
+            buf_putc(o, '"');
+        }
         buf_puts(o, "}");
     }
     buf_puts(o, "],\n \"comparisons\": [");
@@ -571,6 +576,13 @@ parse_bench(const JsonVal *o, Bench *b, Err *err)
     }
     if (b->nvalues == 0)
         return err_set(err, ERR_FORMAT, "benchmark '%s' has no values", b->name);
+    const JsonVal *prof = jsonread_get_type(o, "profile_collapsed", JSON_STR);
+    if (prof && prof->len) {
+        if (!(b->profile_blob = malloc(prof->len)))
+            return err_set(err, ERR_NOMEM, "out of memory");
+        memcpy(b->profile_blob, prof->str, prof->len);
+        b->profile_len = prof->len;
+    }
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "bench/results.h"
 #include "bench/runner.h"
 #include "cli/bench_common.h"
+#include "cli/bench_profile.h"
 #include "cli/cli.h"
 #include "cli/exitcode.h"
 #include "util/escape.h"
@@ -33,6 +34,8 @@ static const char usage_text[] =
     "  -N, --no-shell        run commands directly, split on blanks (no quoting)\n"
     "  -i, --ignore-failure  time commands even when they exit non-zero\n"
     "      --gc              keep Python's garbage collector on while timing (timeit turns it off)\n"
+    "      --profile         also sample where each Python benchmark spends its time (from\n"
+    "                        outside, 200 Hz); stored with the result for `ferret compare`\n"
     "how long:\n"
     "  -b, --budget TIME     machine time per benchmark (default 3s), e.g. 500ms, 10s, 2m\n"
     "  -p, --processes N     exactly N processes per benchmark (commands: N runs)\n"
@@ -53,7 +56,7 @@ typedef struct {
     char **setups, **pythons, **names, **cmds;
     size_t nsetup, npython, nname, ncmd;
     const char *json, *markdown, *csv, *db;
-    bool quiet, no_history;
+    bool quiet, no_history, profile;
 } BenchArgs;
 
 static int
@@ -261,7 +264,7 @@ int
 cmd_bench(int argc, char **argv)
 {
     enum { O_PYTHON = 256, O_MINPROC, O_VALUES, O_MINTIME, O_TIMEOUT, O_GC, O_JSON, O_MD, O_CSV,
-           O_DB, O_NOHIST };
+           O_DB, O_NOHIST, O_PROFILE };
     static const struct option longopts[] = {
         {"setup", required_argument, NULL, 's'},   {"python", required_argument, NULL, O_PYTHON},
         {"name", required_argument, NULL, 'n'},    {"cmd", required_argument, NULL, 'c'},
@@ -275,6 +278,7 @@ cmd_bench(int argc, char **argv)
         {"markdown", required_argument, NULL, O_MD}, {"csv", required_argument, NULL, O_CSV},
         {"quiet", no_argument, NULL, 'q'},         {"db", required_argument, NULL, O_DB},
         {"no-history", no_argument, NULL, O_NOHIST}, {"help", no_argument, NULL, 'h'},
+        {"profile", no_argument, NULL, O_PROFILE},
         {NULL, 0, NULL, 0}};
     BenchArgs a;
     memset(&a, 0, sizeof a);
@@ -283,6 +287,7 @@ cmd_bench(int argc, char **argv)
     BenchRun run;
     results_init(&run);
     History *hist = NULL;
+    BenchProfiler *prof = NULL;
     char *line = NULL;
     int rc = EXIT_USAGE, c;
     Err err;
@@ -312,6 +317,7 @@ cmd_bench(int argc, char **argv)
         case 'q': a.quiet = true; break;
         case O_DB: a.db = optarg; break;
         case O_NOHIST: a.no_history = true; break;
+        case O_PROFILE: a.profile = true; break;
         case 'h':
             fputs(usage_text, stdout);
             rc = EXIT_OK;
@@ -371,7 +377,17 @@ cmd_bench(int argc, char **argv)
         o.progress_ctx = &ps;
     }
     o.stop = &bench_stop;
+    if (a.profile) {
+        if (!(prof = bench_profiler_new(run.n, &err))) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+        o.on_process = bench_profiler_hook;
+        o.on_process_ctx = prof;
+    }
     int r = runner_run(run.benches, run.n, &o, &err);
+    if (r == 0 && prof)
+        r = bench_profiler_finish(prof, run.benches, run.n, &err);
     if (ps.tty && !a.quiet)
         fputs("\r\033[K", stderr);
     if (r < 0) {
@@ -435,6 +451,7 @@ cmd_bench(int argc, char **argv)
         }
     }
 done:
+    bench_profiler_free(prof);
     history_close(hist);
     results_fini(&run);
     free(a.setups);

@@ -13,6 +13,7 @@
 #include "bench/history.h"
 #include "bench/results.h"
 #include "cli/bench_common.h"
+#include "cli/bench_profile.h"
 #include "cli/cli.h"
 #include "cli/exitcode.h"
 
@@ -202,7 +203,14 @@ cmd_compare(int argc, char **argv)
         results_describe_ratio(&out, same ? argv[optind] : p->a->name,
                                same ? argv[optind + 1] : p->b->name, &p->q, p->na, p->nb,
                                p->per_process);
-        buf_puts(&out, "\n\n");
+        buf_puts(&out, "\n");
+        if (p->q.significant && bench_profile_explain(p->a, p->b, 6, &out, &err) < 0) {
+            buf_fini(&out);
+            buf_fini(&mdb);
+            rc = cli_fail(&err);
+            goto done;
+        }
+        buf_puts(&out, "\n");
         const char *verdict = !p->q.significant ? "no significant difference"
                               : p->q.ratio > 1  ? "**slower**"
                                                 : "**faster**";

@@ -309,3 +309,32 @@ def test_dying_and_hanging_python(ferret, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "noise" not in r.stdout.splitlines()
     assert json.loads((tmp_path / "o.json").read_text())["benchmarks"][0]["n"] == 30
+
+
+def test_profile_explains_difference(ferret, python, tmp_path):
+    db = tmp_path / "h.db"
+    for n, out in (("1000", "a.json"), ("5000", "b.json")):
+        r = bench(ferret, "-q", "-p", "6", "--values", "5", "--min-time", "20ms", "--profile",
+                  "--python", python, "--db", str(db), "-n", "work",
+                  "--json", out, str(TARGETS / "bench_profiled.py"), cwd=tmp_path,
+                  env={"SLOW_N": n})
+        assert r.returncode == 0, r.stderr
+        b = json.loads((tmp_path / out).read_text())["benchmarks"][0]
+        assert "slow_part" in b["profile_collapsed"]
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM result WHERE profile IS NOT NULL").fetchone()[0] == 2
+    for args in (["a.json", "b.json"], ["--db", str(db), "work~1", "work"]):
+        c = run(ferret, "compare", *args, cwd=tmp_path)
+        assert c.returncode == 0, c.stderr
+        lines = c.stdout.splitlines()
+        at = [i for i, l in enumerate(lines) if "where the difference comes from" in l]
+        assert at, c.stdout
+        # most of the difference is slow_part's: itself and its generator expression (named
+        # "<genexpr>" before 3.11, "slow_part.<locals>.<genexpr>" after)
+        share = 0.0
+        for l in lines[at[0] + 1:]:
+            if not l.startswith("    "):
+                break
+            if "slow_part" in l or "<genexpr>" in l:
+                share += float(l.split("%")[0].split()[-1])
+        assert share > 50, c.stdout
