@@ -378,6 +378,12 @@ cmd_bench(int argc, char **argv)
     }
     o.stop = &bench_stop;
     if (a.profile) {
+        for (size_t i = 0; i < run.n; i++)
+            if (run.benches[i].kind == BENCH_CMD) {
+                fprintf(stderr, "ferret: warning: --profile samples Python benchmarks; "
+                                "commands are timed without a profile\n");
+                break;
+            }
         if (!(prof = bench_profiler_new(run.n, &err))) {
             rc = cli_fail(&err);
             goto done;
@@ -406,14 +412,18 @@ cmd_bench(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
+    /* with --json - (or another format on stdout) the table would corrupt it */
+    bool table = !(a.json && strcmp(a.json, "-") == 0) &&
+                 !(a.markdown && strcmp(a.markdown, "-") == 0) && !(a.csv && strcmp(a.csv, "-") == 0);
     Buf out;
     buf_init(&out);
-    if (results_text(&run, &out, &err) < 0) {
+    if (table && results_text(&run, &out, &err) < 0) {
         buf_fini(&out);
         rc = cli_fail(&err);
         goto done;
     }
-    fwrite(out.data, 1, out.len, stdout);
+    if (out.len)
+        fwrite(out.data, 1, out.len, stdout);
     fflush(stdout);
     buf_fini(&out);
     for (size_t k = 0;; k++) {

@@ -171,6 +171,10 @@ def test_commands(ferret, tmp_path):
     assert len(b["sleep 0.03"]["values"]) == 10
     csv = (tmp_path / "c.csv").read_text().splitlines()
     assert csv[0].startswith("name,kind,n,") and len(csv) == 3
+    r = bench(ferret, "-q", "-p", "10", "--no-history", "--json", "-", "--cmd", "true",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["benchmarks"][0]["name"] == "true"  # nothing but the JSON
     md = (tmp_path / "c.md").read_text()
     assert md.startswith("| benchmark |") and "**" in md
     r = bench(ferret, "-q", "-p", "3", "--cmd", "echo boom >&2; exit 3", cwd=tmp_path)
