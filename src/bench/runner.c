@@ -375,6 +375,29 @@ cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* With a budget, at least this many processes (commands: runs, at least 10). */
+static int
+min_units(const Bench *b, const RunnerOptions *o)
+{
+    return b->kind == BENCH_CMD && o->min_processes < 10 ? 10 : o->min_processes;
+}
+
+/* How far a benchmark is, 0..1: both the budget and the minimum count must be reached, so
+ * the one further from done decides. */
+static double
+unit_fraction(const Bench *b, size_t units, const RunnerOptions *o)
+{
+    double f;
+    if (o->processes > 0) {
+        f = (double)units / o->processes;
+    } else {
+        double by_time = b->machine_s / o->budget_s;
+        double by_count = (double)units / min_units(b, o);
+        f = by_time < by_count ? by_time : by_count;
+    }
+    return f > 1 ? 1 : f;
+}
+
 int
 runner_run(Bench *benches, size_t n, const RunnerOptions *o, Err *err)
 {
@@ -414,35 +437,17 @@ runner_run(Bench *benches, size_t n, const RunnerOptions *o, Err *err)
             }
             pr[i].units++;
             pr[i].last_unit_s = b->machine_s - before;
-            int min_units = is_cmd && o->min_processes < 10 ? 10 : o->min_processes;
-            double frac;
-            if (o->processes > 0) {
+            if (o->processes > 0)
                 pr[i].done = pr[i].units >= (size_t)o->processes;
-                frac = (double)pr[i].units / o->processes;
-            } else {
-                /* stop when one more unit would more likely overshoot the budget than not */
-                pr[i].done = pr[i].units >= (size_t)min_units &&
+            else /* stop when one more unit would more likely overshoot the budget than not */
+                pr[i].done = pr[i].units >= (size_t)min_units(b, o) &&
                              b->machine_s + 0.5 * pr[i].last_unit_s >= o->budget_s;
-                double by_time = b->machine_s / o->budget_s;
-                double by_count = (double)pr[i].units / min_units;
-                frac = by_time > by_count ? by_time : by_count;
-            }
             if (pr[i].done)
                 remaining--;
             if (o->progress) {
                 double total = 0;
-                for (size_t j = 0; j < n; j++) {
-                    double f = j == i ? frac : 0;
-                    if (j != i) {
-                        if (pr[j].done)
-                            f = 1;
-                        else if (o->processes > 0)
-                            f = (double)pr[j].units / o->processes;
-                        else
-                            f = benches[j].machine_s / o->budget_s;
-                    }
-                    total += f > 1 || pr[j].done ? 1 : f;
-                }
+                for (size_t j = 0; j < n; j++)
+                    total += pr[j].done ? 1 : unit_fraction(&benches[j], pr[j].units, o);
                 RunnerProgress p = {.bench = i,
                                     .round = pr[i].units,
                                     .fraction = total / (double)n,
