@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/base64.h"
 #include "util/escape.h"
 #include "util/jsonread.h"
 
@@ -370,8 +371,8 @@ results_json(const BenchRun *r, Buf *o, Err *err)
         buf_puts(o, "],\n   \"runs\": ");
         results_runs_json(b, o);
         if (b->profile_blob && b->profile_len) {
-            buf_puts(o, ",\n   \"profile_collapsed\": \"");
-            esc_json(o, b->profile_blob, b->profile_len);
+            buf_puts(o, ",\n   \"profile_ferret\": \"");
+            base64_encode(o, b->profile_blob, b->profile_len);
             buf_putc(o, '"');
         }
         buf_puts(o, "}");
@@ -576,12 +577,14 @@ parse_bench(const JsonVal *o, Bench *b, Err *err)
     }
     if (b->nvalues == 0)
         return err_set(err, ERR_FORMAT, "benchmark '%s' has no values", b->name);
-    const JsonVal *prof = jsonread_get_type(o, "profile_collapsed", JSON_STR);
+    const JsonVal *prof = jsonread_get_type(o, "profile_ferret", JSON_STR);
     if (prof && prof->len) {
-        if (!(b->profile_blob = malloc(prof->len)))
-            return err_set(err, ERR_NOMEM, "out of memory");
-        memcpy(b->profile_blob, prof->str, prof->len);
-        b->profile_len = prof->len;
+        uint8_t *bytes;
+        size_t n;
+        if (base64_decode(prof->str, prof->len, &bytes, &n, err) < 0)
+            return err_context(err, "benchmark '%s': \"profile_ferret\"", b->name);
+        b->profile_blob = bytes;
+        b->profile_len = n;
     }
     return 0;
 }

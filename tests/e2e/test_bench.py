@@ -5,6 +5,7 @@ six processes of five short values each, enough for the statistics to decide. As
 are on what a user reads: ratios against the work each statement does, significance, exit
 statuses, the one `ferret:` line, and what the history holds afterwards.
 """
+import base64
 import json
 import os
 import signal
@@ -338,7 +339,12 @@ def test_profile_explains_difference(ferret, python, tmp_path):
                   env={"SLOW_N": n})
         assert r.returncode == 0, r.stderr
         b = json.loads((tmp_path / out).read_text())["benchmarks"][0]
-        assert "slow_part" in b["profile_collapsed"]
+        # the stored profile is a .ferret file the report command reads
+        prof = tmp_path / (out + ".ferret")
+        prof.write_bytes(base64.b64decode(b["profile_ferret"]))
+        rep = run(ferret, "report", str(prof), "-f", "collapsed", "-o", "-", cwd=tmp_path)
+        assert rep.returncode == 0, rep.stderr
+        assert "slow_part" in rep.stdout and "steady_part" in rep.stdout
     with sqlite3.connect(db) as c:
         assert c.execute("SELECT count(*) FROM result WHERE profile IS NOT NULL").fetchone()[0] == 2
     for args in (["a.json", "b.json"], ["--db", str(db), "work~1", "work"]):

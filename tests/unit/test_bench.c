@@ -10,6 +10,7 @@
 #include "bench/results.h"
 #include "bench/trend.h"
 #include "check.h"
+#include "util/base64.h"
 
 /* A statement benchmark with `groups` processes of `per` values around `center`. */
 static void
@@ -212,9 +213,40 @@ check_format_and_replies(void)
     buf_fini(&b);
 }
 
+static void
+check_base64(void)
+{
+    /* RFC 4648 section 10 test vectors */
+    static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const coded[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+                                        "Zm9vYmFy"};
+    for (size_t i = 0; i < ARRAY_LEN(plain); i++) {
+        Buf b;
+        buf_init(&b);
+        base64_encode(&b, plain[i], strlen(plain[i]));
+        CHECK_EQ_STR(b.data ? b.data : "", coded[i]);
+        buf_fini(&b);
+        uint8_t *out;
+        size_t n;
+        Err err;
+        CHECK_EQ_INT(base64_decode(coded[i], strlen(coded[i]), &out, &n, &err), 0);
+        CHECK_EQ_SIZE(n, strlen(plain[i]));
+        CHECK(memcmp(out, plain[i], n) == 0);
+        free(out);
+    }
+    static const char *const bad[] = {"Zg=", "Z===", "Zg=a", "Zm9v!A==", "=Zg=", "Zg==Zg=="};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        uint8_t *out;
+        size_t n;
+        Err err;
+        CHECK_EQ_INT(base64_decode(bad[i], strlen(bad[i]), &out, &n, &err), -1);
+    }
+}
+
 int
 main(void)
 {
+    check_base64();
     check_units();
     check_json_round_trip();
     check_history();
