@@ -53,12 +53,18 @@ def by_name(doc):
 
 
 def test_ratio_near_two(ferret, python, tmp_path):
-    r = bench(ferret, *FAST, "--python", python, "--json", "r.json",
-              "sum(range(10000))", "sum(range(20000))", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    doc = json.loads((tmp_path / "r.json").read_text())
-    b = by_name(doc)
-    ratio = b["sum(range(20000))"]["median"] / b["sum(range(10000))"]["median"]
+    # twice the work, interleaved in one call; on a shared 2-core machine (load 4-5 while
+    # this was written) one call in a few lands outside the bounds, so a second attempt is
+    # allowed: a broken ratio fails both
+    for attempt in range(2):
+        r = bench(ferret, *FAST, "--python", python, "--json", "r.json",
+                  "sum(range(10000))", "sum(range(20000))", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads((tmp_path / "r.json").read_text())
+        b = by_name(doc)
+        ratio = b["sum(range(20000))"]["median"] / b["sum(range(10000))"]["median"]
+        if 1.6 < ratio < 2.5 and 1.6 < doc["comparisons"][0]["ratio"] < 2.5:
+            break
     assert 1.6 < ratio < 2.5, ratio
     cmp = doc["comparisons"][0]
     assert cmp["significant"] and 1.6 < cmp["ratio"] < 2.5
