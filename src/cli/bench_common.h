@@ -10,7 +10,6 @@
 #include "util/err.h"
 
 #define BENCH_DEFAULT_DB ".ferret/history.db"
-#define BENCH_EXIT_INTERRUPTED 130 /* 128 + SIGINT, as a shell reports Ctrl-C */
 
 extern volatile sig_atomic_t bench_stop;
 /* Installs SIGINT/SIGTERM handlers that set bench_stop (no SA_RESTART, so waits wake up). */

@@ -353,7 +353,7 @@ cmd_bench(int argc, char **argv)
     bench_install_signals();
     env_capture(&run.env);
     if (build_benches(&a, argv + optind, npos, &o, &run, &err) < 0) {
-        rc = bench_stop ? BENCH_EXIT_INTERRUPTED : cli_fail(&err);
+        rc = bench_stop ? EXIT_INTERRUPTED : cli_fail(&err);
         if (bench_stop)
             fprintf(stderr, "ferret: interrupted; nothing was recorded\n");
         goto done;
@@ -399,7 +399,7 @@ cmd_bench(int argc, char **argv)
     if (r < 0) {
         if (bench_stop) {
             fprintf(stderr, "ferret: interrupted; nothing was recorded\n");
-            rc = BENCH_EXIT_INTERRUPTED;
+            rc = EXIT_INTERRUPTED;
             goto done;
         }
         for (size_t i = 0; i < run.n; i++)
