@@ -54,9 +54,9 @@ def by_name(doc):
 
 def test_ratio_near_two(ferret, python, tmp_path):
     # twice the work, interleaved in one call; on a shared 2-core machine (load 4-5 while
-    # this was written) one call in a few lands outside the bounds, so a second attempt is
-    # allowed: a broken ratio fails both
-    for attempt in range(2):
+    # this was written) one call in a few lands outside the bounds, so up to three attempts
+    # are allowed: a broken ratio fails them all
+    for attempt in range(3):
         r = bench(ferret, *FAST, "--python", python, "--json", "r.json",
                   "sum(range(10000))", "sum(range(20000))", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
