@@ -213,6 +213,7 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
         WalkThread *w = &b->threads[*nthreads];
         memset(w, 0, sizeof *w);
         w->tstate = tstate;
+        w->interp = interp;
         w->interp_id = interp_id;
         w->thread_id = rd_ptr(ts, L->thread.thread_id);
         w->has_gil = holder && holder == tstate;
