@@ -133,7 +133,12 @@ typedef struct {
     X(bytes_ob_sval, bytes_object.ob_sval)                                                         \
     X(unicode_state, unicode_object.state)                                                         \
     X(unicode_length, unicode_object.length)                                                       \
-    X(unicode_asciiobject_size, unicode_object.asciiobject_size)
+    X(unicode_asciiobject_size, unicode_object.asciiobject_size)                                   \
+    X(interp_imports_modules, interp.modules)                                                      \
+    X(dict_ma_keys, dict_object.ma_keys)                                                           \
+    X(dict_ma_values, dict_object.ma_values)                                                       \
+    X(long_lv_tag, long_object.size_or_tag)                                                        \
+    X(long_ob_digit, long_object.ob_digit)
 
 typedef struct {
     int64_t present, table_size, version, free_threaded;

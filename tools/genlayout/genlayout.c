@@ -401,6 +401,11 @@ main(void)
     DBG(unicode_state, unicode_object.state);
     DBG(unicode_length, unicode_object.length);
     DBG(unicode_asciiobject_size, unicode_object.asciiobject_size);
+    DBG(interp_imports_modules, interpreter_state.imports_modules);
+    DBG(dict_ma_keys, dict_object.ma_keys);
+    DBG(dict_ma_values, dict_object.ma_values);
+    DBG(long_lv_tag, long_object.lv_tag);
+    DBG(long_ob_digit, long_object.ob_digit);
 #else
     field("present", 0);
     field("free_threaded", ABSENT);
