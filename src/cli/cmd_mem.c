@@ -342,42 +342,6 @@ exec_child(const MemOpts *o, const char *lib, const char *stream, int errfd)
     _exit(127);
 }
 
-/* Reads what the tracker wrote through ferret's own descriptor, so the recording survives
- * a program that deletes or renames files in the temporary directory. */
-static Profile *
-read_stream(int fd, MemStreamInfo *info, Err *err)
-{
-    uint8_t *data = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 1 << 16;
-            uint8_t *q = realloc(data, ncap);
-            if (!q) {
-                free(data);
-                err_set(err, ERR_NOMEM, "out of memory reading the recording");
-                return NULL;
-            }
-            data = q;
-            cap = ncap;
-        }
-        ssize_t got = pread(fd, data + len, cap - len, (off_t)len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            free(data);
-            err_sys(err, errno, "reading the recording");
-            return NULL;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    Profile *p = memstream_read(data, len, info, err);
-    free(data);
-    return p;
-}
-
 /* -o FILE.ferret is kept current while the program runs: about once a second the stream
  * is read again and the profile written over FILE (a temporary file, then rename), so if
  * ferret itself is killed the file holds the last second's complete profile. */
@@ -386,7 +350,7 @@ snapshot(const MemOpts *o, int stream)
 {
     Err err;
     MemStreamInfo info;
-    Profile *p = read_stream(stream, &info, &err);
+    Profile *p = memstream_read_fd(stream, &info, &err);
     if (!p)
         return; /* nothing recorded yet, or not Python: nothing to keep */
     ReportOptions opt;
@@ -523,7 +487,9 @@ cmd_mem(int argc, char **argv)
         return cli_fail(&err);
     }
     MemStreamInfo info;
-    Profile *p = read_stream(fd, &info, &err);
+    /* through ferret's own descriptor: the recording survives a program that deletes or
+     * renames files in the temporary directory */
+    Profile *p = memstream_read_fd(fd, &info, &err);
     unlink(stream);
     close(fd);
     if (!p) {

@@ -7,10 +7,12 @@
 #include "profile/memstream.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/varint.h"
 
@@ -537,13 +539,8 @@ done:
 }
 
 Profile *
-memstream_read_file(const char *path, MemStreamInfo *info, Err *err)
+memstream_read_fd(int fd, MemStreamInfo *info, Err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_sys(err, errno, "opening %s", path);
-        return NULL;
-    }
     uint8_t *data = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -551,7 +548,6 @@ memstream_read_file(const char *path, MemStreamInfo *info, Err *err)
             size_t ncap = cap ? cap * 2 : 1 << 16;
             uint8_t *q = realloc(data, ncap);
             if (!q) {
-                fclose(f);
                 free(data);
                 nomem(err);
                 return NULL;
@@ -559,20 +555,33 @@ memstream_read_file(const char *path, MemStreamInfo *info, Err *err)
             data = q;
             cap = ncap;
         }
-        size_t got = fread(data + len, 1, cap - len, f);
-        len += got;
+        ssize_t got = pread(fd, data + len, cap - len, (off_t)len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(data);
+            err_sys(err, errno, "reading the memory stream");
+            return NULL;
+        }
         if (got == 0)
             break;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) {
-        free(data);
-        err_sys(err, EIO, "reading %s", path);
-        return NULL;
+        len += (size_t)got;
     }
     Profile *p = memstream_read(data, len, info, err);
     free(data);
+    return p;
+}
+
+Profile *
+memstream_read_file(const char *path, MemStreamInfo *info, Err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        err_sys(err, errno, "opening %s", path);
+        return NULL;
+    }
+    Profile *p = memstream_read_fd(fd, info, err);
+    close(fd);
     if (!p)
         err_context(err, "%s", path);
     return p;

@@ -92,5 +92,7 @@ typedef struct {
  * Bytes are untrusted: a malformed stream fails with ERR_FORMAT, a truncated one keeps what
  * its complete chunks hold. NULL with *err set on failure. */
 Profile *memstream_read(const uint8_t *data, size_t len, MemStreamInfo *info, Err *err);
-/* Same, from a file. */
+/* Same, from a file, or from an open descriptor (read from offset 0 with pread, so the
+ * descriptor's position does not matter and may be shared with a writer). */
 Profile *memstream_read_file(const char *path, MemStreamInfo *info, Err *err);
+Profile *memstream_read_fd(int fd, MemStreamInfo *info, Err *err);
