@@ -93,7 +93,7 @@ def achieved(py):
                   f"| {float(m.group(5)):.1f} |")
         cost = subprocess.run([os.path.join(ROOT, "build", "bench", "sample_cost"),
                                str(target.pid), "20000"], capture_output=True, text=True)
-        print(f"\nsample_cost (back to back, every thread's kernel state read): `{cost.stdout.strip()}`")
+        print(f"\nsample_cost (moments back to back, no clock): `{cost.stdout.strip()}`")
     finally:
         target.kill()
         target.wait()

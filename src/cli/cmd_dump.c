@@ -67,7 +67,8 @@ cmd_dump(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
-    WalkBuffers b = {threads, MAXT, frames, MAXF, PROFILE_MAX_DEPTH};
+    WalkBuffers b = {.threads = threads, .max_threads = MAXT, .frames = frames,
+                     .frames_cap = MAXF, .max_depth = PROFILE_MAX_DEPTH};
     WalkDrops drops = {{0}};
     size_t n;
     if (walk_sample(t, p, &b, &n, &drops, &err) < 0) {

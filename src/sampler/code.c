@@ -104,6 +104,13 @@ void
 code_cache_fini(Target *t)
 {
     code_cache_reset(t);
+    for (size_t i = 0; i < t->nwcache; i++) {
+        free(t->wcache[i].raw);
+        free(t->wcache[i].ids);
+    }
+    free(t->wcache);
+    t->wcache = NULL;
+    t->nwcache = t->wcache_cap = 0;
     free(t->codes);
     t->codes = NULL;
     t->codes_cap = 0;

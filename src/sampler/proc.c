@@ -330,6 +330,15 @@ proc_thread_running(ThreadStat *s)
     return s->last;
 }
 
+bool
+proc_thread_still_asleep(ThreadStat *s)
+{
+    if (s->fd < 0 || s->last != 0)
+        return false;
+    uint64_t sw = switches(s);
+    return sw != UINT64_MAX && sw == s->last_switches;
+}
+
 void
 proc_thread_stat_close(ThreadStat *s)
 {

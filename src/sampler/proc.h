@@ -45,6 +45,9 @@ int proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid);
  * A thread that was asleep at the last call and has not been scheduled in since (schedstat's
  * count, cheap to read) is still asleep: only then is the costly stat file skipped. */
 int proc_thread_running(ThreadStat *s);
+/* True when the thread was asleep at the last proc_thread_running and has not been scheduled
+ * in since (one cheap read): it cannot have changed anything, its Python stack included. */
+bool proc_thread_still_asleep(ThreadStat *s);
 void proc_thread_stat_close(ThreadStat *s);
 
 /* Freezing every thread of a process with ptrace (PTRACE_SEIZE once, PTRACE_INTERRUPT per

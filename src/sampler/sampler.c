@@ -374,6 +374,20 @@ thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, 
     return 0;
 }
 
+/* walk_sample's question before reading a thread's frames: a known thread that was asleep
+ * at its last sample and has not been scheduled since keeps its stack. */
+static bool
+thread_unchanged(void *ctx, uint64_t tid)
+{
+    Proc *pr = ctx;
+    for (size_t i = 0; i < pr->nslots; i++) {
+        Slot *sl = &pr->slots[i];
+        if (sl->key == tid)
+            return sl->have_fingerprint && !pr->frozen && proc_thread_still_asleep(&sl->stat);
+    }
+    return false;
+}
+
 /* One sampling moment of one process; each stack stands for `weight` sampling intervals. */
 static int
 sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
@@ -393,7 +407,8 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         s->reaped_status = pr->freeze.leader_status;
     }
     size_t n = 0;
-    WalkBuffers b = {s->wthreads, MAX_THREADS, s->frames, FRAMES_CAP, PROFILE_MAX_DEPTH};
+    WalkBuffers b = {s->wthreads, MAX_THREADS, s->frames, FRAMES_CAP, PROFILE_MAX_DEPTH,
+                     thread_unchanged, pr};
     uint64_t before = 0;
     for (int r = 0; r < WALK_DROP_COUNT; r++)
         before += s->drops.n[r];
@@ -423,19 +438,27 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
             return -1;
         /* a thread whose Python stack changed since the last sample executed code meanwhile;
          * only an unchanged one (asleep, blocked, or in a long C call) needs the kernel's
-         * state, which costs more to read than the whole stack */
-        if (!pr->frozen) {
-            if (sl->have_fingerprint && sl->fingerprint != w->fingerprint)
-                sl->running = 1;
-            else if (!sl->fresh)
-                sl->running = proc_thread_running(&sl->stat);
+         * state, which costs more to read than the whole stack; one asleep since the last
+         * sample was not even walked */
+        StackId stack;
+        if (w->unchanged) { /* asleep since the last sample: the same stack, idle */
+            sl->running = 0;
+            stack = sl->last_stack;
+        } else {
+            /* a changed stack proves the thread ran during the last interval; a late moment
+             * stands for several intervals, so only the kernel can say what it is doing now */
+            if (!pr->frozen) {
+                if (weight == 1 && sl->have_fingerprint && sl->fingerprint != w->fingerprint)
+                    sl->running = 1;
+                else if (!sl->fresh)
+                    sl->running = proc_thread_running(&sl->stat);
+            }
+            sl->fingerprint = w->fingerprint;
+            sl->have_fingerprint = true;
+            if (thread_stack(s, pr, sl, w, &stack, err) < 0)
+                return -1;
         }
         sl->fresh = false;
-        sl->fingerprint = w->fingerprint;
-        sl->have_fingerprint = true;
-        StackId stack;
-        if (thread_stack(s, pr, sl, w, &stack, err) < 0)
-            return -1;
         uint8_t flags = 0;
         if (sl->running != 0) /* unknown counts as running */
             flags |= SAMPLE_ON_CPU;
@@ -627,15 +650,6 @@ done:
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_before);
     s->stats.elapsed_s = (double)(now_ns(CLOCK_MONOTONIC) - s->t0_ns) / 1e9;
     s->stats.cpu_s = (double)(now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e9;
-    for (size_t i = 0; i < s->nprocs; i++) {
-        if (s->procs[i].t) {
-            uint64_t reads, bytes;
-            target_read_stats(s->procs[i].t, &reads, &bytes);
-            s->stats.reads += reads;
-        }
-    }
-    for (int r = 0; r < WALK_DROP_COUNT; r++)
-        s->stats.dropped += s->drops.n[r];
     char buf[64];
     snprintf(buf, sizeof buf, "%.1f", s->stats.elapsed_s > 0
                                           ? (double)s->stats.ticks / s->stats.elapsed_s
@@ -652,10 +666,36 @@ done:
     return rc;
 }
 
+int
+sampler_step(Sampler *s, Err *err)
+{
+    if (!s->t0_ns)
+        s->t0_ns = now_ns(CLOCK_MONOTONIC);
+    int64_t t = now_ns(CLOCK_MONOTONIC) - s->t0_ns;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        Proc *pr = &s->procs[i];
+        if (pr->t && !pr->gone && sample_proc(s, pr, t, 1, err) < 0)
+            return -1;
+    }
+    s->stats.ticks++;
+    return 0;
+}
+
 void
 sampler_stats(const Sampler *s, SamplerStats *out)
 {
     *out = s->stats;
+    out->dropped = 0;
+    for (int r = 0; r < WALK_DROP_COUNT; r++)
+        out->dropped += s->drops.n[r];
+    out->reads = 0;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        if (s->procs[i].t) {
+            uint64_t reads, bytes;
+            target_read_stats(s->procs[i].t, &reads, &bytes);
+            out->reads += reads;
+        }
+    }
 }
 
 const char *

@@ -61,6 +61,9 @@ Sampler *sampler_new(pid_t pid, const SamplerOptions *opt, Profile *p, Err *err)
  * failing flush, or ERR_NOTPY when a wait_python process exited without becoming Python).
  * The profile holds everything sampled either way. */
 int sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err);
+/* One sampling moment now, outside sampler_run's clock (benchmarks of the per-moment cost).
+ * Returns 0, or -1 with *err as sampler_run would stop. */
+int sampler_step(Sampler *s, Err *err);
 void sampler_stats(const Sampler *s, SamplerStats *out);
 /* CPython version of the (first) target, "" before it was found. Borrowed. */
 const char *sampler_python_version(const Sampler *s);

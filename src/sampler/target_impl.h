@@ -38,6 +38,19 @@ typedef struct {
     int32_t addrq;
 } RawFrame;
 
+/* The last stack seen for one thread state (walk.c): outer frames that are still the same
+ * (code object and instruction) reuse their frame ids without re-checking the code objects,
+ * except on every WALK_FULL_CHECK-th sample of the thread. */
+#define WALK_FULL_CHECK 32
+typedef struct {
+    uintptr_t tstate;
+    RawFrame *raw;
+    FrameId *ids;
+    size_t n, cap;
+    uint32_t samples;
+    uint64_t seen; /* Target.sample_no when last used */
+} WalkCache;
+
 struct Target {
     pid_t pid;
     Rmem mem;
@@ -64,6 +77,10 @@ struct Target {
     /* GIL of each interpreter (3.12+: interp->ceval.gil), cached by interpreter address */
     uintptr_t gil_interp[INTERPS_MAX], gil_addr[INTERPS_MAX];
     size_t ngil;
+    /* walk.c: per-thread last stacks, valid for cache_profile */
+    WalkCache *wcache;
+    size_t nwcache, wcache_cap;
+    uint64_t sample_no;
     /* pynames.c: threading._active of one interpreter, once found */
     uintptr_t names_interp, names_active;
     int64_t span_thread, span_frame, span_code;

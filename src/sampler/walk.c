@@ -184,6 +184,60 @@ main_pthread_of(Target *t, uintptr_t tstate)
     return main;
 }
 
+/* The cache entry of a thread state (a new one if needed); NULL when memory runs out. Entries
+ * of thread states not seen for a while are reused. */
+static WalkCache *
+cache_for(Target *t, uintptr_t tstate)
+{
+    WalkCache *free_slot = NULL;
+    for (size_t i = 0; i < t->nwcache; i++) {
+        WalkCache *c = &t->wcache[i];
+        if (c->tstate == tstate)
+            return c;
+        if (!free_slot && t->sample_no - c->seen > 1000)
+            free_slot = c;
+    }
+    if (!free_slot) {
+        if (t->nwcache == t->wcache_cap) {
+            size_t cap = t->wcache_cap ? t->wcache_cap * 2 : 8;
+            WalkCache *nc = realloc(t->wcache, cap * sizeof *nc);
+            if (!nc)
+                return NULL;
+            t->wcache = nc;
+            t->wcache_cap = cap;
+        }
+        free_slot = &t->wcache[t->nwcache++];
+        memset(free_slot, 0, sizeof *free_slot);
+    }
+    free_slot->tstate = tstate;
+    free_slot->n = 0;
+    free_slot->samples = 0;
+    return free_slot;
+}
+
+/* Remembers a thread's raw frames and their ids for the next sample. */
+static void
+cache_store(WalkCache *c, const RawFrame *raw, const FrameId *ids, size_t n)
+{
+    c->n = 0;
+    if (!n)
+        return;
+    if (c->cap < n) {
+        size_t cap = n < 64 ? 64 : n;
+        RawFrame *r = realloc(c->raw, cap * sizeof *r);
+        if (r)
+            c->raw = r;
+        FrameId *f = r ? realloc(c->ids, cap * sizeof *f) : NULL;
+        if (!f)
+            return;
+        c->ids = f;
+        c->cap = cap;
+    }
+    memcpy(c->raw, raw, n * sizeof *raw);
+    memcpy(c->ids, ids, n * sizeof *ids);
+    c->n = n;
+}
+
 /* All threads of one interpreter. Returns -1 only for a fatal error. */
 static int
 walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintptr_t tstate,
@@ -219,7 +273,13 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
         w->has_gil = holder && holder == tstate;
         w->tid = L->thread.native_thread_id >= 0 ? rd_ptr(ts, L->thread.native_thread_id)
                                                  : pthread_tid(t, w->thread_id, main_pthread);
+        uintptr_t this_ts = tstate;
         tstate = next_ts;
+        if (b->unchanged && w->tid && b->unchanged(b->ctx, w->tid)) {
+            w->unchanged = true; /* asleep since its last stack: nothing to read */
+            (*nthreads)++;
+            continue;
+        }
         size_t n;
         bool partial;
         if (walk_raw(t, ts, raw, b->max_depth, &n, &partial, err) < 0) {
@@ -232,15 +292,31 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
             n = b->frames_cap - *used;
             partial = true;
         }
+        /* outer frames unchanged since this thread's last sample keep their ids */
+        WalkCache *wc = cache_for(t, this_ts);
+        size_t same = 0;
+        if (wc && ++wc->samples % WALK_FULL_CHECK != 0) {
+            while (same < n && same < wc->n && raw[n - 1 - same].code == wc->raw[wc->n - 1 - same].code &&
+                   raw[n - 1 - same].addrq == wc->raw[wc->n - 1 - same].addrq)
+                same++;
+        }
         size_t i = 0;
-        for (; i < n; i++)
+        for (; i < n - same; i++)
             if (code_frame(t, p, raw[i].code, raw[i].addrq, &b->frames[*used + i], err) < 0)
                 break;
-        if (i < n) {
+        if (i < n - same) {
+            if (wc)
+                wc->n = 0;
             if (fatal(err))
                 return -1;
             drops->n[WALK_DROP_code]++;
             continue;
+        }
+        for (size_t k = 0; k < same; k++)
+            b->frames[*used + n - 1 - k] = wc->ids[wc->n - 1 - k];
+        if (wc) {
+            cache_store(wc, raw, b->frames + *used, n);
+            wc->seen = t->sample_no;
         }
         uint64_t fp = hash_u64(n);
         for (size_t k = 0; k < n; k++)
@@ -265,6 +341,13 @@ walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkD
         return -1;
     if (snap_begin(&t->snap, &t->mem, err) < 0)
         return -1;
+    t->sample_no++;
+    if (p != t->cache_profile) { /* frame ids belong to a profile */
+        code_cache_reset(t);
+        t->cache_profile = p;
+        for (size_t i = 0; i < t->nwcache; i++)
+            t->wcache[i].n = 0;
+    }
     int rc = 0;
     size_t used = 0;
     const uint8_t *h = target_read(t, t->runtime_addr + (uintptr_t)L->runtime.interpreters_head,

@@ -39,6 +39,7 @@ typedef struct {
     int64_t interp_id;
     bool has_gil;
     bool partial;       /* deeper than the frame buffer allowed: outermost frames missing */
+    bool unchanged;     /* not walked: the caller said it cannot have changed (frames empty) */
     uint64_t fingerprint; /* hash of the raw frames (code objects and instruction offsets):
                              it changes whenever the thread executed Python code */
     size_t nframes;
@@ -51,6 +52,11 @@ typedef struct {
     FrameId *frames;     /* caller's buffer shared by all threads of a sample */
     size_t frames_cap;
     size_t max_depth;    /* frames kept per thread (outermost dropped beyond) */
+    /* Optional. Asked with a thread's kernel id before its frames are read: true means the
+     * thread has not run since the caller last saw its stack, so the walk skips the frames
+     * and marks it `unchanged`. */
+    bool (*unchanged)(void *ctx, uint64_t tid);
+    void *ctx;
 } WalkBuffers;
 
 /* Takes one snapshot. *nthreads gets the threads with a stack (a thread with no Python frame
