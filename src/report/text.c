@@ -261,6 +261,9 @@ write_dropped(Ctx *c)
 static int
 text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
 {
+    SeriesId calls;
+    if (profile_info_c(p)->kind == PROFILE_TRACE && profile_series_find(p, "calls", &calls))
+        return report_trace_text(p, opt, out, err);
     Buf b;
     buf_init(&b);
     Ctx c = {.p = p, .opt = opt, .b = &b};
