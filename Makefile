@@ -83,6 +83,11 @@ fuzz: $(FUZZ_SRC)
 	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/$$n/crash- \
 	    $(BUILD)/fuzz/new-$$n tests/fuzz/corpus/$$n; done
 
+# Test-only: a library that reads its host interpreter's stack through pyself.h.
+$(BUILD)/pyself_probe.so: tests/targets/pyself_probe.c $(BUILD)/rel/libferret.a
+	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -shared -o $@ $< $(BUILD)/rel/libferret.a -ldl
+E2E_DEPS += $(BUILD)/pyself_probe.so
+
 -include mk/*.mk
 
 e2e: $(BUILD)/san/ferret $(E2E_DEPS)

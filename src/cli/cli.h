@@ -10,6 +10,7 @@
 /* Every subcommand: X(name, one-line help). Each is `int cmd_<name>(int argc, char **argv)`
  * in cli/cmd_<name>.c, with argv[0] the subcommand's name; it returns the exit status. */
 #define FERRET_COMMANDS(X)                                                                         \
+    X(dump, "print the current Python stack of every thread of a process")                        \
     X(version, "print ferret's version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);
