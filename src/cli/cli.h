@@ -4,6 +4,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -11,6 +12,8 @@
  * in cli/cmd_<name>.c, with argv[0] the subcommand's name; it returns the exit status. */
 #define FERRET_COMMANDS(X)                                                                         \
     X(dump, "print the current Python stack of every thread of a process")                        \
+    X(report, "render a saved .ferret profile (text, html, svg, pprof, ...)")                  \
+    X(diff, "compare two profiles: which functions' share changed")                            \
     X(version, "print ferret's version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);
@@ -30,6 +33,12 @@ int cli_parse_int(const char *opt, const char *s, long long min, long long max, 
                   Err *err);
 /* Parses a duration like "10", "2.5s", "500ms", "3m" into seconds. */
 int cli_parse_seconds(const char *opt, const char *s, double *out, Err *err);
+/* Parses `report`/`diff` options (-f, -o, --series, --top; NULL series/top: not accepted) and
+ * up to max_paths positional paths. Returns 0, 1 after printing --help with help(), or -1
+ * after printing a usage error. */
+int cli_report_options(int argc, char **argv, const char **paths, int max_paths, int *npaths,
+                       const char **format, const char **output, const char **series,
+                       long long *top, void (*help)(FILE *));
 /* Is this stream a terminal (and colour allowed by NO_COLOR)? */
 bool cli_isatty(int fd);
 bool cli_color(int fd);

@@ -24,10 +24,7 @@ collapsed_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         goto done;
     }
     ProfFilter f;
-    profile_filter_init(&f);
-    f.series = opt->series;
-    f.flags_mask = opt->flags_mask;
-    f.flags_want = opt->flags_want;
+    report_filter(opt, &f);
     profile_self_weights(p, &f, self);
     for (StackId sid = 1; sid < ns; sid++) {
         if (self[sid] <= 0)

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const ReportWriter *const writers[] = {
@@ -20,6 +22,21 @@ report_find(const char *name)
         if (strcmp(writers[i]->name, name) == 0)
             return writers[i];
     return NULL;
+}
+
+const ReportWriter *
+report_format_at(size_t i)
+{
+    return i < sizeof writers / sizeof writers[0] ? writers[i] : NULL;
+}
+
+void
+report_filter(const ReportOptions *opt, ProfFilter *f)
+{
+    profile_filter_init(f);
+    f->series = opt->series;
+    f->flags_mask = opt->flags_mask;
+    f->flags_want = opt->flags_want;
 }
 
 const char *
@@ -111,3 +128,59 @@ report_write_atomic(const char *path, int (*write)(void *ctx, FILE *out, Err *er
     free(tmp);
     return rc;
 }
+
+char *
+report_default_path(const char *stem, const ReportWriter *w, Err *err)
+{
+    char base[64];
+    size_t n;
+    if (stem) {
+        n = strlen(stem);
+        if (n > 7 && strcmp(stem + n - 7, ".ferret") == 0)
+            n -= 7;
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(base, sizeof base, "ferret-%Y%m%d-%H%M%S", &tm);
+        stem = base;
+        n = strlen(base);
+    }
+    size_t cap = n + strlen(w->extension) + 16;
+    char *path = malloc(cap);
+    if (!path) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(path, cap, "%.*s%s", (int)n, stem, w->extension);
+    struct stat st;
+    for (int i = 2; stem == base && stat(path, &st) == 0 && i < 1000; i++)
+        snprintf(path, cap, "%.*s-%d%s", (int)n, stem, i, w->extension);
+    return path;
+}
+
+void
+report_fmt_weight(Buf *b, const char *unit, double scale, int64_t w)
+{
+    if (strcmp(unit, "bytes") == 0) {
+        double v = (double)w;
+        const char *suffix[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int i = 0;
+        while ((v >= 1024 || v <= -1024) && i < 4) {
+            v /= 1024;
+            i++;
+        }
+        buf_printf(b, i ? "%.1f %s" : "%.0f %s", v, suffix[i]);
+    } else if (strcmp(unit, "ns") == 0 || scale > 0) {
+        double s = strcmp(unit, "ns") == 0 ? (double)w / 1e9 : (double)w * scale;
+        if (s >= 1 || s == 0)
+            buf_printf(b, "%.2fs", s);
+        else if (s >= 1e-3)
+            buf_printf(b, "%.1fms", s * 1e3);
+        else
+            buf_printf(b, "%.1fus", s * 1e6);
+    } else {
+        buf_printf(b, "%lld", (long long)w);
+    }
+}
+

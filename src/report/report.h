@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "profile/profile.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 typedef struct {
@@ -31,7 +32,7 @@ typedef struct {
 
 /* Every format, in the order `ferret --help` lists them. X(symbol) names a ReportWriter
  * `report_<symbol>` defined in report/<symbol>.c. */
-#define REPORT_FORMATS(X) X(text) X(collapsed) \
+#define REPORT_FORMATS(X) X(text) X(collapsed) X(html) X(svg) X(speedscope) X(pprof) X(chrome) \
     X(pstats)
 
 #define X(sym) extern const ReportWriter report_##sym;
@@ -43,6 +44,13 @@ int report_trace_text(const Profile *p, const ReportOptions *opt, FILE *out, Err
 
 /* Looks a format up by name; NULL if unknown. */
 const ReportWriter *report_find(const char *name);
+/* The i-th format in REPORT_FORMATS order; NULL past the last. */
+const ReportWriter *report_format_at(size_t i);
+/* Appends weight w in its unit: bytes as B/KiB/MiB..., "ns" as time, "samples" as time when
+ * scale (seconds per sample) is positive, else a plain number. */
+void report_fmt_weight(Buf *b, const char *unit, double scale, int64_t w);
+/* Sets f to the samples the options select (series, flags); all threads and times. */
+void report_filter(const ReportOptions *opt, ProfFilter *f);
 /* Comma-separated list of format names, for messages. Static storage. */
 const char *report_format_list(void);
 /* Options with defaults taken from the profile's metadata: the first series, the recorded
@@ -52,6 +60,12 @@ void report_options_init(ReportOptions *opt, const Profile *p);
  * when complete; on any failure the temporary file is removed. Returns 0 or -1. */
 int report_write_path(const ReportWriter *w, const Profile *p, const ReportOptions *opt,
                       const char *path, Err *err);
+/* A default output path for format w: `stem` minus a trailing ".ferret" plus w's extension
+ * (app.ferret -> app.html); with stem NULL, "ferret-YYYYmmdd-HHMMSS" in the current
+ * directory, with "-2", "-3"... added if that file exists. Returns a malloc'd string, or NULL
+ * with *err set. `ferret run` without -o prints the text report and writes the HTML report
+ * to report_default_path(NULL, &report_html). */
+char *report_default_path(const char *stem, const ReportWriter *w, Err *err);
 /* Same contract for any producer: write(ctx, FILE*) fills the file. */
 int report_write_atomic(const char *path, int (*write)(void *ctx, FILE *out, Err *err), void *ctx,
                         Err *err);

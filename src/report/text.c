@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* text.c: the terminal report: a header (samples, rate, mode, dropped), the top functions
- * by self and by total weight with file:line, the hottest lines, and a per-thread summary
- * of on-CPU, idle and GIL shares. Weights print in the series' unit (samples as time). */
+ * by self and by total weight with file:line, the hottest lines, a call tree trimmed to the
+ * paths that carry at least 1% of the total, and a per-thread summary of on-CPU, idle and
+ * GIL shares. Weights print in the series' unit (samples as time). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "profile/summary.h"
+#include "report/flame.h"
 #include "report/frame_name.h"
 #include "report/report.h"
 #include "util/escape.h"
@@ -19,31 +21,6 @@ typedef struct {
     double unit_scale; /* seconds per sample for sampled profiles */
     const char *unit;
 } Ctx;
-
-static void
-fmt_weight(Buf *b, const char *unit, double scale, int64_t w)
-{
-    if (strcmp(unit, "bytes") == 0) {
-        double v = (double)w;
-        const char *suffix[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-        int i = 0;
-        while ((v >= 1024 || v <= -1024) && i < 4) {
-            v /= 1024;
-            i++;
-        }
-        buf_printf(b, i ? "%.1f %s" : "%.0f %s", v, suffix[i]);
-    } else if (strcmp(unit, "ns") == 0 || scale > 0) {
-        double s = strcmp(unit, "ns") == 0 ? (double)w / 1e9 : (double)w * scale;
-        if (s >= 1 || s == 0)
-            buf_printf(b, "%.2fs", s);
-        else if (s >= 1e-3)
-            buf_printf(b, "%.1fms", s * 1e3);
-        else
-            buf_printf(b, "%.1fus", s * 1e6);
-    } else {
-        buf_printf(b, "%lld", (long long)w);
-    }
-}
 
 static void
 pad_to(Buf *b, size_t start, size_t width)
@@ -134,11 +111,11 @@ write_funcs(Ctx *c, Summary *s, bool by_total)
         buf_printf(b, "  %5.1f%%  %5.1f%%  ", pct(f->self, s->grand_total),
                    pct(f->total, s->grand_total));
         size_t col = b->len;
-        fmt_weight(b, c->unit, c->unit_scale, f->self);
+        report_fmt_weight(b, c->unit, c->unit_scale, f->self);
         pad_to(b, col, 8);
         buf_puts(b, "  ");
         col = b->len;
-        fmt_weight(b, c->unit, c->unit_scale, f->total);
+        report_fmt_weight(b, c->unit, c->unit_scale, f->total);
         pad_to(b, col, 8);
         buf_puts(b, "  ");
         esc_text(b, profile_strp(c->p, f->name), profile_strlen(c->p, f->name), 0);
@@ -175,7 +152,7 @@ write_lines(Ctx *c, Summary *s)
             continue;
         buf_printf(b, "  %5.1f%%  ", pct(l->self, s->grand_total));
         size_t col = b->len;
-        fmt_weight(b, c->unit, c->unit_scale, l->self);
+        report_fmt_weight(b, c->unit, c->unit_scale, l->self);
         pad_to(b, col, 8);
         buf_puts(b, "  ");
         frame_short_file(b, c->p, l->file, 3, 0);
@@ -185,6 +162,64 @@ write_lines(Ctx *c, Summary *s)
         shown++;
     }
     free(copy);
+}
+
+#define TEXT_TREE_MIN_PERMILLE 10 /* call-tree nodes under 1% of the total are hidden */
+#define TEXT_TREE_MAX_INDENT 24
+
+/* The call tree, heaviest callees first, without the nodes under 1%: each line is total%,
+ * self%, then the function indented by its depth. At most 4 * top lines. */
+static int
+write_tree(Ctx *c, Err *err)
+{
+    Buf *b = c->b;
+    FlameProfile fp;
+    if (flame_profile_build(&fp, c->p, c->opt->series, c->opt->flags_mask, c->opt->flags_want,
+                            NULL, err) < 0)
+        return -1;
+    uint32_t *order;
+    if (flame_order(&fp.tree, 0, &order, err) < 0) {
+        flame_profile_fini(&fp);
+        return -1;
+    }
+    int64_t grand = fp.tree.nodes[FLAME_ROOT].total[0];
+    int64_t min = grand * TEXT_TREE_MIN_PERMILLE / 1000;
+    if (min < 1)
+        min = 1;
+    int max_lines = c->opt->top * 4, lines = 0, hidden = 0;
+    heading(c, "Call tree (total%, self%; callers above callees; under 1% hidden)");
+    for (size_t k = 1; k < fp.tree.n; k++) {
+        const FlameNode *n = &fp.tree.nodes[order[k]];
+        if (n->total[0] < min)
+            continue;
+        if (lines >= max_lines) {
+            hidden++;
+            continue;
+        }
+        buf_printf(b, "  %5.1f%%  %5.1f%%  ", pct(n->total[0], grand), pct(n->self[0], grand));
+        uint32_t indent = n->depth - 1;
+        if (indent > TEXT_TREE_MAX_INDENT) {
+            buf_printf(b, "%*s[%u] ", 2 * TEXT_TREE_MAX_INDENT, "", n->depth);
+        } else {
+            for (uint32_t i = 0; i < indent; i++)
+                buf_puts(b, "  ");
+        }
+        FlameFunc f;
+        fp.view.func(fp.view.ctx, n->func, &f);
+        esc_text(b, f.name, f.name_len, 0);
+        if (f.kind == FRAME_PY && f.file_len) {
+            buf_puts(b, " (");
+            esc_text(b, f.file, f.file_len, 0);
+            buf_printf(b, ":%d)", (int)f.line);
+        }
+        buf_putc(b, '\n');
+        lines++;
+    }
+    if (hidden)
+        buf_printf(b, "  ... %d more over 1%% not shown (raise --top)\n", hidden);
+    free(order);
+    flame_profile_fini(&fp);
+    return 0;
 }
 
 static void
@@ -271,10 +306,7 @@ text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
     if (strcmp(c.unit, "samples") == 0 && profile_info_c(p)->interval_ns > 0)
         c.unit_scale = (double)profile_info_c(p)->interval_ns / 1e9;
     ProfFilter f;
-    profile_filter_init(&f);
-    f.series = opt->series;
-    f.flags_mask = opt->flags_mask;
-    f.flags_want = opt->flags_want;
+    report_filter(opt, &f);
     Summary s;
     if (profile_nseries(p) == 0) {
         buf_puts(&b, "ferret: the profile holds no samples\n");
@@ -292,6 +324,11 @@ text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
             write_funcs(&c, &s, false);
             write_funcs(&c, &s, true);
             write_lines(&c, &s);
+            if (write_tree(&c, err) < 0) {
+                summary_fini(&s);
+                buf_fini(&b);
+                return -1;
+            }
         }
         write_threads(&c);
         write_dropped(&c);

@@ -173,3 +173,26 @@ esc_text(Buf *b, const char *s, size_t n, int flags)
         i += (size_t)len;
     }
 }
+
+void
+esc_clean(Buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7f)
+            run++;
+        if (run > i) {
+            buf_append(b, p + i, run - i);
+            i = run;
+            continue;
+        }
+        uint32_t cp;
+        int len = utf8_decode(p + i, n - i, &cp);
+        i += len < 0 ? 1 : (size_t)len;
+        if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+            cp = 0xfffd;
+        utf8_put(b, cp);
+    }
+}

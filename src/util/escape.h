@@ -22,6 +22,10 @@ void esc_json(Buf *b, const char *s, size_t n);
  * newline, and invalid UTF-8, as U+FFFD. */
 void esc_html(Buf *b, const char *s, size_t n);
 
+/* Valid UTF-8 with no control characters (C0, DEL, C1): each invalid byte and each control
+ * becomes U+FFFD. For formats that carry strings raw, like protobuf (pprof). */
+void esc_clean(Buf *b, const char *s, size_t n);
+
 /* Plain text for terminals and line formats: controls and invalid bytes as \xNN (no escape
  * sequence reaches the terminal, no line is split). With ESC_TEXT_SEP, ';' becomes ':' too,
  * so a name cannot split a collapsed-stack frame. */

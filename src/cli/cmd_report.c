@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_report.c: `ferret report FILE [-f FORMAT] [-o OUT] [--series NAME] [--top N]`: renders
+ * a saved .ferret profile in any report format. Text and collapsed go to standard output
+ * unless -o is given; the other formats go to -o, or to a file named after the profile
+ * (app.ferret -> app.html), whose name is printed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/exitcode.h"
+#include "profile/ffile.h"
+#include "report/report.h"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ferret report FILE.ferret [-f FORMAT] [-o OUT] [--series NAME] [--top N]\n\n"
+            "Renders a saved profile. Formats: %s (default text).\n"
+            "  -f, --format FORMAT  output format\n"
+            "  -o, --output OUT     output file ('-' for standard output); text and collapsed\n"
+            "                       default to standard output, the others to FILE with the\n"
+            "                       format's extension (app.ferret -> app.html)\n"
+            "  --series NAME        which measure to show (memory and trace profiles hold\n"
+            "                       several; default: the first)\n"
+            "  --top N              rows per table in the text report (default 15)\n",
+            report_format_list());
+}
+
+/* Parses the options shared by `report` and `diff`. Returns -1 on a usage error (printed),
+ * 0 when done, 1 when --help was printed. */
+int
+cli_report_options(int argc, char **argv, const char **paths, int max_paths, int *npaths,
+                   const char **format, const char **output, const char **series, long long *top,
+                   void (*help)(FILE *))
+{
+    *npaths = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **dest = NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help(stdout);
+            return 1;
+        }
+        if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0)
+            dest = format;
+        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
+            dest = output;
+        else if (strcmp(a, "--series") == 0 && series)
+            dest = series;
+        else if (strcmp(a, "--top") == 0 && top) {
+            Err err;
+            if (i + 1 >= argc) {
+                cli_usage("%s needs a value", a);
+                return -1;
+            }
+            if (cli_parse_int(a, argv[++i], 1, 100000, top, &err) < 0) {
+                cli_fail(&err);
+                return -1;
+            }
+            continue;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            cli_usage("%s: unknown option '%s' (try `ferret %s --help`)", argv[0], a, argv[0]);
+            return -1;
+        } else {
+            if (*npaths >= max_paths) {
+                cli_usage("%s: unexpected argument '%s'", argv[0], a);
+                return -1;
+            }
+            paths[(*npaths)++] = a;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            cli_usage("%s needs a value", a);
+            return -1;
+        }
+        *dest = argv[++i];
+    }
+    return 0;
+}
+
+int
+cmd_report(int argc, char **argv)
+{
+    const char *path = NULL, *format = "text", *output = NULL, *series = NULL;
+    long long top = 15;
+    int npaths;
+    int r = cli_report_options(argc, argv, &path, 1, &npaths, &format, &output, &series, &top,
+                               usage);
+    if (r != 0)
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    if (npaths != 1)
+        return cli_usage("report: which profile? (usage: ferret report FILE.ferret [-f FORMAT])");
+    const ReportWriter *w = report_find(format);
+    if (!w)
+        return cli_usage("unknown format '%s' (formats: %s)", format, report_format_list());
+
+    Err err;
+    Profile *p = ffile_read(path, &err);
+    if (!p)
+        return cli_fail(&err);
+    ReportOptions opt;
+    report_options_init(&opt, p);
+    opt.top = (int)top;
+    opt.color = false;
+    int rc = EXIT_OK;
+    char *def = NULL;
+    if (series && !profile_series_find(p, series, &opt.series)) {
+        err_set(&err, ERR_USAGE, "%s has no series '%s'", path, series);
+        rc = cli_fail(&err);
+        goto done;
+    }
+    if (!output) {
+        if (strcmp(w->name, "text") == 0 || strcmp(w->name, "collapsed") == 0) {
+            output = "-";
+            opt.color = cli_color(1);
+        } else {
+            def = report_default_path(path, w, &err);
+            if (!def) {
+                rc = cli_fail(&err);
+                goto done;
+            }
+            output = def;
+        }
+    }
+    if (strcmp(output, "-") == 0 && w->binary && cli_isatty(1)) {
+        rc = cli_usage("the %s format is binary: write it to a file with -o", w->name);
+        goto done;
+    }
+    const char *incomplete = profile_meta_get(p, "incomplete");
+    if (incomplete && strcmp(incomplete, "1") == 0)
+        fprintf(stderr, "ferret: note: %s has no end marker (the recorder was stopped); "
+                        "showing what it saved\n", path);
+    if (report_write_path(w, p, &opt, output, &err) < 0) {
+        rc = cli_fail(&err);
+        goto done;
+    }
+    if (strcmp(output, "-") != 0)
+        fprintf(stderr, "ferret: wrote %s\n", output);
+done:
+    free(def);
+    profile_free(p);
+    return rc;
+}

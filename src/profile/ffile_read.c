@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: MIT */
+/* ffile_read.c: reads a .ferret file (docs/FORMAT.md) back into a Profile. The bytes are
+ * untrusted: every length is checked against what is left, every id against the tables read
+ * so far, every chunk against its CRC-32, and interning must give back the id the file
+ * claims (so a file cannot make two ids mean one thing). Fuzzed by tests/fuzz/fuzz_ffile.c. */
+#include "profile/ffile.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "profile/ffile_fmt.h"
+#include "util/varint.h"
+
+typedef struct {
+    const uint8_t *p, *end;
+} Cur;
+
+typedef struct {
+    Profile *p;
+    const char *name;
+    Err *err;
+    size_t chunk_no;
+    uint64_t chunk_off;
+    char *tmp; /* NUL-terminated copies of strings for the profile_*() calls taking char* */
+    size_t tmp_cap;
+    /* sample codec state, reset at every chunk */
+    int64_t prev_t;
+    ThreadId prev_thread;
+    SeriesId prev_series;
+    uint32_t gen;
+    StackId *last_stack;
+    uint32_t *last_gen;
+    size_t last_cap;
+} Rd;
+
+static int bad(Rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A corrupted chunk: names the file, the chunk and its offset. Returns -1. */
+static int
+bad(Rd *r, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return err_set(r->err, ERR_FORMAT, "%s: corrupted profile: chunk %zu at byte %llu: %s",
+                   r->name, r->chunk_no, (unsigned long long)r->chunk_off, what);
+}
+
+static bool
+get_uv(Cur *c, uint64_t *v)
+{
+    size_t n = varint_get(c->p, (size_t)(c->end - c->p), v);
+    c->p += n;
+    return n > 0;
+}
+
+static bool
+get_sv(Cur *c, int64_t *v)
+{
+    uint64_t u;
+    if (!get_uv(c, &u))
+        return false;
+    *v = zigzag_dec(u);
+    return true;
+}
+
+static bool
+get_u32(Cur *c, uint32_t *v, uint64_t max)
+{
+    uint64_t u;
+    if (!get_uv(c, &u) || u > max)
+        return false;
+    *v = (uint32_t)u;
+    return true;
+}
+
+static bool
+get_i32(Cur *c, int32_t *v)
+{
+    int64_t s;
+    if (!get_sv(c, &s) || s < INT32_MIN || s > INT32_MAX)
+        return false;
+    *v = (int32_t)s;
+    return true;
+}
+
+static bool
+get_bytes(Cur *c, const uint8_t **s, size_t *n)
+{
+    uint64_t len;
+    if (!get_uv(c, &len) || len > (uint64_t)(c->end - c->p))
+        return false;
+    *s = c->p;
+    *n = (size_t)len;
+    c->p += len;
+    return true;
+}
+
+/* A string from the file as a NUL-terminated copy (valid until the next call). */
+static const char *
+get_cstr(Rd *r, Cur *c)
+{
+    const uint8_t *s;
+    size_t n;
+    if (!get_bytes(c, &s, &n) || memchr(s, 0, n)) {
+        bad(r, "bad string");
+        return NULL;
+    }
+    if (n + 1 > r->tmp_cap) {
+        char *t = realloc(r->tmp, n + 1);
+        if (!t) {
+            err_set(r->err, ERR_NOMEM, "out of memory reading %s", r->name);
+            return NULL;
+        }
+        r->tmp = t;
+        r->tmp_cap = n + 1;
+    }
+    memcpy(r->tmp, s, n);
+    r->tmp[n] = '\0';
+    return r->tmp;
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int
+read_info(Rd *r, Cur *c)
+{
+    ProfileInfo in;
+    uint64_t kind;
+    if (!get_uv(c, &kind) || kind > PROFILE_TRACE || !get_sv(c, &in.interval_ns) ||
+        !get_sv(c, &in.start_unix_ns) || !get_sv(c, &in.duration_ns) || !get_uv(c, &in.dropped))
+        return bad(r, "bad info record");
+    in.kind = (ProfileKind)kind;
+    *profile_info(r->p) = in;
+    return 0;
+}
+
+static int
+read_meta(Rd *r, Cur *c)
+{
+    const char *k = get_cstr(r, c);
+    if (!k)
+        return -1;
+    char *key = strdup(k);
+    if (!key)
+        return err_set(r->err, ERR_NOMEM, "out of memory reading %s", r->name);
+    const char *v = get_cstr(r, c);
+    int rc = v ? profile_meta_set(r->p, key, v, r->err) : -1;
+    free(key);
+    return rc;
+}
+
+static int
+read_str(Rd *r, Cur *c)
+{
+    const uint8_t *s;
+    size_t n;
+    if (!get_bytes(c, &s, &n) || n > PROFILE_MAX_STR)
+        return bad(r, "bad string");
+    size_t want = profile_nstrs(r->p);
+    StrId id;
+    if (profile_str(r->p, (const char *)s, n, &id, r->err) < 0)
+        return -1;
+    if (id != want)
+        return bad(r, "string %zu repeats string %u", want, (unsigned)id);
+    return 0;
+}
+
+static int
+read_frame(Rd *r, Cur *c)
+{
+    ProfFrame f;
+    uint64_t ns = profile_nstrs(r->p);
+    if (!get_u32(c, &f.name, ns - 1) || !get_u32(c, &f.file, ns - 1) || !get_i32(c, &f.line) ||
+        !get_i32(c, &f.fn_line))
+        return bad(r, "bad frame");
+    uint32_t kind;
+    if (!get_u32(c, &kind, FRAME_KIND_COUNT - 1))
+        return bad(r, "bad frame kind");
+    f.kind = (uint8_t)kind;
+    size_t want = profile_nframes(r->p);
+    FrameId id;
+    if (profile_frame(r->p, &f, &id, r->err) < 0)
+        return -1;
+    if (id != want)
+        return bad(r, "frame %zu repeats frame %u", want, (unsigned)id);
+    return 0;
+}
+
+static int
+read_stack(Rd *r, Cur *c)
+{
+    size_t want = profile_nstacks(r->p);
+    uint64_t delta;
+    uint32_t frame;
+    if (!get_uv(c, &delta) || delta == 0 || delta > want ||
+        !get_u32(c, &frame, profile_nframes(r->p) ? profile_nframes(r->p) - 1 : 0) ||
+        profile_nframes(r->p) == 0)
+        return bad(r, "bad stack");
+    StackId parent = (StackId)(want - delta);
+    if (profile_stack_at(r->p, parent)->depth >= 2 * PROFILE_MAX_DEPTH)
+        return bad(r, "stack deeper than %d frames", 2 * PROFILE_MAX_DEPTH);
+    StackId id;
+    if (profile_stack(r->p, parent, frame, &id, r->err) < 0)
+        return -1;
+    if (id != want)
+        return bad(r, "stack %zu repeats stack %u", want, (unsigned)id);
+    return 0;
+}
+
+static int
+read_proc(Rd *r, Cur *c)
+{
+    uint64_t id;
+    int32_t pid, ppid;
+    uint32_t cmd;
+    size_t n = profile_nprocs(r->p);
+    if (!get_uv(c, &id) || id > n || !get_i32(c, &pid) || !get_i32(c, &ppid) ||
+        !get_u32(c, &cmd, profile_nstrs(r->p) - 1))
+        return bad(r, "bad process");
+    if (id < n && profile_proc_at(r->p, (ProcId)id)->pid != pid)
+        return bad(r, "process %llu changes its pid", (unsigned long long)id);
+    ProcId got;
+    if (profile_process(r->p, pid, ppid, profile_strp(r->p, cmd), &got, r->err) < 0)
+        return -1;
+    if (got != id)
+        return bad(r, "process %llu repeats process %u", (unsigned long long)id, (unsigned)got);
+    return 0;
+}
+
+static int
+read_thread(Rd *r, Cur *c)
+{
+    uint64_t id, tid;
+    uint32_t proc, name;
+    size_t n = profile_nthreads(r->p);
+    if (!get_uv(c, &id) || id > n || !profile_nprocs(r->p) ||
+        !get_u32(c, &proc, profile_nprocs(r->p) - 1) || !get_uv(c, &tid) ||
+        !get_u32(c, &name, profile_nstrs(r->p) - 1))
+        return bad(r, "bad thread");
+    if (id < n && (profile_thread_at(r->p, (ThreadId)id)->proc != proc ||
+                   profile_thread_at(r->p, (ThreadId)id)->tid != tid))
+        return bad(r, "thread %llu changes its identity", (unsigned long long)id);
+    ThreadId got;
+    if (profile_thread(r->p, proc, tid, profile_strp(r->p, name), &got, r->err) < 0)
+        return -1;
+    if (got != id)
+        return bad(r, "thread %llu repeats thread %u", (unsigned long long)id, (unsigned)got);
+    return 0;
+}
+
+static int
+read_series(Rd *r, Cur *c)
+{
+    const char *n = get_cstr(r, c);
+    if (!n)
+        return -1;
+    char *name = strdup(n);
+    if (!name)
+        return err_set(r->err, ERR_NOMEM, "out of memory reading %s", r->name);
+    const char *unit = get_cstr(r, c);
+    size_t want = profile_nseries(r->p);
+    SeriesId id = 0;
+    int rc = -1;
+    if (want >= PROFILE_MAX_SERIES)
+        bad(r, "more than %d series", PROFILE_MAX_SERIES);
+    else if (unit && profile_series(r->p, name, unit, &id, r->err) == 0)
+        rc = id == want ? 0 : bad(r, "series %zu repeats series %u", want, (unsigned)id);
+    free(name);
+    return rc;
+}
+
+static int
+read_sample(Rd *r, Cur *c)
+{
+    size_t nt = profile_nthreads(r->p);
+    if (ffile_grow_last(&r->last_stack, &r->last_gen, &r->last_cap, nt) < 0)
+        return err_set(r->err, ERR_NOMEM, "out of memory reading %s", r->name);
+    if (c->p >= c->end)
+        return bad(r, "sample cut short");
+    uint8_t h = *c->p++;
+    ProfSample s = {.flags = h & FFILE_S_FLAGS, .thread = r->prev_thread,
+                    .series = r->prev_series, .weight = 1};
+    if (h & FFILE_S_FLAGS8) {
+        if (c->p >= c->end)
+            return bad(r, "sample cut short");
+        s.flags = *c->p++;
+    }
+    if ((h & FFILE_S_THREAD) && !get_u32(c, &s.thread, UINT32_MAX))
+        return bad(r, "bad sample thread");
+    if (s.thread >= nt)
+        return bad(r, "sample names thread %u of %zu", (unsigned)s.thread, nt);
+    if (h & FFILE_S_SERIES) {
+        if (c->p >= c->end)
+            return bad(r, "sample cut short");
+        s.series = *c->p++;
+    }
+    if (s.series >= profile_nseries(r->p))
+        return bad(r, "sample names series %u of %zu", s.series, profile_nseries(r->p));
+    StackId last = r->last_gen[s.thread] == r->gen ? r->last_stack[s.thread] : PROFILE_ROOT;
+    s.stack = last;
+    if (h & FFILE_S_STACK) {
+        int64_t d;
+        if (!get_sv(c, &d))
+            return bad(r, "bad sample stack");
+        int64_t st = (int64_t)last + d; /* |d| < 2^63 and last < 2^32: no overflow */
+        if (d < -(int64_t)UINT32_MAX || d > (int64_t)UINT32_MAX || st < 0 ||
+            st >= (int64_t)profile_nstacks(r->p))
+            return bad(r, "sample names an unknown stack");
+        s.stack = (StackId)st;
+    }
+    if ((h & FFILE_S_WEIGHT) && !get_sv(c, &s.weight))
+        return bad(r, "bad sample weight");
+    uint64_t dt;
+    if (!get_uv(c, &dt))
+        return bad(r, "bad sample time");
+    s.t_ns = (int64_t)((uint64_t)r->prev_t + (uint64_t)zigzag_dec(dt));
+    r->prev_t = s.t_ns;
+    r->prev_thread = s.thread;
+    r->prev_series = s.series;
+    r->last_stack[s.thread] = s.stack;
+    r->last_gen[s.thread] = r->gen;
+    return profile_add_sample(r->p, &s, r->err);
+}
+
+static int
+read_payload(Rd *r, Cur *c)
+{
+    r->prev_t = 0;
+    r->prev_thread = 0;
+    r->prev_series = 0;
+    r->gen++;
+    while (c->p < c->end) {
+        uint64_t tag, count, len;
+        if (!get_uv(c, &tag) || !get_uv(c, &count) || !get_uv(c, &len) ||
+            len > (uint64_t)(c->end - c->p))
+            return bad(r, "bad section header");
+        Cur sec = {c->p, c->p + len};
+        c->p += len;
+        if (count > len)
+            return bad(r, "section %llu claims %llu records in %llu bytes",
+                       (unsigned long long)tag, (unsigned long long)count,
+                       (unsigned long long)len);
+        int (*rec)(Rd *, Cur *) = NULL;
+        switch (tag) {
+        case FFILE_SEC_INFO: rec = read_info; break;
+        case FFILE_SEC_META: rec = read_meta; break;
+        case FFILE_SEC_STRS: rec = read_str; break;
+        case FFILE_SEC_FRAMES: rec = read_frame; break;
+        case FFILE_SEC_STACKS: rec = read_stack; break;
+        case FFILE_SEC_PROCS: rec = read_proc; break;
+        case FFILE_SEC_THREADS: rec = read_thread; break;
+        case FFILE_SEC_SERIES: rec = read_series; break;
+        case FFILE_SEC_SAMPLES: rec = read_sample; break;
+        default: continue; /* a later minor version's section: skipped */
+        }
+        for (uint64_t i = 0; i < count; i++)
+            if (rec(r, &sec) < 0)
+                return -1;
+        if (sec.p != sec.end)
+            return bad(r, "section %llu has %zu bytes left over", (unsigned long long)tag,
+                       (size_t)(sec.end - sec.p));
+    }
+    return 0;
+}
+
+static int
+check_end(Rd *r, Cur *c)
+{
+    const Profile *p = r->p;
+    size_t have[] = {profile_nstrs(p),  profile_nframes(p),  profile_nstacks(p),
+                     profile_nprocs(p), profile_nthreads(p), profile_nseries(p),
+                     profile_nsamples(p)};
+    for (size_t i = 0; i < sizeof have / sizeof have[0]; i++) {
+        uint64_t v;
+        if (!get_uv(c, &v))
+            return bad(r, "bad end marker");
+        if (v != have[i])
+            return bad(r, "the end marker counts %llu records where the chunks hold %zu",
+                       (unsigned long long)v, have[i]);
+    }
+    return 0;
+}
+
+/* Says what a foreign file seems to be, for the message. */
+static const char *
+guess_kind(const uint8_t *d, size_t n)
+{
+    if (n >= 2 && d[0] == 0x1f && d[1] == 0x8b)
+        return " (it is gzip data: a pprof profile?)";
+    size_t i = 0;
+    while (i < n && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t'))
+        i++;
+    if (i < n && (d[i] == '{' || d[i] == '['))
+        return " (it is JSON: a speedscope or Chrome trace file?)";
+    if (n >= 5 && memcmp(d, "<?xml", 5) == 0)
+        return " (it is XML: an SVG report?)";
+    if (n >= 5 && (memcmp(d, "<!DOC", 5) == 0 || memcmp(d, "<html", 5) == 0))
+        return " (it is HTML: a ferret HTML report?)";
+    return "";
+}
+
+Profile *
+ffile_read_mem(const uint8_t *data, size_t len, const char *name, Err *err)
+{
+    if (len == 0) {
+        err_set(err, ERR_FORMAT, "%s: the file is empty (not a ferret profile)", name);
+        return NULL;
+    }
+    size_t cmp = len < FFILE_MAGIC_LEN ? len : FFILE_MAGIC_LEN;
+    if (memcmp(data, FFILE_MAGIC, cmp) != 0) {
+        err_set(err, ERR_FORMAT, "%s: not a ferret profile%s", name, guess_kind(data, len));
+        return NULL;
+    }
+    if (len < FFILE_HEADER_LEN) {
+        err_set(err, ERR_FORMAT, "%s: truncated: the file ends inside its header", name);
+        return NULL;
+    }
+    unsigned major = data[8] | (unsigned)data[9] << 8;
+    if (major != FFILE_VERSION_MAJOR) {
+        err_set(err, ERR_FORMAT,
+                "%s: format version %u is not supported (this ferret reads version %d)", name,
+                major, FFILE_VERSION_MAJOR);
+        return NULL;
+    }
+    Rd r = {.name = name, .err = err};
+    r.p = profile_new(PROFILE_SAMPLED, err);
+    if (!r.p)
+        return NULL;
+    uint8_t *raw = NULL;
+    bool ended = false;
+    int rc = -1;
+    size_t off = FFILE_HEADER_LEN;
+    while (off < len) {
+        r.chunk_no++;
+        r.chunk_off = off;
+        if (ended) {
+            bad(&r, "data after the end marker");
+            goto done;
+        }
+        size_t left = len - off;
+        if (left < FFILE_CHUNK_HEADER_LEN) {
+            err_set(err, ERR_FORMAT, "%s: truncated: the file ends inside chunk %zu's header",
+                    name, r.chunk_no);
+            goto done;
+        }
+        const uint8_t *h = data + off;
+        uint32_t stored = le32(h + 1), raw_len = le32(h + 5);
+        if (stored > left - FFILE_CHUNK_HEADER_LEN) {
+            if (h[0] != FFILE_CHUNK_RAW && h[0] != FFILE_CHUNK_DEFLATE && h[0] != FFILE_CHUNK_END)
+                bad(&r, "unknown chunk type %u", h[0]);
+            else
+                err_set(err, ERR_FORMAT,
+                        "%s: truncated: chunk %zu at byte %zu needs %u bytes, the file has %zu",
+                        name, r.chunk_no, off, stored, left - FFILE_CHUNK_HEADER_LEN);
+            goto done;
+        }
+        const uint8_t *body = h + FFILE_CHUNK_HEADER_LEN;
+        uLong crc = crc32(0, h, 9);
+        crc = crc32(crc, body, stored);
+        if ((uint32_t)crc != le32(h + 9)) {
+            bad(&r, "checksum mismatch");
+            goto done;
+        }
+        const uint8_t *payload = body;
+        if (h[0] == FFILE_CHUNK_DEFLATE) {
+            if (raw_len > FFILE_CHUNK_MAX_RAW || raw_len > (uint64_t)stored * 1032 + 64) {
+                bad(&r, "implausible unpacked size %u", raw_len);
+                goto done;
+            }
+            free(raw);
+            raw = malloc(raw_len ? raw_len : 1);
+            if (!raw) {
+                err_set(err, ERR_NOMEM, "out of memory reading %s", name);
+                goto done;
+            }
+            uLongf got = raw_len;
+            if (uncompress(raw, &got, body, stored) != Z_OK || got != raw_len) {
+                bad(&r, "the compressed payload does not unpack");
+                goto done;
+            }
+            payload = raw;
+        } else if (h[0] == FFILE_CHUNK_RAW || h[0] == FFILE_CHUNK_END) {
+            if (raw_len != stored) {
+                bad(&r, "stored and raw lengths differ");
+                goto done;
+            }
+        } else {
+            bad(&r, "unknown chunk type %u", h[0]);
+            goto done;
+        }
+        Cur c = {payload, payload + raw_len};
+        if (h[0] == FFILE_CHUNK_END) {
+            if (check_end(&r, &c) < 0)
+                goto done;
+            ended = true;
+        } else if (read_payload(&r, &c) < 0) {
+            goto done;
+        }
+        off += FFILE_CHUNK_HEADER_LEN + stored;
+    }
+    if (!ended && profile_meta_set(r.p, "incomplete", "1", err) < 0)
+        goto done;
+    rc = 0;
+done:
+    free(raw);
+    free(r.tmp);
+    free(r.last_stack);
+    free(r.last_gen);
+    if (rc < 0) {
+        profile_free(r.p);
+        return NULL;
+    }
+    return r.p;
+}
+
+Profile *
+ffile_read(const char *path, Err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err_sys(err, errno, "cannot open %s", path);
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        err_sys(err, errno, "cannot read %s", path);
+        fclose(f);
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        err_set(err, ERR_IO, "%s is a directory, not a ferret profile", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
+    uint8_t *data = malloc(cap);
+    Profile *p = NULL;
+    if (!data) {
+        err_set(err, ERR_NOMEM, "out of memory reading %s", path);
+        goto done;
+    }
+    for (;;) {
+        if (len == cap) {
+            uint8_t *q = realloc(data, cap * 2);
+            if (!q) {
+                err_set(err, ERR_NOMEM, "out of memory reading %s", path);
+                goto done;
+            }
+            data = q;
+            cap *= 2;
+        }
+        size_t n = fread(data + len, 1, cap - len, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        err_sys(err, errno, "reading %s", path);
+        goto done;
+    }
+    p = ffile_read_mem(data, len, path, err);
+done:
+    free(data);
+    fclose(f);
+    return p;
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* chrome.c: Chrome trace event JSON ("JSON Object Format" of the Trace Event Format, which
+ * chrome://tracing and Perfetto open): one track per thread (metadata events name processes
+ * and threads), complete ("X") events with microsecond times.
+ *
+ * Sampled series: consecutive samples of a thread that share a prefix of their stacks merge
+ * into one span per function, open from the first sample to the sample after the last (or
+ * one interval after it, when the thread's next sample is more than two intervals later).
+ * The tracer's "spans" series (unit ns, see profile.h users) is a timeline already: each
+ * sample is a complete span [t_ns, t_ns + weight) of its stack's leaf function; when a
+ * profile has it, those spans are written directly instead. Names go through esc_json. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile/summary.h"
+#include "report/report.h"
+#include "util/escape.h"
+
+typedef struct {
+    uint32_t *funcs; /* open path, root first: function numbers */
+    int64_t *start;  /* when each opened */
+    size_t depth, cap;
+    int64_t last_t;  /* time of the thread's previous sample */
+    bool seen;
+} Track;
+
+typedef struct {
+    const Profile *p;
+    const Summary *sum;
+    Buf b;
+    FILE *out;
+    Err *err;
+    bool failed;
+    size_t nevents;
+} Ctx;
+
+static void
+put_us(Buf *b, int64_t ns)
+{
+    /* microseconds with three decimals, exact */
+    uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    buf_printf(b, "%s%" PRIu64 ".%03u", ns < 0 ? "-" : "", a / 1000, (unsigned)(a % 1000));
+}
+
+static int
+drain(Ctx *c, bool force)
+{
+    if (c->failed)
+        return -1;
+    if (!force && c->b.len < (1u << 20))
+        return 0;
+    if (buf_failed(&c->b)) {
+        c->failed = true;
+        return err_set(c->err, ERR_NOMEM, "out of memory writing the Chrome trace");
+    }
+    if (fwrite(c->b.data, 1, c->b.len, c->out) != c->b.len) {
+        c->failed = true;
+        return err_sys(c->err, errno, "writing the Chrome trace");
+    }
+    buf_reset(&c->b);
+    return 0;
+}
+
+static void
+event(Ctx *c, uint32_t func, const ProfThread *th, int64_t start, int64_t dur)
+{
+    const FuncStat *fs = &c->sum->funcs[func];
+    const Profile *p = c->p;
+    buf_puts(&c->b, c->nevents++ ? ",\n{\"ph\":\"X\",\"name\":\"" : "{\"ph\":\"X\",\"name\":\"");
+    esc_json(&c->b, profile_strp(p, fs->name), profile_strlen(p, fs->name));
+    buf_printf(&c->b, "\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%" PRIu64 ",\"ts\":",
+               fs->kind == FRAME_PY ? "python" : "native", (int)profile_proc_at(p, th->proc)->pid,
+               th->tid);
+    put_us(&c->b, start);
+    buf_puts(&c->b, ",\"dur\":");
+    put_us(&c->b, dur < 0 ? 0 : dur);
+    if (fs->file != PROFILE_EMPTY) {
+        buf_puts(&c->b, ",\"args\":{\"file\":\"");
+        esc_json(&c->b, profile_strp(p, fs->file), profile_strlen(p, fs->file));
+        buf_printf(&c->b, "\",\"line\":%d}", (int)fs->fn_line);
+    }
+    buf_putc(&c->b, '}');
+    drain(c, false);
+}
+
+/* Closes the track's open functions from depth `keep` on, at time `end`. */
+static void
+close_to(Ctx *c, Track *tr, const ProfThread *th, size_t keep, int64_t end)
+{
+    while (tr->depth > keep) {
+        tr->depth--;
+        event(c, tr->funcs[tr->depth], th, tr->start[tr->depth], end - tr->start[tr->depth]);
+    }
+}
+
+static void
+metadata(Ctx *c)
+{
+    const Profile *p = c->p;
+    for (ProcId i = 0; i < profile_nprocs(p); i++) {
+        const ProfProcess *pr = profile_proc_at(p, i);
+        buf_printf(&c->b, "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"args\":{\"name\":\"",
+                   c->nevents++ ? ",\n" : "", (int)pr->pid);
+        if (pr->command != PROFILE_EMPTY)
+            esc_json(&c->b, profile_strp(p, pr->command), profile_strlen(p, pr->command));
+        else
+            buf_printf(&c->b, "pid %d", (int)pr->pid);
+        buf_puts(&c->b, "\"}}");
+    }
+    for (ThreadId i = 0; i < profile_nthreads(p); i++) {
+        const ProfThread *th = profile_thread_at(p, i);
+        buf_printf(&c->b,
+                   ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%" PRIu64
+                   ",\"args\":{\"name\":\"",
+                   (int)profile_proc_at(p, th->proc)->pid, th->tid);
+        if (th->name != PROFILE_EMPTY)
+            esc_json(&c->b, profile_strp(p, th->name), profile_strlen(p, th->name));
+        else
+            buf_printf(&c->b, "tid %" PRIu64, th->tid);
+        buf_puts(&c->b, "\"}}");
+        drain(c, false);
+    }
+}
+
+static int
+chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
+{
+    size_t ns = profile_nstacks(p), nt = profile_nthreads(p);
+    Summary sum = {0};
+    Ctx c = {.p = p, .sum = &sum, .out = out, .err = err};
+    buf_init(&c.b);
+    int64_t *zero = calloc(ns, sizeof *zero);
+    Track *tracks = calloc(nt + 1, sizeof *tracks);
+    FrameId *frames = malloc(PROFILE_MAX_DEPTH * sizeof *frames);
+    int rc = -1;
+    if (!zero || !tracks || !frames) {
+        err_set(err, ERR_NOMEM, "out of memory writing the Chrome trace");
+        goto done;
+    }
+    if (summary_build_from_self(p, zero, &sum, err) < 0)
+        goto done;
+    SeriesId spans;
+    bool has_spans = profile_series_find(p, "spans", &spans);
+    ProfFilter f;
+    report_filter(opt, &f);
+    if (has_spans) {
+        f.series = spans;
+        f.flags_mask = f.flags_want = 0;
+    }
+    int64_t gap = profile_info_c(p)->interval_ns > 0 ? profile_info_c(p)->interval_ns : 0;
+
+    buf_puts(&c.b, "{\"displayTimeUnit\":\"ms\",\"otherData\":{");
+    for (size_t i = 0; i < profile_nmeta(p); i++) {
+        const char *k, *v;
+        profile_meta_at(p, i, &k, &v);
+        buf_puts(&c.b, i ? ",\"" : "\"");
+        esc_json(&c.b, k, strlen(k));
+        buf_puts(&c.b, "\":\"");
+        esc_json(&c.b, v, strlen(v));
+        buf_putc(&c.b, '"');
+    }
+    buf_puts(&c.b, "},\"traceEvents\":[\n");
+    metadata(&c);
+    for (size_t i = 0; i < profile_nsamples(p) && !c.failed; i++) {
+        ProfSample s;
+        profile_sample_at(p, i, &s);
+        if (!profile_filter_match(&f, &s))
+            continue;
+        const ProfThread *th = profile_thread_at(p, s.thread);
+        if (has_spans) {
+            if (s.stack != PROFILE_ROOT)
+                event(&c, sum.func_of_frame[profile_stack_at(p, s.stack)->frame], th, s.t_ns,
+                      s.weight);
+            continue;
+        }
+        Track *tr = &tracks[s.thread];
+        if (tr->seen && gap > 0 && s.t_ns - tr->last_t > 2 * gap)
+            close_to(&c, tr, th, 0, tr->last_t + gap); /* the thread was not seen meanwhile */
+        size_t depth = profile_stack_frames(p, s.stack, frames, PROFILE_MAX_DEPTH);
+        if (depth > PROFILE_MAX_DEPTH)
+            depth = PROFILE_MAX_DEPTH;
+        if (depth > tr->cap) {
+            uint32_t *fu = realloc(tr->funcs, depth * sizeof *fu);
+            if (fu)
+                tr->funcs = fu;
+            int64_t *st = fu ? realloc(tr->start, depth * sizeof *st) : NULL;
+            if (!st) {
+                err_set(err, ERR_NOMEM, "out of memory writing the Chrome trace");
+                goto done;
+            }
+            tr->start = st;
+            tr->cap = depth;
+        }
+        size_t keep = 0;
+        while (keep < depth && keep < tr->depth && tr->funcs[keep] == sum.func_of_frame[frames[keep]])
+            keep++;
+        close_to(&c, tr, th, keep, s.t_ns);
+        for (size_t k = keep; k < depth; k++) {
+            tr->funcs[k] = sum.func_of_frame[frames[k]];
+            tr->start[k] = s.t_ns;
+        }
+        tr->depth = depth;
+        tr->last_t = s.t_ns;
+        tr->seen = true;
+    }
+    for (ThreadId t = 0; t < nt && !has_spans; t++)
+        if (tracks[t].seen)
+            close_to(&c, &tracks[t], profile_thread_at(p, t), 0, tracks[t].last_t + (gap ? gap : 1));
+    buf_puts(&c.b, "\n]}\n");
+    rc = drain(&c, true);
+done:
+    for (size_t t = 0; tracks && t < nt; t++) {
+        free(tracks[t].funcs);
+        free(tracks[t].start);
+    }
+    summary_fini(&sum);
+    buf_fini(&c.b);
+    free(zero);
+    free(tracks);
+    free(frames);
+    return rc;
+}
+
+const ReportWriter report_chrome = {
+    .name = "chrome",
+    .extension = ".trace.json",
+    .binary = false,
+    .write = chrome_write,
+};

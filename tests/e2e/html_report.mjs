@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// html_report.mjs: opens a ferret HTML report in Debian's headless chromium (playwright-core)
+// and acts on it as a person would: looks at what the flame graph drew, clicks a frame to
+// zoom, types a search, opens the other tabs, takes screenshots. Prints one JSON object with
+// what it saw; tests/e2e/test_reports.py asserts on it.
+//
+//   node html_report.mjs REPORT.html SCREENSHOT_PREFIX FRAME_TO_CLICK SEARCH_TERM
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [report, shot, clickName, searchTerm] = process.argv.slice(2);
+const userDir = mkdtempSync(join(tmpdir(), 'ferret-chromium-'));
+const out = { errors: [], requests: [] };
+// a fresh profile directory per run (playwright passes it as --user-data-dir)
+const browser = await chromium.launchPersistentContext(userDir, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 860 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => out.errors.push(String(e.message)));
+  page.on('console', (m) => { if (m.type() === 'error') out.errors.push(m.text()); });
+  page.on('request', (r) => { if (!r.url().startsWith('file:')) out.requests.push(r.url()); });
+  page.on('dialog', (d) => { out.errors.push('dialog: ' + d.message()); d.dismiss(); });
+  const t0 = Date.now();
+  await page.goto('file://' + report, { waitUntil: 'load' });
+  for (let i = 0; i < 200 && !(await page.evaluate(() => window.ferretReport !== undefined)); i++)
+    await page.waitForTimeout(100);
+  out.loadMs = Date.now() - t0;
+  out.title = await page.title();
+  out.heading = await page.textContent('#title');
+  out.nodes = await page.evaluate(() => window.ferretReport.nodes);
+  out.drawnBefore = await page.evaluate(() => window.ferretReport.drawn().map((d) => d.name));
+  await page.screenshot({ path: shot + '-flame.png' });
+
+  // click the widest drawn frame with the wanted name: a real mouse click on the canvas
+  const box = await page.evaluate((name) => {
+    const c = document.getElementById('flame').getBoundingClientRect();
+    const d = window.ferretReport.drawn().filter((f) => f.name === name).sort((a, b) => b.w - a.w)[0];
+    return d ? { x: c.left + d.x + d.w / 2, y: c.top + d.y + d.h / 2, w: d.w, canvas: c.width } : null;
+  }, clickName);
+  out.clickFound = box !== null;
+  if (box) {
+    out.widthBefore = box.w;
+    const t1 = Date.now();
+    await page.mouse.click(box.x, box.y);
+    out.zoomMs = Date.now() - t1;
+    out.zoomed = await page.evaluate(() => window.ferretReport.zoomed());
+    out.widthAfter = await page.evaluate((name) => Math.max(0, ...window.ferretReport.drawn()
+      .filter((f) => f.name === name).map((f) => f.w)), clickName);
+    out.canvasWidth = box.canvas;
+    out.drawnZoomed = await page.evaluate(() => window.ferretReport.drawn().map((d) => d.name));
+    await page.screenshot({ path: shot + '-zoomed.png' });
+    await page.click('#reset');
+    out.zoomedAfterReset = await page.evaluate(() => window.ferretReport.zoomed());
+  }
+
+  // search: typed into the box; the matched frames turn the highlight colour on the canvas
+  await page.fill('#search', searchTerm);
+  // (polled with evaluate: the page's Content-Security-Policy forbids waitForFunction's eval)
+  for (let i = 0; i < 50 && !(await page.textContent('#match')); i++)
+    await page.waitForTimeout(100);
+  out.matchText = await page.textContent('#match');
+  out.matchedCount = await page.evaluate(() => window.ferretReport.matchedCount());
+  out.highlightPixel = await page.evaluate((term) => {
+    const re = new RegExp(term, 'i');
+    const d = window.ferretReport.drawn().find((f) => re.test(f.name));
+    if (!d) return null;
+    const c = document.getElementById('flame'), dpr = window.devicePixelRatio || 1;
+    const px = c.getContext('2d').getImageData(Math.round((d.x + 1) * dpr), Math.round((d.y + 2) * dpr), 1, 1).data;
+    return [px[0], px[1], px[2]];
+  }, searchTerm);
+  await page.screenshot({ path: shot + '-search.png' });
+
+  // the other tabs render without errors
+  await page.click('#tab-table');
+  out.tableRows = await page.locator('#ftable tbody tr').count();
+  out.firstRow = await page.textContent('#ftable tbody tr td');
+  await page.click('#ftable thead th:nth-child(5)');
+  await page.screenshot({ path: shot + '-table.png' });
+  if (await page.locator('#tab-source').count()) {
+    await page.click('#tab-source');
+    out.sourceFiles = await page.locator('.src').count();
+    await page.click('#tab-threads');
+    out.threadRows = await page.locator('.tl').count();
+    await page.screenshot({ path: shot + '-threads.png' });
+  }
+  await page.click('#tab-meta');
+  out.metaText = await page.textContent('#meta');
+  out.scriptInjected = await page.evaluate(() => window.__ferretInjected === true ||
+    document.querySelectorAll('script').length !== 2 || document.querySelectorAll('svg,img,iframe').length !== 0);
+} catch (e) {
+  out.errors.push('driver: ' + String(e && e.message));
+} finally {
+  await browser.close();
+  rmSync(userDir, { recursive: true, force: true });
+}
+console.log(JSON.stringify(out));

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: MIT */
+/* test_ffile.c: the .ferret writer and reader: a streamed round trip (renamed threads, new
+ * metadata, chunks split past their target size), a recorder that stops without the end
+ * marker, every truncation and every flipped byte of a small file, foreign files, and a
+ * write that fails. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "profile/ffile.h"
+#include "profile/profile.h"
+
+static char tmpdir[] = "/tmp/ferret-test-ffile-XXXXXX";
+
+static const char *
+tmp_path(const char *name)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+static FrameId
+add_frame(Profile *p, const char *name, const char *file, int line, int kind)
+{
+    Err err;
+    ProfFrame f = {.line = line, .fn_line = line - 1, .kind = (uint8_t)kind};
+    FrameId id = 0;
+    CHECK(profile_cstr(p, name, &f.name, &err) == 0);
+    CHECK(profile_cstr(p, file, &f.file, &err) == 0);
+    CHECK(profile_frame(p, &f, &id, &err) == 0);
+    return id;
+}
+
+/* Checks that b holds exactly what a holds (b may have meta "incomplete" on top). */
+static void
+check_same(const Profile *a, const Profile *b)
+{
+    CHECK_EQ_SIZE(profile_nstrs(b), profile_nstrs(a));
+    for (StrId i = 0; i < profile_nstrs(a) && i < profile_nstrs(b); i++) {
+        CHECK_EQ_SIZE(profile_strlen(b, i), profile_strlen(a, i));
+        CHECK(memcmp(profile_strp(a, i), profile_strp(b, i), profile_strlen(a, i)) == 0);
+    }
+    CHECK_EQ_SIZE(profile_nframes(b), profile_nframes(a));
+    for (FrameId i = 0; i < profile_nframes(a) && i < profile_nframes(b); i++) {
+        const ProfFrame *x = profile_frame_at(a, i), *y = profile_frame_at(b, i);
+        CHECK(x->name == y->name && x->file == y->file && x->line == y->line &&
+              x->fn_line == y->fn_line && x->kind == y->kind);
+    }
+    CHECK_EQ_SIZE(profile_nstacks(b), profile_nstacks(a));
+    for (StackId i = 0; i < profile_nstacks(a) && i < profile_nstacks(b); i++)
+        CHECK(memcmp(profile_stack_at(a, i), profile_stack_at(b, i), sizeof(ProfStack)) == 0);
+    CHECK_EQ_SIZE(profile_nprocs(b), profile_nprocs(a));
+    for (ProcId i = 0; i < profile_nprocs(a) && i < profile_nprocs(b); i++)
+        CHECK(memcmp(profile_proc_at(a, i), profile_proc_at(b, i), sizeof(ProfProcess)) == 0);
+    CHECK_EQ_SIZE(profile_nthreads(b), profile_nthreads(a));
+    for (ThreadId i = 0; i < profile_nthreads(a) && i < profile_nthreads(b); i++)
+        CHECK(profile_thread_at(a, i)->proc == profile_thread_at(b, i)->proc &&
+              profile_thread_at(a, i)->tid == profile_thread_at(b, i)->tid &&
+              profile_thread_at(a, i)->name == profile_thread_at(b, i)->name);
+    CHECK_EQ_SIZE(profile_nseries(b), profile_nseries(a));
+    for (SeriesId i = 0; i < profile_nseries(a) && i < profile_nseries(b); i++) {
+        CHECK_EQ_STR(profile_series_name(b, i), profile_series_name(a, i));
+        CHECK_EQ_STR(profile_series_unit(b, i), profile_series_unit(a, i));
+    }
+    CHECK_EQ_SIZE(profile_nsamples(b), profile_nsamples(a));
+    int mismatched = 0;
+    for (size_t i = 0; i < profile_nsamples(a) && i < profile_nsamples(b); i++) {
+        ProfSample x, y;
+        profile_sample_at(a, i, &x);
+        profile_sample_at(b, i, &y);
+        mismatched += x.t_ns != y.t_ns || x.stack != y.stack || x.thread != y.thread ||
+                      x.flags != y.flags || x.series != y.series || x.weight != y.weight;
+    }
+    CHECK_EQ_INT(mismatched, 0);
+    const ProfileInfo *ia = profile_info_c(a), *ib = profile_info_c(b);
+    CHECK(ia->kind == ib->kind && ia->interval_ns == ib->interval_ns &&
+          ia->start_unix_ns == ib->start_unix_ns && ia->duration_ns == ib->duration_ns &&
+          ia->dropped == ib->dropped);
+    for (size_t i = 0; i < profile_nmeta(a); i++) {
+        const char *k, *v;
+        profile_meta_at(a, i, &k, &v);
+        CHECK_EQ_STR(profile_meta_get(b, k), v);
+    }
+}
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    static uint8_t data[1 << 22];
+    *len = f ? fread(data, 1, sizeof data, f) : 0;
+    if (f)
+        fclose(f);
+    return data;
+}
+
+/* Adds n samples cycling over the given stacks and threads. */
+static void
+add_samples(Profile *p, size_t n, const StackId *stacks, size_t nstacks, ThreadId nthreads,
+            int64_t *t)
+{
+    Err err;
+    for (size_t i = 0; i < n; i++) {
+        ProfSample s = {.t_ns = *t, .stack = stacks[(i / 3) % nstacks],
+                        .thread = (ThreadId)(i % nthreads), .series = 0, .weight = 1,
+                        .flags = (uint8_t)(i % 8)};
+        if (i % 97 == 0)
+            s.flags |= 0x40; /* a flag bit a later version might define */
+        if (i % 50 == 0 && profile_nseries(p) > 1) {
+            s.series = 1;
+            s.weight = -(int64_t)i * 1000;
+        }
+        CHECK(profile_add_sample(p, &s, &err) == 0);
+        *t += (i % nthreads == nthreads - 1) ? 10000000 + (int64_t)(i % 7) * 1000 : 0;
+    }
+}
+
+int
+main(void)
+{
+    CHECK(mkdtemp(tmpdir) != NULL);
+    Err err;
+
+    /* a streamed recording: three flushes with changes between them */
+    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    profile_info(p)->interval_ns = 10000000;
+    profile_info(p)->start_unix_ns = 1700000000123456789LL;
+    CHECK(profile_meta_set(p, "command", "python3 app.py \"<x>\"", &err) == 0);
+    SeriesId ser;
+    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
+    CHECK(profile_series(p, "alloc_bytes", "bytes", &ser, &err) == 0);
+    ProcId proc;
+    ThreadId th[3];
+    CHECK(profile_process(p, 4242, 1, NULL, &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 4242, "MainThread", &th[0], &err) == 0);
+    CHECK(profile_thread(p, proc, 4243, NULL, &th[1], &err) == 0);
+    FrameId f1 = add_frame(p, "main", "app.py", 10, FRAME_PY);
+    FrameId f2 = add_frame(p, "h\xff\"<b>&;\n", "we;ird/\x01.py", 3, FRAME_PY);
+    FrameId f3 = add_frame(p, "<idle>", "", 0, FRAME_MARKER);
+    StackId st[4];
+    FrameId path1[] = {f1, f2}, path2[] = {f1, f2, f2, f3};
+    CHECK(profile_stack_path(p, path1, 2, &st[0], &err) == 0);
+    CHECK(profile_stack_path(p, path2, 4, &st[1], &err) == 0);
+    st[2] = PROFILE_ROOT;
+    int64_t t = -5; /* times may start before the profile's start */
+    add_samples(p, 1000, st, 3, 2, &t);
+
+    const char *path = tmp_path("stream.ferret");
+    FfileWriter *w = ffile_writer_open(path, &err);
+    CHECK(w != NULL);
+    CHECK(ffile_writer_flush(w, p, &err) == 0);
+    uint64_t after1 = ffile_writer_bytes(w);
+    CHECK(ffile_writer_flush(w, p, &err) == 0); /* nothing new: nothing written */
+    CHECK_EQ_U64(ffile_writer_bytes(w), after1);
+
+    /* second second: a renamed thread, a new thread and process, new frames, meta, info */
+    CHECK(profile_thread(p, proc, 4243, "worker-1", &th[1], &err) == 0);
+    CHECK(profile_process(p, 4242, 1, "python3 app.py", &proc, &err) == 0);
+    ProcId child;
+    CHECK(profile_process(p, 4300, 4242, "python3 -c pass", &child, &err) == 0);
+    CHECK(profile_thread(p, child, 4300, "MainThread", &th[2], &err) == 0);
+    FrameId f4 = add_frame(p, "child", "c.py", 7, FRAME_PY);
+    FrameId path3[] = {f4};
+    CHECK(profile_stack_path(p, path3, 1, &st[3], &err) == 0);
+    CHECK(profile_meta_set(p, "python_version", "3.12.1", &err) == 0);
+    CHECK(profile_meta_set(p, "command", "python3 app.py", &err) == 0);
+    CHECK(profile_add_dropped(p, "torn", 5, &err) == 0);
+    add_samples(p, 2000, st, 4, 3, &t);
+    CHECK(ffile_writer_flush(w, p, &err) == 0);
+    CHECK(ffile_writer_bytes(w) > after1);
+
+    /* what a killed recorder leaves opens, marked incomplete, with everything flushed */
+    size_t len;
+    uint8_t *data = slurp(path, &len);
+    Profile *q = ffile_read_mem(data, len, "killed", &err);
+    CHECK(q != NULL);
+    if (q) {
+        check_same(p, q);
+        CHECK_EQ_STR(profile_meta_get(q, "incomplete"), "1");
+    }
+    profile_free(q);
+
+    /* a chunk past FFILE_CHUNK_TARGET is split: five strings of 1 MiB each */
+    char *big = malloc(PROFILE_MAX_STR);
+    for (int i = 0; i < 5; i++) {
+        memset(big, 'a' + i, PROFILE_MAX_STR);
+        StrId sid;
+        CHECK(profile_str(p, big, PROFILE_MAX_STR, &sid, &err) == 0);
+    }
+    free(big);
+    add_samples(p, 500, st, 4, 3, &t);
+    profile_info(p)->duration_ns = t;
+    CHECK(ffile_writer_close(w, p, &err) == 0);
+    q = ffile_read(path, &err);
+    CHECK(q != NULL);
+    if (q) {
+        check_same(p, q);
+        CHECK(profile_meta_get(q, "incomplete") == NULL);
+        CHECK_EQ_STR(profile_strp(q, profile_thread_at(q, th[1])->name), "worker-1");
+    }
+    profile_free(q);
+    profile_free(p);
+
+    /* a small file: every truncation either opens (at a chunk boundary, incomplete) or fails
+     * with ERR_FORMAT; every flipped byte outside the minor version fails */
+    p = profile_new(PROFILE_SAMPLED, &err);
+    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
+    CHECK(profile_process(p, 1, 0, "x", &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 1, "t", &th[0], &err) == 0);
+    f1 = add_frame(p, "f", "f.py", 2, FRAME_PY);
+    CHECK(profile_stack_path(p, &f1, 1, &st[0], &err) == 0);
+    path = tmp_path("small.ferret");
+    w = ffile_writer_open(path, &err);
+    t = 0;
+    add_samples(p, 10, st, 1, 1, &t);
+    CHECK(ffile_writer_flush(w, p, &err) == 0);
+    size_t boundary1 = (size_t)ffile_writer_bytes(w);
+    add_samples(p, 10, st, 1, 1, &t);
+    CHECK(ffile_writer_flush(w, p, &err) == 0);
+    size_t boundary2 = (size_t)ffile_writer_bytes(w);
+    CHECK(ffile_writer_close(w, p, &err) == 0);
+    data = slurp(path, &len);
+    CHECK(len > boundary2);
+    int opened = 0, failed_format = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        q = ffile_read_mem(data, cut, "cut", &err);
+        if (q) {
+            opened++;
+            CHECK(cut == 12 || cut == boundary1 || cut == boundary2);
+            CHECK_EQ_STR(profile_meta_get(q, "incomplete"), "1");
+            CHECK_EQ_SIZE(profile_nsamples(q), cut == 12 ? 0 : cut == boundary1 ? 10 : 20);
+        } else {
+            failed_format += err.kind == ERR_FORMAT;
+        }
+        profile_free(q);
+    }
+    CHECK_EQ_INT(opened, 3);
+    CHECK_EQ_INT(failed_format, (int)len - 3);
+    ffile_read_mem(data, 5, "cut", &err);
+    CHECK(strstr(err.msg, "truncated") != NULL);
+    ffile_read_mem(data, boundary1 + 20, "cut", &err);
+    CHECK(strstr(err.msg, "truncated") != NULL);
+    int opened_flipped = 0;
+    for (size_t i = 0; i < len; i++) {
+        data[i] ^= 0x10;
+        q = ffile_read_mem(data, len, "flipped", &err);
+        opened_flipped += q != NULL;
+        CHECK(q != NULL || err.kind == ERR_FORMAT);
+        CHECK(q == NULL || i == 10 || i == 11);
+        profile_free(q);
+        data[i] ^= 0x10;
+    }
+    CHECK_EQ_INT(opened_flipped, 2);
+    data[boundary1 + 20] ^= 1;
+    CHECK(ffile_read_mem(data, len, "flipped", &err) == NULL);
+    CHECK(strstr(err.msg, "checksum mismatch") != NULL);
+    data[boundary1 + 20] ^= 1;
+    data[len] = 'D';
+    CHECK(ffile_read_mem(data, len + 1, "longer", &err) == NULL);
+    CHECK(strstr(err.msg, "data after the end marker") != NULL);
+    profile_free(p);
+
+    /* foreign and empty files say what they are */
+    CHECK(ffile_read_mem((const uint8_t *)"", 0, "e.ferret", &err) == NULL);
+    CHECK(strstr(err.msg, "e.ferret: the file is empty") != NULL);
+    CHECK_EQ_INT(err.kind, ERR_FORMAT);
+    CHECK(ffile_read_mem((const uint8_t *)"\x1f\x8b\x08\x00", 4, "x.pb.gz", &err) == NULL);
+    CHECK(strstr(err.msg, "not a ferret profile (it is gzip data") != NULL);
+    CHECK(ffile_read_mem((const uint8_t *)" {\"a\":1}", 8, "x.json", &err) == NULL);
+    CHECK(strstr(err.msg, "JSON") != NULL);
+    CHECK(ffile_read_mem((const uint8_t *)"\x89" "FERRET\n\x02\x00\x00\x00", 12, "new", &err) ==
+          NULL);
+    CHECK(strstr(err.msg, "format version 2 is not supported") != NULL);
+    CHECK(ffile_read(tmp_path("missing.ferret"), &err) == NULL);
+    CHECK(strstr(err.msg, "cannot open") != NULL);
+    CHECK(ffile_read(tmpdir, &err) == NULL);
+    CHECK(strstr(err.msg, "is a directory") != NULL);
+
+    /* a write that fails (ENOSPC) is reported, and close still frees the writer */
+    w = ffile_writer_open("/dev/full", &err);
+    if (w) {
+        p = profile_new(PROFILE_SAMPLED, &err);
+        int flushed = ffile_writer_flush(w, p, &err);
+        int closed = ffile_writer_close(w, p, &err);
+        CHECK(flushed < 0 && closed < 0);
+        CHECK(strstr(err.msg, "/dev/full") != NULL);
+        profile_free(p);
+    } else {
+        CHECK_EQ_INT(err.kind, ERR_IO);
+    }
+    CHECK(ffile_writer_open(tmp_path("no/such/dir.ferret"), &err) == NULL);
+    CHECK(strstr(err.msg, "cannot create") != NULL);
+
+    unlink(tmp_path("stream.ferret"));
+    unlink(tmp_path("small.ferret"));
+    rmdir(tmpdir);
+    return check_report();
+}

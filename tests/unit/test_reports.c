@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/* test_reports.c: the report writers on hand-built profiles: the pprof encoder against bytes
+ * worked out from profile.proto, the call tree, hostile names in every format (nothing
+ * unescaped reaches JSON, markup or a terminal), the diff statistics against scipy
+ * (tests/data/diff_reference.py), and the default output paths. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "profile/profile.h"
+#include "report/diff.h"
+#include "report/flame.h"
+#include "report/pprof.h"
+#include "report/report.h"
+#include "util/escape.h"
+
+static FrameId
+frame(Profile *p, const char *name, const char *file, int line, int fn_line)
+{
+    Err err;
+    ProfFrame f = {.line = line, .fn_line = fn_line, .kind = FRAME_PY};
+    FrameId id = 0;
+    CHECK(profile_cstr(p, name, &f.name, &err) == 0);
+    CHECK(profile_cstr(p, file, &f.file, &err) == 0);
+    CHECK(profile_frame(p, &f, &id, &err) == 0);
+    return id;
+}
+
+static Profile *
+new_profile(ThreadId *th, const char *thread_name)
+{
+    Err err;
+    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    SeriesId ser;
+    ProcId proc;
+    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
+    CHECK(profile_process(p, 7, 0, NULL, &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 7, thread_name, th, &err) == 0);
+    return p;
+}
+
+static void
+add(Profile *p, ThreadId th, const FrameId *path, size_t n, int count, int64_t *t)
+{
+    Err err;
+    StackId st;
+    CHECK(profile_stack_path(p, path, n, &st, &err) == 0);
+    for (int i = 0; i < count; i++) {
+        ProfSample s = {.t_ns = (*t)++ * 1000, .stack = st, .thread = th, .weight = 1,
+                        .flags = SAMPLE_ON_CPU};
+        CHECK(profile_add_sample(p, &s, &err) == 0);
+    }
+}
+
+static char *
+render(const Profile *p, const ReportWriter *w, size_t *len)
+{
+    char *data = NULL;
+    FILE *f = open_memstream(&data, len);
+    Err err;
+    ReportOptions opt;
+    report_options_init(&opt, p);
+    int rc = w->write(p, &opt, f, &err);
+    CHECK(rc == 0);
+    if (rc)
+        fprintf(stderr, "  %s: %s\n", w->name, err.msg);
+    fclose(f);
+    return data;
+}
+
+static int
+count(const char *hay, size_t n, const char *needle)
+{
+    int k = 0;
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++)
+        k += memcmp(hay + i, needle, m) == 0;
+    return k;
+}
+
+static bool
+valid_utf8(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (len < 0)
+            return false;
+        i += (size_t)len;
+    }
+    return true;
+}
+
+static bool
+has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 && s[i] != '\n')
+            return true;
+    return false;
+}
+
+static void
+test_pprof_bytes(void)
+{
+    ThreadId th;
+    Profile *p = new_profile(&th, NULL);
+    FrameId f = frame(p, "f", "a.py", 3, 1);
+    int64_t t = 0;
+    add(p, th, &f, 1, 1, &t);
+    /* profile.proto field by field (see the walk-through in pprof.c's order of fields) */
+    static const unsigned char want[] = {
+        0x0a, 0x04, 0x08, 0x01, 0x10, 0x02,                   /* sample_type {samples, count} */
+        0x12, 0x0c, 0x0a, 0x01, 0x01,                         /* sample: location_id [1] */
+        0x12, 0x01, 0x01,                                     /*   value [1] */
+        0x1a, 0x04, 0x08, 0x03, 0x18, 0x07,                   /*   label {thread_id, num 7} */
+        0x22, 0x08, 0x08, 0x01, 0x22, 0x04, 0x08, 0x01, 0x10, 0x03, /* location 1: fn 1 line 3 */
+        0x2a, 0x0a, 0x08, 0x01, 0x10, 0x04, 0x18, 0x04, 0x20, 0x05, 0x28, 0x01, /* function 1 */
+        0x70, 0x01,                                           /* default_sample_type "samples" */
+        0x32, 0x00,                                           /* string_table: "" */
+        0x32, 0x07, 's', 'a', 'm', 'p', 'l', 'e', 's',
+        0x32, 0x05, 'c', 'o', 'u', 'n', 't',
+        0x32, 0x09, 't', 'h', 'r', 'e', 'a', 'd', '_', 'i', 'd',
+        0x32, 0x01, 'f',
+        0x32, 0x04, 'a', '.', 'p', 'y',
+    };
+    Buf b;
+    buf_init(&b);
+    Err err;
+    ReportOptions opt;
+    report_options_init(&opt, p);
+    CHECK(pprof_encode(p, &opt, &b, &err) == 0);
+    CHECK_EQ_SIZE(b.len, sizeof want);
+    for (size_t i = 0; i < b.len && i < sizeof want; i++)
+        if ((unsigned char)b.data[i] != want[i]) {
+            CHECK_EQ_INT((unsigned char)b.data[i], want[i]);
+            fprintf(stderr, "  first difference at byte %zu\n", i);
+            break;
+        }
+    buf_fini(&b);
+    profile_free(p);
+}
+
+static void
+test_call_tree(void)
+{
+    ThreadId th;
+    Profile *p = new_profile(&th, "MainThread");
+    FrameId m10 = frame(p, "main", "app.py", 10, 1), m11 = frame(p, "main", "app.py", 11, 1);
+    FrameId hot = frame(p, "hot", "app.py", 3, 2), cold = frame(p, "cold", "app.py", 7, 6);
+    int64_t t = 0;
+    FrameId a[] = {m10, hot}, b2[] = {m11, hot}, c[] = {m10, cold};
+    add(p, th, a, 2, 5, &t);
+    add(p, th, b2, 2, 3, &t); /* another line of main: merges with a's main -> hot */
+    add(p, th, c, 2, 2, &t);
+    add(p, th, &m10, 1, 1, &t);
+    Err err;
+    FlameProfile fp;
+    CHECK(flame_profile_build(&fp, p, 0, 0, 0, NULL, &err) == 0);
+    CHECK_EQ_SIZE(fp.tree.n, 4); /* root, main, main/hot, main/cold */
+    CHECK_EQ_INT(fp.tree.nodes[FLAME_ROOT].total[0], 11);
+    uint32_t *order;
+    CHECK(flame_order(&fp.tree, 0, &order, &err) == 0);
+    const FlameNode *n1 = &fp.tree.nodes[order[1]], *n2 = &fp.tree.nodes[order[2]];
+    const FlameNode *n3 = &fp.tree.nodes[order[3]];
+    CHECK_EQ_INT(n1->total[0], 11);
+    CHECK_EQ_INT(n1->self[0], 1);
+    CHECK_EQ_INT(n2->total[0], 8); /* hot before cold: heavier first */
+    CHECK_EQ_INT(n3->total[0], 2);
+    CHECK_EQ_INT(n2->depth, 2);
+    FlameFunc f;
+    fp.view.func(fp.view.ctx, n2->func, &f);
+    CHECK(f.name_len == 3 && memcmp(f.name, "hot", 3) == 0);
+    free(order);
+    flame_profile_fini(&fp);
+
+    size_t len;
+    char *text = render(p, report_find("text"), &len);
+    char *tree = strstr(text, "Call tree");
+    CHECK(tree != NULL);
+    if (tree) {
+        CHECK(strstr(tree, "  100.0%    9.1%  main (app.py:1)\n") != NULL);
+        CHECK(strstr(tree, "   72.7%   72.7%    hot (app.py:2)\n") != NULL);
+        CHECK(strstr(tree, "   18.2%   18.2%    cold (app.py:6)\n") != NULL);
+    }
+    free(text);
+    profile_free(p);
+}
+
+/* Every format, with names that try to break out of JSON strings, markup and terminals. */
+static void
+test_hostile_names(void)
+{
+    static const char *const names[] = {
+        "<script>window.__ferretInjected=true</script>",
+        "\"}]},{\"injected\":\"1",
+        "</svg><svg onload=alert(1)>",
+        "ctl\x01\x1b[31mred\x7f",
+        "bad\xff\xfe\xc0\xafutf8",
+        "sep\xe2\x80\xa8line;semi\nnl",
+        "amp&lt;&amp;'quote'",
+    };
+    ThreadId th;
+    Profile *p = new_profile(&th, "<th>\"\x1b");
+    Err err;
+    CHECK(profile_meta_set(p, "command", "python3 \"<b>\"\x1b.py", &err) == 0);
+    FrameId frames[7];
+    int64_t t = 0;
+    for (size_t i = 0; i < 7; i++) {
+        frames[i] = frame(p, names[i], names[(i + 3) % 7], 5, 4);
+        add(p, th, frames, i + 1, 3, &t);
+    }
+    for (size_t i = 0; report_format_at(i); i++) {
+        const ReportWriter *w = report_format_at(i);
+        size_t len;
+        char *out = render(p, w, &len);
+        if (!out)
+            continue;
+        const char *name = w->name;
+        if (strcmp(name, "pprof") == 0) {
+            free(out);
+            Buf b;
+            buf_init(&b);
+            ReportOptions opt;
+            report_options_init(&opt, p);
+            CHECK(pprof_encode(p, &opt, &b, &err) == 0);
+            CHECK(count(b.data, b.len, "\x1b[31m") == 0); /* strings are cleaned */
+            CHECK(count(b.data, b.len, "\xff\xfe") == 0);
+            CHECK(count(b.data, b.len, "ctl\xef\xbf\xbd\xef\xbf\xbd[31mred") == 1);
+            CHECK(count(b.data, b.len, "<script>window") == 1); /* kept, as data */
+            buf_fini(&b);
+            continue;
+        }
+        CHECK(valid_utf8(out, len));
+        if (!valid_utf8(out, len))
+            fprintf(stderr, "  format %s is not valid UTF-8\n", name);
+        CHECK(count(out, len, "\x1b") == 0);
+        if (strcmp(name, "text") == 0 || strcmp(name, "collapsed") == 0) {
+            CHECK(!has_control(out, len));
+            CHECK(count(out, len, "ctl\\x01\\x1b[31mred") >= 1);
+        } else if (strcmp(name, "html") == 0) {
+            /* the template's own two scripts, nothing from the names */
+            CHECK_EQ_INT(count(out, len, "<script"), 2);
+            CHECK_EQ_INT(count(out, len, "</script"), 2);
+            CHECK_EQ_INT(count(out, len, "<svg"), 0);
+            CHECK(count(out, len, "\\u003cscript\\u003ewindow") >= 1);
+            CHECK(!has_control(out, len));
+        } else if (strcmp(name, "svg") == 0) {
+            CHECK_EQ_INT(count(out, len, "<svg"), 1);
+            CHECK_EQ_INT(count(out, len, "<script"), 1);
+            CHECK(count(out, len, "&lt;/svg&gt;&lt;svg onload=alert(1)&gt;") >= 1);
+            CHECK(count(out, len, "&amp;lt;&amp;amp;") >= 1);
+            CHECK(!has_control(out, len));
+        } else { /* JSON: speedscope, chrome */
+            CHECK_EQ_INT(count(out, len, "<"), 0);
+            CHECK_EQ_INT(count(out, len, "\"injected\""), 0);
+            CHECK(count(out, len, "\\\"}]},{\\\"injected\\\":\\\"1") >= 1);
+            CHECK(count(out, len, "\\u2028") >= 1);
+            CHECK(!has_control(out, len));
+        }
+        free(out);
+    }
+    profile_free(p);
+}
+
+static void
+test_diff_reference(void)
+{
+    /* counts from tests/data/diff_reference.py */
+    static const int counts[3][2] = {{120, 210}, {80, 70}, {40, 52}};
+    static const char *const fn[3] = {"A", "B", "C"};
+    static const int n[2] = {400, 500};
+    Profile *side[2];
+    for (int s = 0; s < 2; s++) {
+        ThreadId th;
+        side[s] = new_profile(&th, "MainThread");
+        FrameId main_f = frame(side[s], "main", "app.py", 1, 1);
+        int64_t t = 0, used = 0;
+        for (int i = 0; i < 3; i++) {
+            FrameId path[] = {main_f, frame(side[s], fn[i], "app.py", 10 + i, 10 + i)};
+            add(side[s], th, path, 2, counts[i][s], &t);
+            used += counts[i][s];
+        }
+        add(side[s], th, &main_f, 1, (int)(n[s] - used), &t);
+    }
+    ReportOptions bo, no;
+    report_options_init(&bo, side[0]);
+    report_options_init(&no, side[1]);
+    no.top = 10;
+    Diff d;
+    Err err;
+    CHECK(diff_build(side[0], &bo, side[1], &no, 0.05, &d, &err) == 0);
+    CHECK(d.tested);
+    CHECK_EQ_INT(d.base_n, 400);
+    CHECK_EQ_INT(d.new_n, 500);
+    CHECK_EQ_SIZE(d.ntested, 4);
+    static const double p_raw[3] = {0.00020552290242, 0.0163950718492, 0.84395867358};
+    static const double p_holm[3] = {0.000822091609681, 0.0491852155476, 1};
+    static const int change[3] = {1, -1, 0};
+    for (size_t i = 0; i < d.n; i++) {
+        const DiffFunc *f = &d.funcs[i];
+        for (int k = 0; k < 3; k++) {
+            if (f->name_len != 1 || f->name[0] != fn[k][0])
+                continue;
+            CHECK_NEAR(f->p_value, p_raw[k], 1e-9 + 1e-6 * p_raw[k]);
+            CHECK_NEAR(f->p_adjusted, p_holm[k], 1e-9 + 1e-6 * p_holm[k]);
+            CHECK_EQ_INT(f->change, change[k]);
+            CHECK_NEAR(f->design_effect, 1, 0);
+            CHECK_NEAR(f->delta, (double)counts[k][1] / n[1] - (double)counts[k][0] / n[0], 1e-12);
+        }
+    }
+    CHECK_EQ_SIZE(d.nsignificant, 2);
+    /* significant rows first, A (+12 pp) before B (-6 pp) */
+    CHECK(d.funcs[0].name[0] == 'A' && d.funcs[1].name[0] == 'B');
+    char *data = NULL;
+    size_t len;
+    FILE *f = open_memstream(&data, &len);
+    CHECK(diff_writer_find("text")->write(&d, &no, f, &err) == 0);
+    fclose(f);
+    CHECK(strstr(data, "   30.0%   42.0%   +12.0 pp") != NULL);
+    CHECK(strstr(data, "2 functions changed beyond sampling noise") != NULL);
+    free(data);
+    diff_fini(&d);
+
+    /* correlated samples: 32 runs of 200 samples, A in every other run (base) or in two more
+     * runs (new). Per sample that is a 6-pp change at z ~ 7; per run it is noise. Blocks of
+     * 200 samples see shares of 0 or 1, so the design effect is large and nothing changes. */
+    for (int s = 0; s < 2; s++)
+        profile_free(side[s]);
+    for (int s = 0; s < 2; s++) {
+        ThreadId th;
+        side[s] = new_profile(&th, "MainThread");
+        FrameId main_f = frame(side[s], "main", "app.py", 1, 1);
+        FrameId path[] = {main_f, frame(side[s], "A", "app.py", 10, 10)};
+        int64_t t = 0;
+        for (int run = 0; run < 32; run++) {
+            bool has_a = run % 2 == 1 || (s == 1 && run % 16 == 0);
+            add(side[s], th, path, has_a ? 2 : 1, 200, &t);
+        }
+    }
+    report_options_init(&bo, side[0]);
+    report_options_init(&no, side[1]);
+    CHECK(diff_build(side[0], &bo, side[1], &no, 0.05, &d, &err) == 0);
+    int seen = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        if (d.funcs[i].name[0] != 'A')
+            continue;
+        seen++;
+        CHECK_NEAR(d.funcs[i].delta, 0.0625, 1e-12);
+        CHECK(d.funcs[i].design_effect > 10);
+        CHECK(d.funcs[i].p_value > 0.1);
+        CHECK_EQ_INT(d.funcs[i].change, 0);
+    }
+    CHECK_EQ_INT(seen, 1);
+    diff_fini(&d);
+    for (int s = 0; s < 2; s++)
+        profile_free(side[s]);
+}
+
+static void
+test_default_path(void)
+{
+    Err err;
+    char *p = report_default_path("runs/app.ferret", report_find("html"), &err);
+    CHECK_EQ_STR(p, "runs/app.html");
+    free(p);
+    p = report_default_path("app", report_find("pprof"), &err);
+    CHECK_EQ_STR(p, "app.pb.gz");
+    free(p);
+    p = report_default_path(NULL, report_find("html"), &err);
+    CHECK(p && strncmp(p, "ferret-", 7) == 0 && strstr(p, ".html") != NULL);
+    free(p);
+}
+
+int
+main(void)
+{
+    test_pprof_bytes();
+    test_call_tree();
+    test_hostile_names();
+    test_diff_reference();
+    test_default_path();
+    return check_report();
+}
