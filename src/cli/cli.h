@@ -14,6 +14,7 @@
     X(dump, "print the current Python stack of every thread of a process")                        \
     X(report, "render a saved .ferret profile (text, html, svg, pprof, ...)")                  \
     X(diff, "compare two profiles: which functions' share changed")                            \
+    X(trace, "run a Python program and count every call exactly (calls, times, lines)")        \
     X(version, "print ferret's version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);

@@ -48,6 +48,12 @@ real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The rate is measured from the first calibration point of the process, so only the
+ * first ~20 ms of a process's first trace may have to wait for it; later ones never do. */
+static bool origin_set;
+static uint64_t origin_ticks;
+static int64_t origin_mono_ns;
+
 void
 clock_init(TClock *c)
 {
@@ -59,6 +65,11 @@ clock_init(TClock *c)
     c->mono0_ns = clock_mono_ns();
     c->tick0 = clock_ticks(c);
     c->ns_per_tick = 1.0;
+    if (!origin_set) {
+        origin_set = true;
+        origin_ticks = c->tick0;
+        origin_mono_ns = c->mono0_ns;
+    }
 }
 
 void
@@ -68,13 +79,29 @@ clock_rate(TClock *c)
         c->ns_per_tick = 1.0;
         return;
     }
-    int64_t wait_ns = 20000000 - (clock_mono_ns() - c->mono0_ns);
+    int64_t wait_ns = 20000000 - (clock_mono_ns() - origin_mono_ns);
     if (wait_ns > 0) {
         struct timespec ts = {0, (long)wait_ns};
         nanosleep(&ts, NULL);
     }
     int64_t mono = clock_mono_ns();
     uint64_t ticks = clock_ticks(c);
-    if (ticks > c->tick0)
-        c->ns_per_tick = (double)(mono - c->mono0_ns) / (double)(ticks - c->tick0);
+    if (ticks > origin_ticks)
+        c->ns_per_tick = (double)(mono - origin_mono_ns) / (double)(ticks - origin_ticks);
+}
+
+double
+clock_estimate(TClock *c)
+{
+    if (!c->use_tsc)
+        return 1.0;
+    int64_t elapsed = clock_mono_ns() - origin_mono_ns;
+    if (elapsed < 1000000) {
+        struct timespec ts = {0, 1000000 - elapsed};
+        nanosleep(&ts, NULL);
+    }
+    int64_t mono = clock_mono_ns();
+    uint64_t ticks = clock_ticks(c);
+    return ticks > origin_ticks ? (double)(mono - origin_mono_ns) / (double)(ticks - origin_ticks)
+                                : 1.0;
 }

@@ -42,9 +42,11 @@ clock_ticks(const TClock *c)
 
 /* Picks the tick source (checks /proc/cpuinfo once) and records the start pair. */
 void clock_init(TClock *c);
-/* Measures ns_per_tick from the start pair to now; for runs shorter than 20 ms it sleeps
- * until 20 ms have passed, so the rate is good to ~0.01%. */
+/* Measures ns_per_tick from the process's first calibration point to now; until 20 ms have
+ * passed since that point it sleeps for the rest, so the rate is good to ~0.01%. */
 void clock_rate(TClock *c);
+/* A rough ns_per_tick (at least 1 ms of measurement) without touching c. */
+double clock_estimate(TClock *c);
 /* Ticks since the start, in nanoseconds (after clock_rate). */
 static inline int64_t
 clock_ns_since_start(const TClock *c, uint64_t ticks)

@@ -80,6 +80,14 @@ ext_code_is_gen(PyCodeObject *co)
     return (co->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
 }
 
+/* Py_NewRef is 3.10+. */
+static inline PyObject *
+ext_newref(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+
 /* Hook layer (one implementation per CPython generation). */
 int hooks_install(void);   /* 0, or -1 with a Python exception set */
 void hooks_remove(void);   /* safe to call twice */

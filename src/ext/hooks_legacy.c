@@ -198,8 +198,22 @@ need_profile_hook(void)
     return !ext.lines || ext.builtins;
 }
 
+static int
+chain_set(uint64_t ident, PyObject *fn)
+{
+    PyObject *key = PyLong_FromUnsignedLongLong(ident);
+    int rc = key ? PyDict_SetItem(chains, key, fn) : -1;
+    Py_XDECREF(key);
+    return rc;
+}
+
+static PyObject *thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+static PyMethodDef boot_def = {"_thread_boot", (PyCFunction)(void (*)(void))thread_boot,
+                               METH_FASTCALL, NULL};
+
 /* threading.setprofile / settrace target: runs once in each new thread, as a Python-level
- * hook, and swaps itself for the C-level ones. */
+ * hook (unless the patched sys.setprofile sees it first, see py_setprofile), and swaps
+ * itself for the C-level ones. */
 static PyObject *
 thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -212,14 +226,8 @@ thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (ext.lines)
         PyEval_SetTrace(trace_hook, NULL);
     TThread *th = ext_thread(is_call);
-    if (th && thread_profile) {
-        PyObject *key = PyLong_FromUnsignedLongLong(th->ident);
-        if (!key || PyDict_SetItem(chains, key, thread_profile) < 0) {
-            Py_XDECREF(key);
-            return NULL;
-        }
-        Py_DECREF(key);
-    }
+    if (th && thread_profile && chain_set(th->ident, thread_profile) < 0)
+        return NULL;
     if (th && is_call) {
         uint64_t now = clock_ticks(&ext.t->clock);
         PyCodeObject *co = frame_code(frame);
@@ -228,8 +236,7 @@ thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-static PyMethodDef boot_def = {"_thread_boot", (PyCFunction)(void (*)(void))thread_boot,
-                               METH_FASTCALL, NULL};
+
 static PyObject *saved_profile_hook, *saved_trace_hook; /* threading's, restored at the end */
 
 static int
@@ -242,7 +249,7 @@ set_threading_hook(const char *attr, PyObject *value, PyObject **saved)
         *saved = PyObject_GetAttrString(threading, attr);
         if (!*saved) {
             PyErr_Clear();
-            *saved = Py_NewRef(Py_None);
+            *saved = ext_newref(Py_None);
         }
     }
     int rc = PyObject_SetAttrString(threading, attr, value);
@@ -387,6 +394,17 @@ py_setprofile(PyObject *self, PyObject *fn)
         PyErr_SetString(PyExc_RuntimeError, "ferret is not tracing");
         return NULL;
     }
+    if (PyCFunction_Check(fn) && ((PyCFunctionObject *)fn)->m_ml == &boot_def) {
+        /* threading's bootstrap of a new thread, calling sys.setprofile(threading's hook),
+         * which is ferret's: install the C-level hooks now */
+        PyEval_SetProfile(need_profile_hook() ? prof_hook : NULL, NULL);
+        if (ext.lines)
+            PyEval_SetTrace(trace_hook, NULL);
+        TThread *th = ext_thread(false);
+        if (th && thread_profile && chain_set(th->ident, thread_profile) < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
     PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
     if (!key)
         return NULL;
@@ -418,7 +436,7 @@ py_getprofile(PyObject *self, PyObject *unused)
     Py_DECREF(key);
     if (!fn && PyErr_Occurred())
         return NULL;
-    return Py_NewRef(fn ? fn : Py_None);
+    return ext_newref(fn ? fn : Py_None);
 }
 
 /* _ferret._thread_setprofile(func): threading.setprofile while ferret traces. */
@@ -426,7 +444,7 @@ static PyObject *
 py_thread_setprofile(PyObject *self, PyObject *fn)
 {
     (void)self;
-    Py_XSETREF(thread_profile, fn == Py_None ? NULL : Py_NewRef(fn));
+    Py_XSETREF(thread_profile, fn == Py_None ? NULL : ext_newref(fn));
     Py_RETURN_NONE;
 }
 

@@ -12,20 +12,6 @@
 #if PY_VERSION_HEX >= 0x030C0000
 #include "ext/ext.h"
 
-/* sys.monitoring.events values (Include/cpython/monitoring.h, 3.12 and 3.13). */
-enum {
-    EV_PY_START = 1 << 0,
-    EV_PY_RESUME = 1 << 1,
-    EV_PY_RETURN = 1 << 2,
-    EV_PY_YIELD = 1 << 3,
-    EV_CALL = 1 << 4,
-    EV_LINE = 1 << 5,
-    EV_PY_UNWIND = 1 << 11,
-    EV_PY_THROW = 1 << 12,
-    EV_C_RETURN = 1 << 14,
-    EV_C_RAISE = 1 << 15,
-};
-
 static int tool_id = -1;
 static PyObject *monitoring; /* sys.monitoring */
 static PyObject *disable;    /* sys.monitoring.DISABLE */
@@ -43,7 +29,7 @@ exit_miss(TThread *th, PyObject *code, uint64_t now)
 {
     tracer_exit_slow(ext.t, th, code, now);
     if (tracer_key_ignored(ext.t, code, NULL))
-        return Py_NewRef(disable);
+        return ext_newref(disable);
     Py_RETURN_NONE;
 }
 
@@ -60,7 +46,7 @@ as_int(PyObject *o)
 }
 
 static PyObject *
-on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_py_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (!ext.running || nargs < 1)
@@ -74,12 +60,12 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         ext_thread_name(th);
     ext_maybe_flush(now);
     if (rc > 0)
-        return Py_NewRef(disable);
+        return ext_newref(disable);
     Py_RETURN_NONE;
 }
 
 static PyObject *
-on_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_py_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (!ext.running || nargs < 2)
@@ -98,7 +84,7 @@ on_resume(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyObject *
-on_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+on_py_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
     if (!ext.running || nargs < 1)
@@ -129,7 +115,7 @@ on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (line <= 0)
         Py_RETURN_NONE;
     if (!tracer_line(ext.t, th, args[0], line, now_ticks()))
-        return Py_NewRef(disable);
+        return ext_newref(disable);
     Py_RETURN_NONE;
 }
 
@@ -170,33 +156,35 @@ on_c_exit(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef cb_defs[] = {
-    {"py_start", (PyCFunction)(void (*)(void))on_start, METH_FASTCALL, NULL},
-    {"py_resume", (PyCFunction)(void (*)(void))on_resume, METH_FASTCALL, NULL},
-    {"py_exit", (PyCFunction)(void (*)(void))on_exit, METH_FASTCALL, NULL},
+    {"py_start", (PyCFunction)(void (*)(void))on_py_start, METH_FASTCALL, NULL},
+    {"py_resume", (PyCFunction)(void (*)(void))on_py_resume, METH_FASTCALL, NULL},
+    {"py_exit", (PyCFunction)(void (*)(void))on_py_exit, METH_FASTCALL, NULL},
     {"line", (PyCFunction)(void (*)(void))on_line, METH_FASTCALL, NULL},
     {"call", (PyCFunction)(void (*)(void))on_call, METH_FASTCALL, NULL},
     {"c_exit", (PyCFunction)(void (*)(void))on_c_exit, METH_FASTCALL, NULL},
 };
 
+/* Which callback serves which event (looked up by name in sys.monitoring.events). */
 static const struct {
-    int event;
-    int cb; /* index into cb_defs */
-    int need; /* 0 always, 1 lines, 2 builtins */
+    const char *event;
+    int cb;   /* index into cb_defs */
+    int need; /* 0 always, 1 with lines, 2 with builtins */
 } bindings[] = {
-    {EV_PY_START, 0, 0},  {EV_PY_RESUME, 1, 0}, {EV_PY_THROW, 1, 0}, {EV_PY_RETURN, 2, 0},
-    {EV_PY_YIELD, 2, 0},  {EV_PY_UNWIND, 2, 0}, {EV_LINE, 3, 1},     {EV_CALL, 4, 2},
-    {EV_C_RETURN, 5, 2},  {EV_C_RAISE, 5, 2},
+    {"PY_START", 0, 0},  {"PY_RESUME", 1, 0}, {"PY_THROW", 1, 0}, {"PY_RETURN", 2, 0},
+    {"PY_YIELD", 2, 0},  {"PY_UNWIND", 2, 0}, {"LINE", 3, 1},     {"CALL", 4, 2},
+    {"C_RETURN", 5, 2},  {"C_RAISE", 5, 2},
 };
 
-static int
-event_number(int bit)
+/* sys.monitoring.events.<name>, or -1 with an exception set. */
+static long
+event_bit(const char *name)
 {
-    int n = 0;
-    while (!(bit & 1)) {
-        bit >>= 1;
-        n++;
-    }
-    return n;
+    PyObject *events = PyObject_GetAttrString(monitoring, "events");
+    PyObject *v = events ? PyObject_GetAttrString(events, name) : NULL;
+    long bit = v ? PyLong_AsLong(v) : -1;
+    Py_XDECREF(v);
+    Py_XDECREF(events);
+    return bit;
 }
 
 /* Claims a tool id: 4, then 3 (ids no convention reserves), then the others. */
@@ -258,22 +246,24 @@ hooks_install(void)
     if (!r)
         goto fail;
     Py_DECREF(r);
-    int mask = 0;
+    long mask = 0;
     for (size_t i = 0; i < sizeof bindings / sizeof bindings[0]; i++) {
         if ((bindings[i].need == 1 && !ext.lines) || (bindings[i].need == 2 && !ext.builtins))
             continue;
+        long bit = event_bit(bindings[i].event);
+        if (bit < 0)
+            goto fail;
         PyObject *fn = PyCFunction_New(&cb_defs[bindings[i].cb], NULL);
         if (!fn)
             goto fail;
-        r = PyObject_CallMethod(monitoring, "register_callback", "iiO", tool_id,
-                                1 << event_number(bindings[i].event), fn);
+        r = PyObject_CallMethod(monitoring, "register_callback", "ilO", tool_id, bit, fn);
         Py_DECREF(fn);
         if (!r)
             goto fail;
         Py_DECREF(r);
-        mask |= bindings[i].event;
+        mask |= bit;
     }
-    r = PyObject_CallMethod(monitoring, "set_events", "ii", tool_id, mask);
+    r = PyObject_CallMethod(monitoring, "set_events", "il", tool_id, mask);
     if (!r)
         goto fail;
     Py_DECREF(r);
@@ -293,9 +283,12 @@ hooks_remove(void)
     PyObject *r = PyObject_CallMethod(monitoring, "set_events", "ii", tool_id, 0);
     Py_XDECREF(r);
     for (size_t i = 0; i < sizeof bindings / sizeof bindings[0]; i++) {
-        r = PyObject_CallMethod(monitoring, "register_callback", "iiO", tool_id,
-                                1 << event_number(bindings[i].event), Py_None);
+        long bit = event_bit(bindings[i].event);
+        r = bit < 0 ? NULL
+                    : PyObject_CallMethod(monitoring, "register_callback", "ilO", tool_id, bit,
+                                          Py_None);
         Py_XDECREF(r);
+        PyErr_Clear();
     }
     r = PyObject_CallMethod(monitoring, "free_tool_id", "i", tool_id);
     Py_XDECREF(r);

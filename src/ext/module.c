@@ -7,6 +7,7 @@
  * next API call raises them. Exports only PyInit__ferret. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h>
 
 #include <fnmatch.h>
 #include <stdio.h>

@@ -85,19 +85,10 @@ tracer_new(const TracerOptions *opt, TDescribe describe, void *ctx, Err *err)
         }
     }
     clock_init(&t->clock);
-    /* the window thresholds need ticks before the rate is measured: estimate it over 1 ms */
-    if (t->clock.use_tsc) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-        int64_t mono = clock_mono_ns();
-        uint64_t ticks = clock_ticks(&t->clock);
-        double tpn = (double)(ticks - t->clock.tick0) / (double)(mono - t->clock.mono0_ns);
-        t->window_ticks = (uint64_t)((double)t->opt.cpu_window_ns * tpn);
-        t->gap_ticks = (uint64_t)((double)t->opt.cpu_gap_ns * tpn);
-    } else {
-        t->window_ticks = (uint64_t)t->opt.cpu_window_ns;
-        t->gap_ticks = (uint64_t)t->opt.cpu_gap_ns;
-    }
+    /* the window thresholds need ticks before the rate is measured: a rough estimate */
+    double npt = clock_estimate(&t->clock);
+    t->window_ticks = (uint64_t)((double)t->opt.cpu_window_ns / npt);
+    t->gap_ticks = (uint64_t)((double)t->opt.cpu_gap_ns / npt);
     return t;
 fail:
     tracer_free(t);
@@ -359,7 +350,7 @@ tracer_stack_grow(Tracer *t, TThread *th)
 }
 
 void
-tracer_dirty_push(Tracer *t, TThread *th, uint32_t node)
+tracer_dirty_push(TThread *th, uint32_t node)
 {
     Err err;
     if (th->ndirty == th->dirty_cap && GROW(th->dirty, th->dirty_cap, th->ndirty + 1, &err) < 0) {
@@ -458,8 +449,14 @@ tracer_line_slot_slow(Tracer *t, uint32_t node, int32_t line)
         lt->base = line;
         n->lines = lt;
     }
-    int64_t lo = lt->n ? (line < lt->base ? line : lt->base) : line;
-    int64_t hi = lt->n ? (line >= lt->base + (int64_t)lt->n ? line + 1 : lt->base + lt->n) : line + 1;
+    int64_t lo = line, hi = (int64_t)line + 1;
+    if (lt->n) {
+        int64_t end = (int64_t)lt->base + lt->n;
+        if (lt->base < lo)
+            lo = lt->base;
+        if (end > hi)
+            hi = end;
+    }
     /* leave room on the side that grew: functions are usually entered at their top */
     int64_t want = hi - lo;
     int64_t cap = want < 16 ? 16 : want + want / 2;
@@ -549,7 +546,7 @@ tracer_finish(Tracer *t, TThread *self, uint64_t now)
             n->self_ticks += d;
             if (t->opt.cpu && th->cpu_ok && d) {
                 if (!n->win_ticks)
-                    tracer_dirty_push(t, th, th->top);
+                    tracer_dirty_push(th, th->top);
                 n->win_ticks += d;
             }
             if (t->opt.cpu && th->cpu_ok && th->ndirty) {

@@ -171,7 +171,7 @@ int tracer_thread_rename(TThread *th, const char *name, Err *err);
 /* Out-of-line parts of the hot functions. */
 uint32_t tracer_child_slow(Tracer *t, uint32_t parent, const void *k1, const void *k2);
 int tracer_stack_grow(Tracer *t, TThread *th);
-void tracer_dirty_push(Tracer *t, TThread *th, uint32_t node);
+void tracer_dirty_push(TThread *th, uint32_t node);
 void tracer_window_close(Tracer *t, TThread *th, uint64_t now, uint32_t gap_node, uint64_t gap);
 void tracer_exit_slow(Tracer *t, TThread *th, const void *k1, uint64_t now);
 TLine *tracer_line_slot_slow(Tracer *t, uint32_t node, int32_t line);
@@ -198,7 +198,7 @@ tracer_charge(Tracer *t, TThread *th, uint64_t now)
     n->self_ticks += d;
     if (t->opt.cpu && th->cpu_ok && d) {
         if (!n->win_ticks)
-            tracer_dirty_push(t, th, top);
+            tracer_dirty_push(th, top);
         n->win_ticks += d;
         if (d >= t->gap_ticks)
             tracer_window_close(t, th, now, top, d);

@@ -1,0 +1,395 @@
+# SPDX-License-Identifier: MIT
+"""ferret.trace(): ferret's deterministic tracer, driven from inside the program.
+
+One tracer runs per process (its hooks are process-wide); every active ferret.trace()
+block or decorated call is a session on it, and each session's result is what the tracer
+recorded between the session's start and end. Sessions nest and may run in several
+threads at once; the first one sets the options (lines, builtins, timeline, cpu).
+"""
+import atexit
+import collections
+import functools
+import os
+import sys
+import threading
+
+from . import _loader
+
+_ferret = _loader.load()
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+Function = collections.namedtuple(
+    "Function", "name file line is_c calls primitive_calls self_time total_time "
+    "self_cpu total_cpu")
+Function.__doc__ = """One function's exact statistics (times in seconds).
+
+calls counts every call; primitive_calls leaves out calls made while the function was
+already running (recursion). self_time is time with the function innermost; total_time
+includes the functions it called, counting a recursion once. self_cpu/total_cpu are the
+same in CPU time (estimated per window, see docs/TRACE.md)."""
+
+Line = collections.namedtuple("Line", "file line function hits time")
+Line.__doc__ = """One source line: exact hits and the time from the line's start to the next
+line of the same frame (calls made on the line included), in seconds."""
+
+Edge = collections.namedtuple("Edge", "caller callee calls primitive_calls self_time "
+                              "total_time")
+Edge.__doc__ = """Calls from caller to callee (Function values; caller None for outermost
+calls), with the callee's times restricted to those calls."""
+
+_lock = threading.RLock()
+_sessions = 0       # active sessions in this process
+_owner_pid = None   # the process that started the running tracer
+_saved_profile = None  # the program's sys.setprofile function when a tracer starts (< 3.12)
+
+
+def _command_line():
+    argv = getattr(sys, "orig_argv", None) or [sys.executable] + sys.argv
+    return " ".join(argv)
+
+
+def _python_version():
+    return "%d.%d.%d" % sys.version_info[:3]
+
+
+def _forked_child():
+    global _sessions, _owner_pid
+    if _owner_pid is not None and _owner_pid != os.getpid():
+        _ferret._forked()
+        _sessions = 0
+        _owner_pid = None
+        _unpatch()
+
+
+os.register_at_fork(after_in_child=_forked_child)
+
+# --- Python < 3.12: the program's own sys.setprofile keeps working beside ferret's hook ---
+_real = {}
+
+
+def _patched_setprofile(func):
+    if _sessions and _owner_pid == os.getpid():
+        _ferret._setprofile(func)
+    else:
+        _real["setprofile"](func)
+
+
+def _patched_getprofile():
+    if _sessions and _owner_pid == os.getpid():
+        return _ferret._getprofile()
+    return _real["getprofile"]()
+
+
+def _patched_thread_setprofile(func):
+    if _sessions and _owner_pid == os.getpid():
+        _ferret._thread_setprofile(func)
+    else:
+        _real["thread_setprofile"](func)
+
+
+def _patch():
+    if _ferret.monitoring or _real:
+        return
+    _real["setprofile"] = sys.setprofile
+    _real["getprofile"] = sys.getprofile
+    _real["thread_setprofile"] = threading.setprofile
+    sys.setprofile = _patched_setprofile
+    sys.getprofile = _patched_getprofile
+    threading.setprofile = _patched_thread_setprofile
+
+
+def _unpatch():
+    if not _real:
+        return
+    sys.setprofile = _real.pop("setprofile")
+    sys.getprofile = _real.pop("getprofile")
+    threading.setprofile = _real.pop("thread_setprofile")
+
+
+def _enter(opts, seed=True):
+    """Joins or starts the process's tracer; returns True if this call started it."""
+    global _sessions, _owner_pid, _saved_profile
+    with _lock:
+        _ferret.check()
+        if _sessions:
+            running = _ferret.running()
+            for key in ("lines", "builtins"):
+                if opts[key] and running and not running[key]:
+                    raise RuntimeError(
+                        "ferret: a trace without %s=True is already running; nested traces "
+                        "share the outermost one's options" % key)
+            _sessions += 1
+            return False
+        _saved_profile = None if _ferret.monitoring else sys.getprofile()
+        if _saved_profile is not None:
+            # ferret can run the program's Python-level profile function itself
+            sys.setprofile(None)
+        try:
+            _ferret.start(lines=opts["lines"], builtins=opts["builtins"], cpu=opts["cpu"],
+                          timeline=opts["timeline"], include=opts["include"], seed=seed,
+                          ignore_dir=_PKG_DIR, main_ident=threading.main_thread().ident)
+        except BaseException:
+            if _saved_profile is not None:
+                sys.setprofile(_saved_profile)
+            raise
+        _patch()
+        if _saved_profile is not None:
+            _ferret._setprofile(_saved_profile)
+        _sessions = 1
+        _owner_pid = os.getpid()
+        return True
+
+
+def _leave():
+    """Ends one session; stops the tracer when it was the last. Returns True then."""
+    global _sessions, _owner_pid
+    with _lock:
+        if not _sessions or _owner_pid != os.getpid():
+            return None
+        _sessions -= 1
+        if _sessions:
+            return False
+        chained = None if _ferret.monitoring else _ferret._getprofile()
+        _ferret.stop()
+        _unpatch()
+        if chained is not None:
+            sys.setprofile(chained)
+        return True
+
+
+def _options(lines, include, builtins, timeline, cpu):
+    if isinstance(include, str):
+        include = [include]
+    include = list(include or ())
+    for p in include:
+        if not isinstance(p, str) or not p:
+            raise TypeError("ferret: include patterns must be non-empty strings")
+    if include and not lines:
+        lines = True
+    if timeline is True:
+        timeline = 1000000
+    timeline = int(timeline or 0)
+    if timeline < 0:
+        raise ValueError("ferret: timeline size must be positive")
+    return {"lines": bool(lines), "include": include, "builtins": bool(builtins),
+            "timeline": timeline, "cpu": bool(cpu)}
+
+
+_FORMAT_BY_EXT = {".ferret": "ferret", ".prof": "pstats", ".pstats": "pstats",
+                  ".txt": "text", ".html": "html", ".svg": "svg", ".json": "chrome",
+                  ".collapsed": "collapsed", ".folded": "collapsed", ".pb": "pprof",
+                  ".speedscope": "speedscope"}
+
+
+def format_for_path(path):
+    """The output format a file name implies (.ferret, .prof, .html, .json, ...)."""
+    lower = path.lower()
+    if lower.endswith(".speedscope.json"):
+        return "speedscope"
+    for ext, fmt in _FORMAT_BY_EXT.items():
+        if lower.endswith(ext):
+            return fmt
+    return "ferret"
+
+
+class Trace:
+    """Exact call counts and times of everything that runs while it is active.
+
+    As a context manager::
+
+        with ferret.trace() as t:
+            work()
+        t.print()                         # text report on stderr
+        t.save("work.prof")               # pstats for snakeviz/gprof2dot; .ferret, .html...
+
+    As a decorator (results accumulate over calls and are printed, or saved to `path`,
+    when the program exits)::
+
+        @ferret.trace(lines=True)
+        def work(): ...
+
+    Options: path (saved at the end of each block, or at exit for a decorator), lines
+    (per-line hits and time), include (patterns choosing the files/functions that get line
+    data; implies lines), builtins (C functions as entries), timeline (keep up to N spans
+    for a Chrome trace; True = 1,000,000), cpu (CPU time per function), print (text report
+    to stderr at the end), sort and top (for the printed report).
+
+    Every thread is traced while a trace is active, each one separately.
+    """
+
+    def __init__(self, path=None, *, lines=False, include=None, builtins=False,
+                 timeline=0, cpu=True, print=None, sort="self", top=20):
+        self._opts = _options(lines, include, builtins, timeline, cpu)
+        self.path = os.fspath(path) if path is not None else None
+        self._print = print
+        self.sort = sort
+        self.top = top
+        self._rec = None
+        self._active = 0
+        self._ran = False
+        self._is_decorator = False
+
+    # -- sessions --
+    def start(self):
+        """Starts tracing (what `with` does); pair with stop()."""
+        with _lock:
+            self._active += 1
+            if self._active > 1:
+                return self
+            try:
+                _enter(self._opts)
+            except BaseException:
+                self._active -= 1
+                raise
+            if self._rec is None:
+                self._rec = _ferret.Recording(command=_command_line(),
+                                              python_version=_python_version())
+            self._rec.begin()
+        return self
+
+    def stop(self):
+        """Stops tracing; the results are then available."""
+        with _lock:
+            if self._active == 0:
+                return self
+            self._active -= 1
+            if self._active:
+                return self
+            last = _leave()
+            try:
+                if last is not None:
+                    self._rec.take()
+                    if self._opts["timeline"]:
+                        self._rec.spans()
+            finally:
+                if last:
+                    _ferret.release()
+            self._ran = True
+        _ferret.check()
+        if not self._is_decorator:
+            self._finish()
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def __call__(self, func):
+        if not callable(func):
+            raise TypeError("ferret.trace() decorates a function")
+        self._is_decorator = True
+        if self._print is None and self.path is None:
+            self._print = True
+        atexit.register(self._finish)
+
+        @functools.wraps(func)
+        def traced(*args, **kwargs):
+            self.start()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.stop()
+
+        traced.trace = self
+        return traced
+
+    def _finish(self):
+        if not self._ran:
+            return
+        if self.path:
+            self.save(self.path)
+        if self._print:
+            self.print()
+
+    # -- results --
+    def _recording(self):
+        if self._rec is None or not self._ran:
+            raise RuntimeError("ferret: this trace has not run yet")
+        return self._rec
+
+    def report(self, format="text", sort=None, top=None, color=False):
+        """The report as str (text formats) or bytes (pstats, pprof)."""
+        return self._recording().report(format=format, sort=sort or self.sort,
+                                         top=top or self.top, color=color)
+
+    def print(self, sort=None, top=None, file=None):
+        """Prints the text report (to stderr unless file is given)."""
+        out = file or sys.stderr
+        out.write(self.report("text", sort=sort, top=top,
+                              color=bool(getattr(out, "isatty", lambda: False)())))
+        out.flush()
+
+    def save(self, path, format=None):
+        """Writes the result to path; the format follows the extension (.ferret, .prof,
+        .html, .json for Chrome, .txt, ...) unless given."""
+        path = os.fspath(path)
+        self._recording().save(path, format=format or format_for_path(path),
+                               sort=self.sort, top=self.top)
+        return path
+
+    def _stats(self, thread=-1):
+        funcs, edges, lines, wall, cpu = self._recording().stats(thread)
+        fs = [Function(n, f, ln, c, calls, prim, s / 1e9, t / 1e9, sc / 1e9, tc / 1e9)
+              for (n, f, ln, c, calls, prim, s, t, sc, tc) in funcs]
+        return fs, edges, lines, wall, cpu
+
+    def functions(self, sort="self"):
+        """Every function that ran, as Function tuples, costliest first."""
+        key = {"self": lambda f: -f.self_time, "total": lambda f: -f.total_time,
+               "calls": lambda f: -f.calls, "cpu": lambda f: -f.self_cpu,
+               "name": lambda f: f.name}[sort]
+        fs = [f for f in self._stats()[0] if f.calls or f.self_time or f.total_time]
+        return sorted(fs, key=key)
+
+    def function(self, name):
+        """The Function named name (qualified name or plain name), or None; ValueError
+        if several functions have that name."""
+        hits = [f for f in self.functions()
+                if f.name == name or f.name.rsplit(".", 1)[-1] == name]
+        if len(hits) > 1:
+            exact = [f for f in hits if f.name == name]
+            if len(exact) == 1:
+                return exact[0]
+            raise ValueError("ferret: %d functions are named %r" % (len(hits), name))
+        return hits[0] if hits else None
+
+    def edges(self):
+        """Caller -> callee call counts and times, as Edge tuples."""
+        fs, edges, _, _, _ = self._stats()
+        return [Edge(fs[c] if c >= 0 else None, fs[d], n, p, s / 1e9, t / 1e9)
+                for (c, d, n, p, s, t) in edges]
+
+    def lines(self):
+        """Per-line hits and times (with lines=True), as Line tuples in source order."""
+        fs, _, lines, _, _ = self._stats()
+        return [Line(fs[f].file, ln, fs[f], hits, ns / 1e9) for (f, ln, hits, ns) in lines]
+
+    def threads(self):
+        """[(kernel thread id, name)] of the threads that ran Python code."""
+        return self._recording().threads()
+
+    @property
+    def total_time(self):
+        """Wall time spent in traced functions, summed over threads (seconds)."""
+        return self._stats()[3] / 1e9
+
+    @property
+    def meta(self):
+        """The profile's metadata (tracer hook, options, warnings, ...)."""
+        return self._recording().meta()
+
+
+def trace(func=None, /, *args, **kwargs):
+    """ferret.trace(path=None, *, lines=False, include=None, builtins=False, timeline=0,
+    cpu=True, print=None, sort="self", top=20) -> Trace
+
+    Use as ``with ferret.trace() as t:``, as ``@ferret.trace`` or ``@ferret.trace(...)``.
+    See Trace for the options and the results."""
+    if callable(func) and not args and not kwargs:
+        return Trace()(func)
+    if func is not None:
+        args = (func,) + args
+    return Trace(*args, **kwargs)
