@@ -120,9 +120,11 @@ def _enter(opts, seed=True):
                         "share the outermost one's options" % key)
             _sessions += 1
             return False
-        _saved_profile = None if _ferret.monitoring else sys.getprofile()
+        # Before 3.12, --builtins needs each thread's one profile slot: a Python-level
+        # profile function already there is run by ferret from its own hook instead
+        needs_slot = not _ferret.monitoring and opts["builtins"]
+        _saved_profile = sys.getprofile() if needs_slot else None
         if _saved_profile is not None:
-            # ferret can run the program's Python-level profile function itself
             sys.setprofile(None)
         try:
             _ferret.start(lines=opts["lines"], builtins=opts["builtins"], cpu=opts["cpu"],
@@ -132,7 +134,8 @@ def _enter(opts, seed=True):
             if _saved_profile is not None:
                 sys.setprofile(_saved_profile)
             raise
-        _patch()
+        if needs_slot:
+            _patch()
         if _saved_profile is not None:
             _ferret._setprofile(_saved_profile)
         _sessions = 1
@@ -149,7 +152,7 @@ def _leave():
         _sessions -= 1
         if _sessions:
             return False
-        chained = None if _ferret.monitoring else _ferret._getprofile()
+        chained = _ferret._getprofile() if _real else None
         _ferret.stop()
         _unpatch()
         if chained is not None:

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* hooks_legacy.c: the tracer's events from the C-level profile and trace functions
- * (PyEval_SetProfile / PyEval_SetTrace), CPython 3.9 to 3.11. The profile function gives
- * calls, returns and C calls; with --lines the trace function gives calls, returns and
- * lines, and the profile function only C calls. Both are per thread: ferret sets them on
- * every existing thread state and, through threading.setprofile / threading.settrace, on
- * each new thread's first event. A program that calls sys.setprofile keeps ferret's hook:
+/* hooks_legacy.c: the tracer's events before CPython 3.12, from the fastest source each
+ * configuration allows:
+ *  - function mode: the frame-evaluation function (PEP 523), called around the evaluation
+ *    of every Python frame (calls and generator resumes). Unlike a profile function it
+ *    leaves the interpreter on its fast paths: on calls.py under 3.11 an empty profile
+ *    function alone costs 3-4x (tracing mode, a frame object per call), an empty frame
+ *    evaluator ~1.3x (bench/trace_overhead.py). It also leaves sys.setprofile to the program.
+ *  - --builtins: the C-level profile function (PyEval_SetProfile), the only source of C
+ *    calls; --lines: the C-level trace function (PyEval_SetTrace), the only source of lines.
+ *    Both are per thread: ferret sets them on every existing thread state and, through
+ *    threading.setprofile / settrace, on each new thread.
+ * A program that calls sys.setprofile while a profile function is in use keeps ferret's:
  * the Python layer routes the call here and ferret calls the program's function for every
- * profile event, as CPython would (see chain_call). A C-level profiler (cProfile, yappi)
+ * profile event, as CPython would (chain_call). A C-level profiler (cProfile, yappi)
  * replaces the hook of its thread; hooks_check notices and the report says so.
  * Compiled to nothing from 3.12 on (hooks_monitoring.c). */
 #define PY_SSIZE_T_CLEAN
@@ -192,10 +198,89 @@ trace_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return 0;
 }
 
+/* Which sources this run uses (decided in hooks_install). */
+static bool use_eval;    /* function mode through the frame evaluator */
+
 static bool
 need_profile_hook(void)
 {
-    return !ext.lines || ext.builtins;
+    return !use_eval && (!ext.lines || ext.builtins);
+}
+
+/* ---- the frame evaluator (PEP 523) ---- */
+
+#if PY_VERSION_HEX >= 0x030B0000
+typedef struct _PyInterpreterFrame EvalFrame;
+static inline PyCodeObject *
+eval_code(EvalFrame *f)
+{
+    return f->f_code;
+}
+/* 3.11: a generator's frame is evaluated once to create it (its first instruction,
+ * RETURN_GENERATOR, returns the generator), then at each resume; at the first resume the
+ * last instruction run is still that RETURN_GENERATOR (Python/ceval.c, RETURN_GENERATOR
+ * and gen_send_ex2). Returns -1 for the creation, 1 for a start, 0 for a resume. */
+static inline int
+eval_kind(EvalFrame *f, PyCodeObject *co)
+{
+    if (!ext_code_is_gen(co))
+        return 1;
+    if (f->prev_instr < _PyCode_CODE(co))
+        return -1; /* creating the generator: not a call of its body */
+    return _Py_OPCODE(*f->prev_instr) == RETURN_GENERATOR;
+}
+#else
+typedef PyFrameObject EvalFrame;
+static inline PyCodeObject *
+eval_code(EvalFrame *f)
+{
+    return f->f_code;
+}
+/* 3.9, 3.10: a generator's frame is first evaluated at its first resume (f_lasti -1). */
+static inline int
+eval_kind(EvalFrame *f, PyCodeObject *co)
+{
+    return !ext_code_is_gen(co) || f->f_lasti < 0;
+}
+#endif
+
+/* 3.11.0 to 3.11.3 run Python __getitem__ methods without calling the frame evaluator
+ * (BINARY_SUBSCR_GETITEM, gh-104405, fixed in 3.11.4): there the profile function is the
+ * only exact source. Py_Version is the running interpreter's (3.11+). */
+static bool
+eval_hook_sound(void)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return (Py_Version & 0xffffff00UL) >= 0x030B0400UL;
+#else
+    return true;
+#endif
+}
+
+static PyObject *
+eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
+{
+    if (!ext.running)
+        return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    PyCodeObject *co = eval_code(f);
+    int kind = eval_kind(f, co);
+    TThread *th = kind >= 0 ? ext_thread(false) : NULL;
+    if (!th || th->guard)
+        return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    uint64_t now = clock_ticks(&ext.t->clock);
+    int rc = tracer_enter(ext.t, th, co, NULL, kind == 1, now);
+    if (rc == 0 && !th->name[0] && th->name_tries < 16)
+        ext_thread_name(th);
+    PyObject *res = _PyEval_EvalFrameDefault(ts, f, throwflag);
+    if (rc == 0) {
+        /* the tracer may have stopped meanwhile (ferret.trace() ended inside this frame) */
+        if (ext.running && ext_tls.gen == ext.gen && ext_tls.th == th) {
+            now = clock_ticks(&ext.t->clock);
+            tracer_exit(ext.t, th, co, now);
+            ext_maybe_flush(now);
+        }
+    }
+    return res;
 }
 
 static int
@@ -297,6 +382,14 @@ hooks_install(void)
     PyDict_Clear(chains);
     Py_CLEAR(thread_profile);
     PyInterpreterState *interp = PyInterpreterState_Get();
+    use_eval = !ext.lines && !ext.builtins && eval_hook_sound() &&
+               _PyInterpreterState_GetEvalFrameFunc(interp) == _PyEval_EvalFrameDefault;
+    if (use_eval) {
+        /* per interpreter: every thread, old and new, goes through it */
+        _PyInterpreterState_SetEvalFrameFunc(interp, eval_hook);
+        ext.hook_name = "frame evaluation (PEP 523)";
+        return 0;
+    }
     if (check_free_slots(interp) < 0)
         return -1;
     PyObject *boot = PyCFunction_New(&boot_def, NULL);
@@ -329,6 +422,8 @@ hooks_remove(void)
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyInterpreterState *interp = PyInterpreterState_Get();
+    if (_PyInterpreterState_GetEvalFrameFunc(interp) == eval_hook)
+        _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
         if (ts->c_profilefunc == prof_hook && _PyEval_SetProfile(ts, NULL, NULL) < 0)
             PyErr_Clear();
@@ -359,6 +454,11 @@ hooks_check(void)
     if (!ext.running || !ext.t)
         return;
     PyInterpreterState *interp = PyInterpreterState_Get();
+    if (use_eval) {
+        if (_PyInterpreterState_GetEvalFrameFunc(interp) != eval_hook)
+            ext.hook_replaced = true;
+        return;
+    }
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
         bool lost = (need_profile_hook() && ts->c_profilefunc != prof_hook) ||
                     (ext.lines && ts->c_tracefunc != trace_hook);
@@ -378,7 +478,8 @@ void
 hooks_forget(void)
 {
     /* after fork only this thread remains; its hooks go, threading's hooks go back */
-    PyEval_SetProfile(NULL, NULL);
+    if (!use_eval)
+        PyEval_SetProfile(NULL, NULL);
     if (ext.lines)
         PyEval_SetTrace(NULL, NULL);
     hooks_remove();
