@@ -25,6 +25,8 @@ struct Emit {
     uint32_t nbase;        /* nodes covered by base (newer nodes have a zero baseline) */
     StackId *stack_of;     /* per node, 0 = not interned yet (roots are PROFILE_ROOT) */
     uint8_t *partial_of;   /* per node: stack was cut at PROFILE_MAX_DEPTH */
+    uint32_t *base_of;     /* per node: itself, or for deep nodes the ancestor at depth
+                            * PROFILE_MAX_DEPTH - 1 their stacks hang from */
     uint32_t nstack_of;
     FrameId *frame_of;     /* per func, +1 (0 = not interned) */
     uint32_t nframe_of;
@@ -131,6 +133,7 @@ emit_free(Emit *e)
     free(e->base);
     free(e->stack_of);
     free(e->partial_of);
+    free(e->base_of);
     free(e->frame_of);
     free(e->thread_of);
     hashu64_fini(&e->line_frames);
@@ -193,7 +196,10 @@ line_frame(Emit *e, const Tracer *t, uint32_t func, int32_t line, FrameId *out, 
 }
 
 /* The stack of `node` with its own frame replaced by `leaf` (or the node's frame when
- * leaf is NULL). Stacks deeper than PROFILE_MAX_DEPTH keep their innermost frames. */
+ * leaf is NULL). A node deeper than PROFILE_MAX_DEPTH keeps the outermost
+ * PROFILE_MAX_DEPTH - 1 frames of its path plus its own frame (the frames in between are
+ * dropped and the samples marked partial): O(1) per node, where cutting at the root would
+ * cost the whole depth for each of the (in deep recursion, very many) deep nodes. */
 static int
 node_stack(Emit *e, const Tracer *t, uint32_t node, const FrameId *leaf, StackId *out,
            bool *partial, Err *err)
@@ -209,27 +215,16 @@ node_stack(Emit *e, const Tracer *t, uint32_t node, const FrameId *leaf, StackId
         fr = *leaf;
     else if (func_frame(e, t, n->func, &fr, err) < 0)
         return -1;
-    if (n->depth <= PROFILE_MAX_DEPTH) {
-        /* the parent's stack is interned already: nodes are emitted in id order and a
-         * parent's id is smaller than its children's */
+    /* the parent's stack is interned already: nodes are emitted in id order and a
+     * parent's id is smaller than its children's */
+    uint32_t base = n->parent;
+    if (n->depth >= PROFILE_MAX_DEPTH) {
+        base = e->base_of[n->parent];
+        *partial = true;
+    } else {
         *partial = e->partial_of[n->parent];
-        return profile_stack(e->p, e->stack_of[n->parent], fr, out, err);
     }
-    FrameId *path = malloc(PROFILE_MAX_DEPTH * sizeof *path);
-    if (!path)
-        return err_set(err, ERR_NOMEM, "out of memory emitting the trace");
-    size_t k = PROFILE_MAX_DEPTH;
-    path[--k] = fr;
-    int rc = 0;
-    for (uint32_t a = n->parent; k > 0 && t->nodes[a].depth > 0; a = t->nodes[a].parent) {
-        if ((rc = func_frame(e, t, t->nodes[a].func, &path[--k], err)) < 0)
-            break;
-    }
-    if (rc == 0)
-        rc = profile_stack_path(e->p, path + k, PROFILE_MAX_DEPTH - k, out, err);
-    free(path);
-    *partial = true;
-    return rc;
+    return profile_stack(e->p, e->stack_of[base], fr, out, err);
 }
 
 static int
@@ -238,11 +233,14 @@ intern_stacks(Emit *e, const Tracer *t, Err *err)
     uint32_t from = e->nstack_of, have = e->nstack_of;
     if (grow_zero((void **)&e->stack_of, &have, t->nnodes, sizeof *e->stack_of, err) < 0)
         return -1;
-    uint32_t have2 = from;
-    if (grow_zero((void **)&e->partial_of, &have2, t->nnodes, sizeof *e->partial_of, err) < 0)
+    uint32_t have2 = from, have3 = from;
+    if (grow_zero((void **)&e->partial_of, &have2, t->nnodes, sizeof *e->partial_of, err) < 0 ||
+        grow_zero((void **)&e->base_of, &have3, t->nnodes, sizeof *e->base_of, err) < 0)
         return -1;
     e->nstack_of = t->nnodes;
     for (uint32_t i = from ? from : 1; i < t->nnodes; i++) {
+        const TNode *n = &t->nodes[i];
+        e->base_of[i] = n->depth < PROFILE_MAX_DEPTH ? i : e->base_of[n->parent];
         bool partial;
         StackId s;
         if (node_stack(e, t, i, NULL, &s, &partial, err) < 0) {

@@ -36,9 +36,14 @@ extern ExtState ext;
 typedef struct {
     uint64_t gen;
     TThread *th;
+    uintptr_t stack_lo; /* lowest safe C stack address of this thread (0: unknown) */
 } ExtTls;
 
-extern _Thread_local ExtTls ext_tls;
+/* initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per event (4.5%
+ * of a traced calls.py on 3.12). 24 bytes fit the static TLS glibc reserves for modules
+ * loaded with dlopen. */
+#define EXT_TLS_MODEL __attribute__((tls_model("initial-exec")))
+extern _Thread_local ExtTls ext_tls EXT_TLS_MODEL;
 
 /* Slow path of ext_thread(): the first event of a thread in this run. Adds the thread and,
  * with `seed`, pushes the frames already running in it (the current frame too unless

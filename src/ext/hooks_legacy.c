@@ -267,6 +267,15 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
     TThread *th = kind >= 0 ? ext_thread(false) : NULL;
     if (!th || th->guard)
         return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    char probe;
+    if ((uintptr_t)&probe < ext_tls.stack_lo && !ext_code_is_gen(co)) {
+        /* each Python call now nests a C call (3.11 would not): at the end of the thread's
+         * stack, raise what the interpreter raises for runaway recursion, not crash */
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded (the C stack is nearly full: ferret's "
+                        "tracer nests a C call per Python call before 3.12)");
+        return NULL;
+    }
     uint64_t now = clock_ticks(&ext.t->clock);
     int rc = tracer_enter(ext.t, th, co, NULL, kind == 1, now);
     if (rc == 0 && !th->name[0] && th->name_tries < 16)

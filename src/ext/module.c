@@ -10,6 +10,7 @@
 #include <frameobject.h>
 
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 #include "report/report.h"
 
 ExtState ext = {.next_flush = UINT64_MAX};
-_Thread_local ExtTls ext_tls;
+_Thread_local ExtTls ext_tls EXT_TLS_MODEL;
 
 /* ---- naming functions for the tracer ---------------------------------------------------- */
 
@@ -246,6 +247,23 @@ seed_frames(TThread *th, bool skip_current, uint64_t now)
     return rc < 0 ? -1 : 0;
 }
 
+/* The lowest address this thread's C stack may reach with 256 KiB to spare (the frame
+ * evaluator checks it before each Python call; see hooks_legacy.c). 0 if unknown. */
+static uintptr_t
+stack_floor(void)
+{
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 0;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    if (rc != 0 || size < (512u << 10))
+        return 0;
+    return (uintptr_t)addr + (256u << 10);
+}
+
 static TThread *
 attach(bool seed, bool skip_current)
 {
@@ -259,6 +277,7 @@ attach(bool seed, bool skip_current)
     }
     ext_tls.gen = ext.gen;
     ext_tls.th = th;
+    ext_tls.stack_lo = stack_floor();
     ext_thread_name(th);
     if (seed) {
         PyObject *exc_type, *exc_value, *exc_tb;

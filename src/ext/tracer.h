@@ -22,6 +22,9 @@
 #include "ext/clock.h"
 #include "util/err.h"
 
+/* The per-event functions below must inline into the hooks (gcc sometimes declines). */
+#define TRACER_HOT static inline __attribute__((always_inline))
+
 #define TRACER_NO_NODE 0u          /* node ids start at 1 */
 #define TRACER_IGNORED UINT32_MAX  /* a key whose calls are transparent (ferret's own code) */
 
@@ -178,7 +181,7 @@ TLine *tracer_line_slot_slow(Tracer *t, uint32_t node, int32_t line);
 void tracer_fail(Tracer *t, const Err *err);
 
 /* The counters of `line` in `node` (allocated on first use); NULL if memory ran out. */
-static inline TLine *
+TRACER_HOT TLine *
 tracer_line_slot(Tracer *t, uint32_t node, int32_t line)
 {
     TLineTab *lt = t->nodes[node].lines;
@@ -188,7 +191,7 @@ tracer_line_slot(Tracer *t, uint32_t node, int32_t line)
 }
 
 /* Charges the time since the thread's last event to the node on top of its stack. */
-static inline void
+TRACER_HOT void
 tracer_charge(Tracer *t, TThread *th, uint64_t now)
 {
     uint64_t d = now - th->last;
@@ -207,7 +210,7 @@ tracer_charge(Tracer *t, TThread *th, uint64_t now)
     }
 }
 
-static inline uint32_t
+TRACER_HOT uint32_t
 tracer_child(Tracer *t, uint32_t parent, const void *k1, const void *k2)
 {
     TNode *p = &t->nodes[parent];
@@ -219,7 +222,7 @@ tracer_child(Tracer *t, uint32_t parent, const void *k1, const void *k2)
 /* A function starts (count = true) or a generator/coroutine resumes (count = false).
  * Returns 0, 1 when the key is ignored (ferret's own code), or -1 when recording has
  * failed (t->failed is set). */
-static inline int
+TRACER_HOT int
 tracer_enter(Tracer *t, TThread *th, const void *k1, const void *k2, bool count, uint64_t now)
 {
     uint32_t node = tracer_child(t, th->top, k1, k2);
@@ -243,7 +246,7 @@ tracer_enter(Tracer *t, TThread *th, const void *k1, const void *k2, bool count,
 }
 
 /* Records a completed span in the timeline ring, over the oldest one when it is full. */
-static inline void
+TRACER_HOT void
 tracer_ring_push(Tracer *t, uint64_t t0, uint64_t t1, uint32_t node)
 {
     TSpan *s = &t->ring[t->ring_pos];
@@ -256,7 +259,7 @@ tracer_ring_push(Tracer *t, uint64_t t0, uint64_t t1, uint32_t node)
 }
 
 /* Pops the top entry (whose time has been charged). */
-static inline void
+TRACER_HOT void
 tracer_pop(Tracer *t, TThread *th, uint64_t now)
 {
     TEntry *e = &th->stack[--th->depth];
@@ -274,7 +277,7 @@ tracer_pop(Tracer *t, TThread *th, uint64_t now)
 
 /* The frame keyed k1 returns, yields or unwinds. An exit with no matching entry (a frame
  * that started before tracing, or ferret's own) is ignored. */
-static inline void
+TRACER_HOT void
 tracer_exit(Tracer *t, TThread *th, const void *k1, uint64_t now)
 {
     if (th->depth && th->stack[th->depth - 1].k1 == k1) {
@@ -287,7 +290,7 @@ tracer_exit(Tracer *t, TThread *th, const void *k1, uint64_t now)
 
 /* A line starts in the frame keyed k1. Returns false when that frame does not want line
  * events (the hook may switch them off at the source). */
-static inline bool
+TRACER_HOT bool
 tracer_line(Tracer *t, TThread *th, const void *k1, int32_t line, uint64_t now)
 {
     if (!th->depth)
@@ -311,7 +314,7 @@ tracer_line(Tracer *t, TThread *th, const void *k1, int32_t line, uint64_t now)
 }
 
 /* Sets the line a resumed frame is on, without counting a hit (its time counts from now). */
-static inline void
+TRACER_HOT void
 tracer_resume_line(TThread *th, int32_t line, uint64_t now)
 {
     if (th->depth && th->stack[th->depth - 1].want_lines) {
