@@ -120,9 +120,10 @@ def _enter(opts, seed=True):
                         "share the outermost one's options" % key)
             _sessions += 1
             return False
-        # Before 3.12, --builtins needs each thread's one profile slot: a Python-level
-        # profile function already there is run by ferret from its own hook instead
-        needs_slot = not _ferret.monitoring and opts["builtins"]
+        # Before 3.12, --builtins (and function mode on 3.11.0-3.11.3) needs each thread's
+        # one profile slot: a Python-level profile function already there is run by
+        # ferret from its own hook instead
+        needs_slot = _ferret._needs_profile_slot(opts["lines"], opts["builtins"])
         _saved_profile = sys.getprofile() if needs_slot else None
         if _saved_profile is not None:
             sys.setprofile(None)
@@ -333,18 +334,28 @@ class Trace:
                                sort=self.sort, top=self.top)
         return path
 
-    def _stats(self, thread=-1):
-        funcs, edges, lines, wall, cpu = self._recording().stats(thread)
+    def _thread_index(self, thread):
+        if thread is None:
+            return -1
+        for i, (tid, name) in enumerate(self._recording().threads()):
+            if thread in (tid, name):
+                return i
+        raise ValueError("ferret: no traced thread %r (threads: %s)"
+                         % (thread, ", ".join(n or str(t) for t, n in self.threads())))
+
+    def _stats(self, thread=None):
+        funcs, edges, lines, wall, cpu = self._recording().stats(self._thread_index(thread))
         fs = [Function(n, f, ln, c, calls, prim, s / 1e9, t / 1e9, sc / 1e9, tc / 1e9)
               for (n, f, ln, c, calls, prim, s, t, sc, tc) in funcs]
         return fs, edges, lines, wall, cpu
 
-    def functions(self, sort="self"):
-        """Every function that ran, as Function tuples, costliest first."""
+    def functions(self, sort="self", thread=None):
+        """Every function that ran, as Function tuples, costliest first (sort: self,
+        total, calls, cpu or name); only one thread's with thread=name or kernel tid."""
         key = {"self": lambda f: -f.self_time, "total": lambda f: -f.total_time,
                "calls": lambda f: -f.calls, "cpu": lambda f: -f.self_cpu,
                "name": lambda f: f.name}[sort]
-        fs = [f for f in self._stats()[0] if f.calls or f.self_time or f.total_time]
+        fs = [f for f in self._stats(thread)[0] if f.calls or f.self_time or f.total_time]
         return sorted(fs, key=key)
 
     def function(self, name):

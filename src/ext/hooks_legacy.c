@@ -558,7 +558,23 @@ py_thread_setprofile(PyObject *self, PyObject *fn)
     Py_RETURN_NONE;
 }
 
+/* _ferret._needs_profile_slot(lines, builtins): will a trace with these options take each
+ * thread's profile function slot (so the Python layer must route sys.setprofile)? */
+static PyObject *
+py_needs_slot(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int lines, builtins;
+    if (!PyArg_ParseTuple(args, "pp", &lines, &builtins))
+        return NULL;
+    bool eval = !lines && !builtins && eval_hook_sound() &&
+                _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) ==
+                    _PyEval_EvalFrameDefault;
+    return PyBool_FromLong(!eval && (!lines || builtins));
+}
+
 static PyMethodDef legacy_methods[] = {
+    {"_needs_profile_slot", py_needs_slot, METH_VARARGS, NULL},
     {"_setprofile", py_setprofile, METH_O, NULL},
     {"_getprofile", py_getprofile, METH_NOARGS, NULL},
     {"_thread_setprofile", py_thread_setprofile, METH_O, NULL},

@@ -119,6 +119,45 @@ on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* JUMP (line mode): sys.settrace reports a line again when a loop jumps back within one
+ * line (a one-line loop, a comprehension inlined by PEP 709), and monitoring's LINE does
+ * not; ferret counts hits the way line_profiler and coverage users know them, so it
+ * repeats that rule (CPython's Python/legacy_tracing.c, sys_trace_jump_func): forward
+ * jumps and jumps to another line are disabled at their location after one call, a
+ * backward jump within a line counts a hit of that line. */
+static PyObject *
+on_jump(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    static PyObject *last_code;
+    static int last_from = -1, last_to = -1, last_line;
+    if (!ext.running || nargs < 3 || !PyCode_Check(args[0]))
+        Py_RETURN_NONE;
+    int from = as_int(args[1]), to = as_int(args[2]);
+    if (from < 0 || to < 0 || to > from)
+        return ext_newref(disable);
+    int line;
+    if (args[0] == last_code && from == last_from && to == last_to) {
+        line = last_line;
+    } else {
+        PyCodeObject *co = (PyCodeObject *)args[0];
+        line = PyCode_Addr2Line(co, to);
+        if (line != PyCode_Addr2Line(co, from))
+            return ext_newref(disable);
+        /* the code object is kept alive by the tracer once its frame was entered; a stale
+         * pointer here only ever compares equal to a live object of the same identity */
+        last_code = args[0];
+        last_from = from;
+        last_to = to;
+        last_line = line;
+    }
+    TThread *th = ext_thread(false);
+    if (th && !th->guard && line > 0 &&
+        !tracer_line(ext.t, th, args[0], line, now_ticks()))
+        return ext_newref(disable);
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -162,6 +201,7 @@ static PyMethodDef cb_defs[] = {
     {"line", (PyCFunction)(void (*)(void))on_line, METH_FASTCALL, NULL},
     {"call", (PyCFunction)(void (*)(void))on_call, METH_FASTCALL, NULL},
     {"c_exit", (PyCFunction)(void (*)(void))on_c_exit, METH_FASTCALL, NULL},
+    {"jump", (PyCFunction)(void (*)(void))on_jump, METH_FASTCALL, NULL},
 };
 
 /* Which callback serves which event (looked up by name in sys.monitoring.events). */
@@ -171,8 +211,8 @@ static const struct {
     int need; /* 0 always, 1 with lines, 2 with builtins */
 } bindings[] = {
     {"PY_START", 0, 0},  {"PY_RESUME", 1, 0}, {"PY_THROW", 1, 0}, {"PY_RETURN", 2, 0},
-    {"PY_YIELD", 2, 0},  {"PY_UNWIND", 2, 0}, {"LINE", 3, 1},     {"CALL", 4, 2},
-    {"C_RETURN", 5, 2},  {"C_RAISE", 5, 2},
+    {"PY_YIELD", 2, 0},  {"PY_UNWIND", 2, 0}, {"LINE", 3, 1},     {"JUMP", 6, 1},
+    {"CALL", 4, 2},      {"C_RETURN", 5, 2},  {"C_RAISE", 5, 2},
 };
 
 /* sys.monitoring.events.<name>, or -1 with an exception set. */
@@ -308,11 +348,24 @@ hooks_forget(void)
     hooks_remove();
 }
 
+/* sys.monitoring never takes the program's profile slot (see hooks_legacy.c). */
+static PyObject *
+py_needs_slot(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    Py_RETURN_FALSE;
+}
+
+static PyMethodDef monitoring_methods[] = {
+    {"_needs_profile_slot", py_needs_slot, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
 int
 hooks_add_methods(PyObject *module)
 {
-    (void)module;
-    return 0;
+    return PyModule_AddFunctions(module, monitoring_methods);
 }
 
 #else
