@@ -18,7 +18,21 @@ Exact calls and times (the deterministic tracer)::
 The same tracer runs a whole program from the command line: `ferret trace -- python app.py`.
 See docs/PYTHON_API.md and docs/TRACE.md.
 """
-from ._trace import Edge, Function, Line, Trace, trace
-
 __version__ = "0.1.0"
 __all__ = ["trace", "Trace", "Function", "Line", "Edge"]
+
+
+def __getattr__(name):
+    # The C extension loads on first use, so `import ferret` works everywhere and a
+    # missing or mismatched extension is reported by the call that needs it (with both
+    # versions named), and so ferret's start-up shim can report it to the ferret command.
+    if name in __all__:
+        from . import _trace
+        value = getattr(_trace, name)
+        globals()[name] = value
+        return value
+    raise AttributeError("module 'ferret' has no attribute %r" % name)
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -61,7 +61,9 @@ def load():
     found = _candidates()
     choice = _pick(found)
     if choice is None:
-        built = ", ".join(sorted({c[1] for c in found})) or "none"
+        versions = sorted({c[1] for c in found},
+                          key=lambda v: tuple(int(x) for x in v.split(".") if x.isdigit()))
+        built = ", ".join(versions) or "none"
         raise ImportError(
             "ferret: no _ferret extension for Python %s (%s); this ferret was built for "
             "Python %s" % (_version(), sys.executable, built))
@@ -74,7 +76,13 @@ def load():
             "ferret: the _ferret extension for Python %s is missing from %s"
             % (choice[1], choice[3]))
     spec = importlib.util.spec_from_file_location("ferret._ferret", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except ImportError as e:
+        if "built for Python" in str(e):
+            raise
+        raise ImportError("ferret: cannot load %s into Python %s (its python.txt says it is "
+                          "the build for Python %s): %s" % (path, _version(), choice[1], e)) from e
     sys.modules["ferret._ferret"] = module
     return module

@@ -177,6 +177,22 @@ print_warnings(const Profile *p)
     }
 }
 
+/* Refuses an output file that could not be written, before the program runs for nothing. */
+static int
+output_dir_check(const char *path, Err *err)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    char *slash = strrchr(copy, '/');
+    const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
+    int rc = 0;
+    if (access(dir, W_OK | X_OK) != 0)
+        rc = err_sys(err, errno, "cannot write %s (directory %s)", path, dir);
+    free(copy);
+    return rc;
+}
+
 static int
 set_options_env(const TraceArgs *a, const char *stream, Err *err)
 {
@@ -247,6 +263,10 @@ cmd_trace(int argc, char **argv)
         a.timeline = TRACE_TIMELINE_DEFAULT; /* a Chrome trace is the timeline */
     if (w && w->binary && !a.output) {
         rc = cli_usage("the %s format is binary: write it to a file with -o", w->name);
+        goto done;
+    }
+    if (a.output && strcmp(a.output, "-") != 0 && output_dir_check(a.output, &err) < 0) {
+        rc = cli_fail(&err);
         goto done;
     }
     if (inject_check_command(a.cmd[0], &err) < 0 || inject_init(&inj, &err) < 0) {

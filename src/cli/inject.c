@@ -215,9 +215,10 @@ inject_check_command(const char *cmd, Err *err)
     if (fstat(fd, &st) == 0 && read(fd, head, sizeof head) == (ssize_t)sizeof head &&
         memcmp(head, "\177ELF", 4) == 0 && !elf_has_python(fd, (size_t)st.st_size))
         rc = err_set(err, ERR_NOTPY,
-                     "%s (%s) is not a Python program; run the interpreter, e.g. "
+                     "%s%s%s%s is not a Python program; run the interpreter, e.g. "
                      "`ferret trace -- python3 app.py`",
-                     cmd, path);
+                     cmd, strcmp(cmd, path) ? " (" : "", strcmp(cmd, path) ? path : "",
+                     strcmp(cmd, path) ? ")" : "");
     close(fd);
     free(path);
     return rc;

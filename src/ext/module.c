@@ -892,7 +892,7 @@ ext_flush_stream(uint64_t now)
         me->guard = true;
     Err err;
     err_clear(&err);
-    if (recording_take(r, now, &err) < 0) {
+    if (stream_flush(r, now, &err) < 0) {
         /* the file keeps what was flushed; tracing goes on, the error is reported at the end */
         tracer_fail(ext.t, &err);
         ext.next_flush = UINT64_MAX;
@@ -964,11 +964,12 @@ version_check(void)
     int major = 0, minor = 0;
     if (sscanf(rt, "%d.%d", &major, &minor) != 2 || major != PY_MAJOR_VERSION ||
         minor != PY_MINOR_VERSION) {
-        size_t n = strcspn(rt, " ");
-        PyErr_Format(PyExc_ImportError,
-                     "ferret: this _ferret extension was built for Python %s but is loaded into "
-                     "Python %.*s; use the build for Python %d.%d",
-                     PY_VERSION, (int)n, rt, major, minor);
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "ferret: this _ferret extension was built for Python %s but is loaded into "
+                 "Python %.*s; use the build for Python %d.%d",
+                 PY_VERSION, (int)strcspn(rt, " "), rt, major, minor);
+        PyErr_SetString(PyExc_ImportError, msg);
         return -1;
     }
     return 0;

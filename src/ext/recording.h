@@ -22,6 +22,8 @@ struct Recording {
 int recording_take(Recording *r, uint64_t now, Err *err);
 /* stream.c: opens r's .ferret stream at path (the header and what r holds so far). */
 int stream_open(Recording *r, const char *path, Err *err);
+/* A take written to the stream as one chunk (called once a second from a hook). */
+int stream_flush(Recording *r, uint64_t now, Err *err);
 /* Final take, timeline spans, end marker, close. */
 int stream_close(Recording *r, Err *err);
 /* Closes without an end marker and without writing anything more (after fork). */

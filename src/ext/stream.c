@@ -38,6 +38,16 @@ stream_open(Recording *r, const char *path, Err *err)
 }
 
 int
+stream_flush(Recording *r, uint64_t now, Err *err)
+{
+    if (!r->writer)
+        return 0;
+    if (recording_take(r, now, err) < 0 || ffile_writer_flush(r->writer, r->p, err) < 0)
+        return err_context(err, "writing %s", r->stream_path);
+    return 0;
+}
+
+int
 stream_close(Recording *r, Err *err)
 {
     FfileWriter *w = r->writer;

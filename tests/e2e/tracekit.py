@@ -29,10 +29,10 @@ def libdir(ferret):
     return Path(ferret).resolve().parent / "lib" / "ferret"
 
 
-def env(ferret, **extra):
+def env(ferret, san=None, **extra):
     e = dict(os.environ)
     e.pop("PYTHONPATH", None)
-    if is_san(ferret):
+    if is_san(ferret) if san is None else san:
         lib = _asan_lib()
         if lib:
             e["LD_PRELOAD"] = lib
@@ -42,9 +42,9 @@ def env(ferret, **extra):
     return e
 
 
-def run(ferret, args, timeout=120, **extra):
+def run(ferret, args, timeout=120, san=None, **extra):
     return subprocess.run([str(ferret)] + [str(a) for a in args], capture_output=True,
-                          text=True, env=env(ferret, **extra), timeout=timeout)
+                          text=True, env=env(ferret, san, **extra), timeout=timeout)
 
 
 def run_python(ferret, python, args, timeout=120, **extra):
