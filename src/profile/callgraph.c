@@ -207,8 +207,27 @@ callgraph_build(const Profile *p, int64_t thread, Callgraph *out, Err *err)
         goto fail;
     }
     if (!has_calls || !has_wall) {
-        err_set(err, ERR_FORMAT, "not a trace profile (no \"calls\" and \"wall_ns\" series)");
-        goto fail;
+        /* a sampled profile: its first series as wall time, no call counts */
+        SeriesId sid = 0;
+        const char *unit = profile_nseries(p) ? profile_series_unit(p, sid) : "";
+        /* samples count their interval (1 ms when the profile records none) */
+        int64_t iv = profile_info_c(p)->interval_ns;
+        double scale = strcmp(unit, "ns") == 0        ? 1.0
+                       : strcmp(unit, "samples") == 0 ? (double)(iv > 0 ? iv : 1000000)
+                                                      : 0.0;
+        if (has_calls || has_wall || scale == 0.0) {
+            err_set(err, ERR_FORMAT, "the profile holds no times (its first series is in %s)",
+                    *unit ? unit : "no unit");
+            goto fail;
+        }
+        ProfFilter f;
+        profile_filter_init(&f);
+        f.series = sid;
+        f.thread = thread;
+        profile_self_weights(p, &f, s.wall);
+        for (size_t i = 0; i < ns; i++)
+            s.wall[i] = (int64_t)((double)s.wall[i] * scale);
+        out->sampled = true;
     }
     out->has_lines = has_hits || has_line_ns;
     if (index_funcs(p, out, &s, err) < 0)

@@ -6,7 +6,8 @@
  *                         {(caller file, line, name): (calls, prim_calls, self_s, total_s)})}
  * as cProfile.Profile.snapshot_stats builds it (note the swapped first two fields of the
  * caller tuples). C functions are ('~', 0, '<built-in method NAME>') as in cProfile.
- * Outermost calls have an empty caller dict. Only trace profiles can be written. */
+ * Outermost calls have an empty caller dict. A sampled profile gives estimated times and no
+ * call counts (0), which pstats shows as such. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,7 @@ pstats_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
     (void)opt;
     Callgraph cg;
     if (callgraph_build(p, -1, &cg, err) < 0)
-        return err_context(err, "pstats needs a trace profile (ferret trace)");
+        return err_context(err, "writing pstats");
     /* edges grouped by callee (a counting sort): by_callee[start[f] .. start[f + 1]) */
     uint32_t *by_callee = malloc((cg.nedges ? cg.nedges : 1) * sizeof *by_callee);
     uint32_t *start = calloc(cg.nfuncs + 1, sizeof *start);
@@ -160,6 +161,8 @@ pstats_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         const CgFunc *fn = &cg.funcs[f];
         if (!fn->calls && !fn->self_ns && !fn->total_ns)
             continue; /* frames of other series only (line frames share the function) */
+        if (fn->kind != FRAME_PY && fn->kind != FRAME_NATIVE)
+            continue; /* synthetic thread/process roots of sampled profiles */
         put_func(&b, p, fn);
         buf_putc(&b, M_TUPLE);
         put_u32(&b, 5);
