@@ -24,7 +24,7 @@ CLI_SRC   := $(wildcard src/cli/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all san test unit e2e fuzz fuzz-replay layouts layouts-check format bench clean demo
+.PHONY: all san test unit e2e fuzz fuzz-replay layouts layouts-check format bench bench-tools clean demo
 .DEFAULT_GOAL := all
 
 # $(call variant,NAME,FLAGS): objects under build/obj/NAME, libferret.a and the ferret binary.
@@ -80,7 +80,7 @@ fuzz: $(FUZZ_SRC)
 	  n=$${n#fuzz_}; echo "fuzz: $$n ($(FUZZ_SECONDS)s)"; \
 	  $(CLANG) $(CPPFLAGS) -std=c11 $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$n $$f $(FUZZ_LIB_SRC) $(LDLIBS); \
 	  mkdir -p tests/fuzz/corpus/$$n $(BUILD)/fuzz/new-$$n; \
-	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/$$n/crash- \
+	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/$$n/ \
 	    $(BUILD)/fuzz/new-$$n tests/fuzz/corpus/$$n; done
 
 # Test-only: a library that reads its host interpreter's stack through pyself.h.
@@ -107,7 +107,14 @@ layouts-check:
 demo: $(BUILD)/ferret
 	$(BUILD)/ferret run -- python3 examples/hotspots.py
 
-bench: $(BUILD)/ferret
+# Programs the benchmark scripts in bench/ use (release build).
+BENCH_TOOLS := $(BUILD)/bench/sample_cost
+$(BUILD)/bench/%: bench/%.c $(BUILD)/rel/libferret.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -o $@ $< $(BUILD)/rel/libferret.a $(LDLIBS)
+bench-tools: $(BENCH_TOOLS)
+
+bench: $(BUILD)/ferret bench-tools
 	@echo "see bench/README.md: each script there prints its own table"
 
 format:

@@ -34,8 +34,8 @@ def word_stats(rounds):
 
 def main():
     start = time.perf_counter()
-    primes = count_primes(120_000)
-    words = word_stats(300)
+    primes = count_primes(700_000)
+    words = word_stats(900)
     time.sleep(0.3)
     print(f"{primes} primes, {words} distinct words in {time.perf_counter() - start:.2f}s")
 

@@ -11,10 +11,12 @@
 /* Every subcommand: X(name, one-line help). Each is `int cmd_<name>(int argc, char **argv)`
  * in cli/cmd_<name>.c, with argv[0] the subcommand's name; it returns the exit status. */
 #define FERRET_COMMANDS(X)                                                                         \
-    X(dump, "print the current Python stack of every thread of a process")                        \
+    X(run, "run a Python command and sample where its time goes")                                 \
+    X(attach, "sample a running Python process")                                                 \
     X(report, "render a saved .ferret profile (text, html, svg, pprof, ...)")                  \
     X(diff, "compare two profiles: which functions' share changed")                            \
     X(trace, "run a Python program and count every call exactly (calls, times, lines)")        \
+    X(dump, "print the current Python stack of every thread of a process")                        \
     X(version, "print ferret's version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);

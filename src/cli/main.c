@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: ferret's entry point: picks the subcommand from FERRET_COMMANDS and runs it. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,10 +46,12 @@ main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(commands[i].name, cmd) == 0) {
             int rc = commands[i].fn(argc - 1, argv + 1);
-            if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, "ferret: writing to standard output: %s\n", strerror(errno));
-                if (rc == EXIT_OK)
-                    rc = EXIT_FAIL;
+            /* a reader that went away (| head) is not an error; any other failure is */
+            bool bad = fflush(stdout) != 0 && errno != EPIPE;
+            if ((bad || ferror(stdout)) && rc == EXIT_OK) { /* else already reported */
+                fprintf(stderr, "ferret: writing to standard output: %s\n",
+                        bad ? strerror(errno) : "write error");
+                rc = EXIT_FAIL;
             }
             return rc;
         }

@@ -7,6 +7,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "profile/profile.h"
 #include "util/err.h"
@@ -30,6 +31,11 @@ int ffile_writer_close(FfileWriter *w, const Profile *p, Err *err);
 /* Closes without the end marker (the file keeps every flushed chunk and opens as
  * incomplete) and frees w. NULL is a no-op. */
 void ffile_writer_abort(FfileWriter *w);
+/* Writes the whole profile as a complete .ferret file to out (through stdio). The `ferret`
+ * report format, so
+ * `ferret report X -f ferret -o Y` re-encodes and the report path's OUT.tmp-then-rename
+ * applies. Returns 0 or -1. */
+int ffile_write_stream(const Profile *p, FILE *out, Err *err);
 /* Bytes written so far (header and chunks). */
 uint64_t ffile_writer_bytes(const FfileWriter *w);
 

@@ -18,7 +18,9 @@
 #include "util/varint.h"
 
 struct FfileWriter {
-    int fd;
+    int fd;       /* -1 when writing to `stream` */
+    FILE *stream; /* ffile_write_stream's caller's */
+    bool owns_fd; /* opened by ffile_writer_open */
     char *path;
     uint64_t bytes; /* file length after the last whole chunk */
     bool failed;    /* a write failed: the file was cut back to `bytes`, nothing more goes in */
@@ -84,14 +86,18 @@ write_all(FfileWriter *w, const void *data, size_t n, Err *err)
 {
     const char *p = data;
     size_t left = n;
-    while (left > 0) {
+    if (w->stream && fwrite(p, 1, left, w->stream) != left) {
+        w->failed = true;
+        return err_sys(err, errno ? errno : EIO, "writing %s", w->path);
+    }
+    while (!w->stream && left > 0) {
         ssize_t k = write(w->fd, p, left);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
             int e = k < 0 ? errno : EIO;
             w->failed = true;
-            if (ftruncate(w->fd, (off_t)w->bytes) == 0)
+            if (w->owns_fd && ftruncate(w->fd, (off_t)w->bytes) == 0)
                 (void)lseek(w->fd, (off_t)w->bytes, SEEK_SET);
             return err_sys(err, e, "writing %s", w->path);
         }
@@ -394,17 +400,24 @@ emit_samples(FfileWriter *w, const Profile *p, Err *err)
     return 0;
 }
 
-FfileWriter *
-ffile_writer_open(const char *path, Err *err)
+/* A writer on fd (named `path` in messages) that has written the header. */
+static FfileWriter *
+writer_new(int fd, FILE *stream, const char *path, Err *err)
 {
+    bool owns_fd = !stream;
     FfileWriter *w = calloc(1, sizeof *w);
     char *copy = strdup(path);
     if (!w || !copy) {
         free(w);
         free(copy);
+        if (owns_fd)
+            close(fd);
         err_set(err, ERR_NOMEM, "out of memory opening %s", path);
         return NULL;
     }
+    w->fd = fd;
+    w->stream = stream;
+    w->owns_fd = owns_fd;
     w->path = copy;
     buf_init(&w->raw);
     buf_init(&w->sec);
@@ -412,13 +425,6 @@ ffile_writer_open(const char *path, Err *err)
     w->gen = 1;
     w->nstrs = 1;   /* string 0 (empty) and stack 0 (the root) exist in every profile */
     w->nstacks = 1;
-    w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w->fd < 0) {
-        err_sys(err, errno, "cannot create %s", path);
-        free(copy);
-        free(w);
-        return NULL;
-    }
     uint8_t h[FFILE_HEADER_LEN];
     memcpy(h, FFILE_MAGIC, FFILE_MAGIC_LEN);
     h[8] = FFILE_VERSION_MAJOR;
@@ -430,6 +436,26 @@ ffile_writer_open(const char *path, Err *err)
         return NULL;
     }
     return w;
+}
+
+FfileWriter *
+ffile_writer_open(const char *path, Err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        err_sys(err, errno, "cannot create %s", path);
+        return NULL;
+    }
+    return writer_new(fd, NULL, path, err);
+}
+
+int
+ffile_write_stream(const Profile *p, FILE *out, Err *err)
+{
+    FfileWriter *w = writer_new(-1, out, "the profile", err);
+    if (!w)
+        return -1;
+    return ffile_writer_close(w, p, err);
 }
 
 int
@@ -485,10 +511,12 @@ ffile_writer_close(FfileWriter *w, const Profile *p, Err *err)
             put_uv(&w->raw, counts[i]);
         rc = chunk_out(w, FFILE_CHUNK_END, err);
     }
-    if (rc == 0 && fsync(w->fd) != 0 && errno != EINVAL)
-        rc = err_sys(err, errno, "writing %s", w->path);
-    if (close(w->fd) != 0 && rc == 0)
-        rc = err_sys(err, errno, "writing %s", w->path);
+    if (w->owns_fd) {
+        if (rc == 0 && fsync(w->fd) != 0 && errno != EINVAL)
+            rc = err_sys(err, errno, "writing %s", w->path);
+        if (close(w->fd) != 0 && rc == 0)
+            rc = err_sys(err, errno, "writing %s", w->path);
+    }
     writer_free(w);
     return rc;
 }
@@ -498,7 +526,8 @@ ffile_writer_abort(FfileWriter *w)
 {
     if (!w)
         return;
-    (void)close(w->fd);
+    if (w->owns_fd)
+        (void)close(w->fd);
     writer_free(w);
 }
 

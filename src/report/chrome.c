@@ -34,14 +34,39 @@ typedef struct {
     Err *err;
     bool failed;
     size_t nevents;
+    /* per function, its event tail `,"name":...,"args":{...}}` rendered once, in `tails` */
+    Buf tails;
+    uint32_t *tail_off; /* offset + 1; 0: not rendered yet */
+    uint32_t *tail_len;
+    /* per thread, its event head `{"ph":"X","pid":P,"tid":T,"ts":` */
+    Buf heads;
+    uint32_t *head_off;
+    uint32_t *head_len;
 } Ctx;
+
+static void
+put_u64(Buf *b, uint64_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    buf_append(b, tmp + i, sizeof tmp - i);
+}
 
 static void
 put_us(Buf *b, int64_t ns)
 {
     /* microseconds with three decimals, exact */
     uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-    buf_printf(b, "%s%" PRIu64 ".%03u", ns < 0 ? "-" : "", a / 1000, (unsigned)(a % 1000));
+    if (ns < 0)
+        buf_putc(b, '-');
+    put_u64(b, a / 1000);
+    char frac[4] = {'.', (char)('0' + a % 1000 / 100), (char)('0' + a % 100 / 10),
+                    (char)('0' + a % 10)};
+    buf_append(b, frac, sizeof frac);
 }
 
 static int
@@ -51,7 +76,7 @@ drain(Ctx *c, bool force)
         return -1;
     if (!force && c->b.len < (1u << 20))
         return 0;
-    if (buf_failed(&c->b)) {
+    if (buf_failed(&c->b) || buf_failed(&c->tails) || buf_failed(&c->heads)) {
         c->failed = true;
         return err_set(c->err, ERR_NOMEM, "out of memory writing the Chrome trace");
     }
@@ -64,30 +89,49 @@ drain(Ctx *c, bool force)
 }
 
 static void
-event(Ctx *c, uint32_t func, const ProfThread *th, int64_t start, int64_t dur)
+event(Ctx *c, uint32_t func, ThreadId thread, int64_t start, int64_t dur)
 {
-    const FuncStat *fs = &c->sum->funcs[func];
     const Profile *p = c->p;
-    buf_puts(&c->b, c->nevents++ ? ",\n{\"ph\":\"X\",\"name\":\"" : "{\"ph\":\"X\",\"name\":\"");
-    esc_json(&c->b, profile_strp(p, fs->name), profile_strlen(p, fs->name));
-    buf_printf(&c->b, "\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%" PRIu64 ",\"ts\":",
-               fs->kind == FRAME_PY ? "python" : "native", (int)profile_proc_at(p, th->proc)->pid,
-               th->tid);
-    put_us(&c->b, start);
-    buf_puts(&c->b, ",\"dur\":");
-    put_us(&c->b, dur < 0 ? 0 : dur);
-    if (fs->file != PROFILE_EMPTY) {
-        buf_puts(&c->b, ",\"args\":{\"file\":\"");
-        esc_json(&c->b, profile_strp(p, fs->file), profile_strlen(p, fs->file));
-        buf_printf(&c->b, "\",\"line\":%d}", (int)fs->fn_line);
+    if (!c->head_off[thread]) {
+        const ProfThread *th = profile_thread_at(p, thread);
+        size_t at = c->heads.len;
+        buf_printf(&c->heads, "{\"ph\":\"X\",\"pid\":%d,\"tid\":%" PRIu64 ",\"ts\":",
+                   (int)profile_proc_at(p, th->proc)->pid, th->tid);
+        c->head_off[thread] = (uint32_t)at + 1;
+        c->head_len[thread] = (uint32_t)(c->heads.len - at);
     }
-    buf_putc(&c->b, '}');
+    if (!c->tail_off[func]) {
+        const FuncStat *fs = &c->sum->funcs[func];
+        size_t at = c->tails.len;
+        buf_puts(&c->tails, ",\"name\":\"");
+        esc_json(&c->tails, profile_strp(p, fs->name), profile_strlen(p, fs->name));
+        buf_printf(&c->tails, "\",\"cat\":\"%s\"", fs->kind == FRAME_PY ? "python" : "native");
+        if (fs->file != PROFILE_EMPTY) {
+            buf_puts(&c->tails, ",\"args\":{\"file\":\"");
+            esc_json(&c->tails, profile_strp(p, fs->file), profile_strlen(p, fs->file));
+            buf_printf(&c->tails, "\",\"line\":%d}", (int)fs->fn_line);
+        }
+        buf_puts(&c->tails, "}");
+        c->tail_off[func] = (uint32_t)at + 1;
+        c->tail_len[func] = (uint32_t)(c->tails.len - at);
+    }
+    if (buf_failed(&c->heads) || buf_failed(&c->tails)) {
+        c->b.failed = true;
+        return;
+    }
+    if (c->nevents++)
+        buf_append(&c->b, ",\n", 2);
+    buf_append(&c->b, c->heads.data + c->head_off[thread] - 1, c->head_len[thread]);
+    put_us(&c->b, start);
+    buf_append(&c->b, ",\"dur\":", 7);
+    put_us(&c->b, dur < 0 ? 0 : dur);
+    buf_append(&c->b, c->tails.data + c->tail_off[func] - 1, c->tail_len[func]);
     drain(c, false);
 }
 
 /* Closes the track's open functions from depth `keep` on, at time `end`. */
 static void
-close_to(Ctx *c, Track *tr, const ProfThread *th, size_t keep, int64_t end)
+close_to(Ctx *c, Track *tr, ThreadId th, size_t keep, int64_t end)
 {
     while (tr->depth > keep) {
         tr->depth--;
@@ -131,16 +175,26 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
     Summary sum = {0};
     Ctx c = {.p = p, .sum = &sum, .out = out, .err = err};
     buf_init(&c.b);
+    buf_init(&c.tails);
+    buf_init(&c.heads);
     int64_t *zero = calloc(ns, sizeof *zero);
     Track *tracks = calloc(nt + 1, sizeof *tracks);
     FrameId *frames = malloc(PROFILE_MAX_DEPTH * sizeof *frames);
+    c.head_off = calloc(nt + 1, sizeof *c.head_off);
+    c.head_len = calloc(nt + 1, sizeof *c.head_len);
     int rc = -1;
-    if (!zero || !tracks || !frames) {
+    if (!zero || !tracks || !frames || !c.head_off || !c.head_len) {
         err_set(err, ERR_NOMEM, "out of memory writing the Chrome trace");
         goto done;
     }
     if (summary_build_from_self(p, zero, &sum, err) < 0)
         goto done;
+    c.tail_off = calloc(sum.nfuncs + 1, sizeof *c.tail_off);
+    c.tail_len = calloc(sum.nfuncs + 1, sizeof *c.tail_len);
+    if (!c.tail_off || !c.tail_len) {
+        err_set(err, ERR_NOMEM, "out of memory writing the Chrome trace");
+        goto done;
+    }
     SeriesId spans;
     bool has_spans = profile_series_find(p, "spans", &spans);
     ProfFilter f;
@@ -168,7 +222,7 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         profile_sample_at(p, i, &s);
         if (!profile_filter_match(&f, &s))
             continue;
-        const ProfThread *th = profile_thread_at(p, s.thread);
+        ThreadId th = s.thread;
         if (has_spans) {
             if (s.stack != PROFILE_ROOT)
                 event(&c, sum.func_of_frame[profile_stack_at(p, s.stack)->frame], th, s.t_ns,
@@ -207,7 +261,7 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
     }
     for (ThreadId t = 0; t < nt && !has_spans; t++)
         if (tracks[t].seen)
-            close_to(&c, &tracks[t], profile_thread_at(p, t), 0, tracks[t].last_t + (gap ? gap : 1));
+            close_to(&c, &tracks[t], t, 0, tracks[t].last_t + (gap ? gap : 1));
     buf_puts(&c.b, "\n]}\n");
     rc = drain(&c, true);
 done:
@@ -217,6 +271,12 @@ done:
     }
     summary_fini(&sum);
     buf_fini(&c.b);
+    buf_fini(&c.tails);
+    buf_fini(&c.heads);
+    free(c.tail_off);
+    free(c.tail_len);
+    free(c.head_off);
+    free(c.head_len);
     free(zero);
     free(tracks);
     free(frames);

@@ -113,7 +113,8 @@ done:
 }
 
 /* Batch means (docs/REPORTS.md "ferret diff"): the side's matched samples, in recorded order,
- * cut into DIFF_BLOCKS blocks of equal count; var[key] = the sample variance of the key's
+ * cut into DIFF_BLOCKS blocks of equal sample count (n counts samples, not weight); a
+ * key's share of a block is its weight there over the block's weight; var[key] = the sample variance of the key's
  * share across blocks divided by DIFF_BLOCKS, an estimate of the variance of its overall
  * share that holds when nearby samples are correlated. NaN when there are too few samples. */
 static int
@@ -137,7 +138,7 @@ block_variance(const Profile *p, const ReportOptions *opt, const uint32_t *key_o
     ProfFilter f;
     report_filter(opt, &f);
     size_t nt = 0, nk = 0;
-    int64_t m = 0, block_start = 0;
+    int64_t m = 0, bw = 0; /* samples so far, weight in this block */
     uint64_t visit = 0;
     int b = 0;
     for (size_t i = 0; i < profile_nsamples(p) && b < DIFF_BLOCKS; i++) {
@@ -145,8 +146,10 @@ block_variance(const Profile *p, const ReportOptions *opt, const uint32_t *key_o
         profile_sample_at(p, i, &s);
         if (!profile_filter_match(&f, &s))
             continue;
-        if (self[s.stack]++ == 0)
+        if (self[s.stack] == 0)
             touched[nt++] = s.stack;
+        self[s.stack] += s.weight;
+        bw += s.weight;
         m++;
         if (m < n * (b + 1) / DIFF_BLOCKS)
             continue;
@@ -165,7 +168,7 @@ block_variance(const Profile *p, const ReportOptions *opt, const uint32_t *key_o
             }
             self[st] = 0;
         }
-        double nb = (double)(m - block_start);
+        double nb = bw > 0 ? (double)bw : 1;
         for (size_t j = 0; j < nk; j++) {
             double share = (double)kcount[ktouched[j]] / nb;
             sum1[ktouched[j]] += share;
@@ -173,7 +176,7 @@ block_variance(const Profile *p, const ReportOptions *opt, const uint32_t *key_o
             kcount[ktouched[j]] = 0;
         }
         nt = nk = 0;
-        block_start = m;
+        bw = 0;
         b++;
     }
     for (size_t key = 0; key < nkeys; key++) {
@@ -193,19 +196,30 @@ done:
     return rc;
 }
 
-/* Does this series count samples (so a binomial test applies)? */
-static bool
-counts_samples(const Profile *p, SeriesId s)
+/* The effective number of independent samples behind a "samples" series (Kish's
+ * (sum w)^2 / sum w^2: the sampler gives a late sample the weight of the intervals it stands
+ * for), or 0 when the series does not count samples and no test applies. */
+static double
+effective_n(const Profile *p, const ReportOptions *opt, int64_t *records)
 {
-    if (!profile_nseries(p) || strcmp(profile_series_unit(p, s), "samples") != 0)
-        return false;
+    *records = 0;
+    if (!profile_nseries(p) || strcmp(profile_series_unit(p, opt->series), "samples") != 0)
+        return 0;
+    ProfFilter f;
+    report_filter(opt, &f);
+    double sw = 0, sw2 = 0;
     for (size_t i = 0; i < profile_nsamples(p); i++) {
         ProfSample x;
         profile_sample_at(p, i, &x);
-        if (x.series == s && x.weight != 1)
-            return false;
+        if (!profile_filter_match(&f, &x))
+            continue;
+        if (x.weight <= 0)
+            return 0;
+        sw += (double)x.weight;
+        sw2 += (double)x.weight * (double)x.weight;
+        (*records)++;
     }
-    return true;
+    return sw2 > 0 ? sw * sw / sw2 : 0;
 }
 
 static double
@@ -214,19 +228,69 @@ share(int64_t x, int64_t n)
     return n > 0 ? (double)x / (double)n : 0.0;
 }
 
-/* Two-sided two-proportion z-test with pooled variance: z and its p-value. */
+/* Two-sided two-proportion z-test with pooled variance on shares p1 of n1 and p2 of n2
+ * samples: z and its p-value. */
 static void
-two_proportion(int64_t x1, int64_t n1, int64_t x2, int64_t n2, double *z, double *p)
+two_proportion(double p1, double n1, double p2, double n2, double *z, double *p)
 {
-    double pool = (double)(x1 + x2) / (double)(n1 + n2);
-    double se = sqrt(pool * (1 - pool) * (1.0 / (double)n1 + 1.0 / (double)n2));
+    double pool = (p1 * n1 + p2 * n2) / (n1 + n2);
+    double se = sqrt(pool * (1 - pool) * (1.0 / n1 + 1.0 / n2));
     if (!(se > 0)) {
         *z = 0;
         *p = 1;
         return;
     }
-    *z = (share(x2, n2) - share(x1, n1)) / se;
+    *z = (p2 - p1) / se;
     *p = erfc(fabs(*z) / sqrt(2.0));
+}
+
+/* Continued fraction of the regularized incomplete beta function (modified Lentz). */
+static double
+beta_cf(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double c = 1, d = 1 - (a + b) * x / (a + 1);
+    d = fabs(d) < tiny ? tiny : d;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 500; m++) {
+        for (int odd = 0; odd < 2; odd++) {
+            double num = odd ? -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+                             : m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+            d = 1 + num * d;
+            d = fabs(d) < tiny ? tiny : d;
+            c = 1 + num / c;
+            c = fabs(c) < tiny ? tiny : c;
+            d = 1 / d;
+            h *= d * c;
+            if (odd && fabs(d * c - 1) < 1e-15)
+                return h;
+        }
+    }
+    return h;
+}
+
+/* I_x(a, b), the regularized incomplete beta function. */
+static double
+inc_beta(double a, double b, double x)
+{
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    double front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+    if (x < (a + 1) / (a + b + 2))
+        return front * beta_cf(a, b, x) / a;
+    return 1 - front * beta_cf(b, a, 1 - x) / b;
+}
+
+/* Two-sided p-value of Student's t with df degrees of freedom (normal when df is infinite). */
+static double
+t_two_sided(double t, double df)
+{
+    if (!isfinite(df))
+        return erfc(fabs(t) / sqrt(2.0));
+    return inc_beta(df / 2, 0.5, df / (df + t * t));
 }
 
 static const DiffFunc *sort_funcs;
@@ -296,8 +360,9 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
         add_side(out, &k, new, nopt, 1, &frame_keys[1], err) < 0)
         goto done;
     flame_fold(&out->tree);
-    out->tested = out->base_n > 0 && out->new_n > 0 && counts_samples(base, bopt->series) &&
-                  counts_samples(new, nopt->series);
+    int64_t records[2];
+    double neff[2] = {effective_n(base, bopt, &records[0]), effective_n(new, nopt, &records[1])};
+    out->tested = out->base_n > 0 && out->new_n > 0 && neff[0] > 0 && neff[1] > 0;
     var[0] = malloc((k.n + 1) * sizeof *var[0]);
     var[1] = malloc((k.n + 1) * sizeof *var[1]);
     if (!var[0] || !var[1]) {
@@ -305,8 +370,8 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
         goto done;
     }
     if (out->tested &&
-        (block_variance(base, bopt, frame_keys[0], k.n, out->base_n, var[0], err) < 0 ||
-         block_variance(new, nopt, frame_keys[1], k.n, out->new_n, var[1], err) < 0))
+        (block_variance(base, bopt, frame_keys[0], k.n, records[0], var[0], err) < 0 ||
+         block_variance(new, nopt, frame_keys[1], k.n, records[1], var[1], err) < 0))
         goto done;
     for (size_t i = 0; i < k.n; i++) {
         DiffFunc *f = &k.funcs[i];
@@ -319,16 +384,19 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
         f->design_effect = 1;
         bool synthetic = f->kind == FRAME_THREAD || f->kind == FRAME_PROCESS;
         if (out->tested && !synthetic && f->base_total + f->new_total > 0) {
-            two_proportion(f->base_total, out->base_n, f->new_total, out->new_n, &f->z,
-                           &f->p_value);
-            /* correlated samples: widen by the batch-means design effect (never narrow) */
-            double vb = f->base_share * (1 - f->base_share) / (double)out->base_n;
-            double vn = f->new_share * (1 - f->new_share) / (double)out->new_n;
-            double batch = (isnan(var[0][i]) ? vb : var[0][i]) + (isnan(var[1][i]) ? vn : var[1][i]);
-            f->design_effect = vb + vn > 0 && batch > vb + vn ? batch / (vb + vn) : 1;
-            if (f->design_effect > 1) {
-                f->z /= sqrt(f->design_effect);
-                f->p_value = erfc(fabs(f->z) / sqrt(2.0));
+            two_proportion(f->base_share, neff[0], f->new_share, neff[1], &f->z, &f->p_value);
+            /* correlated samples: when the batch-means variance is the larger, a Welch t-test
+             * on it (Welch-Satterthwaite degrees of freedom) replaces the binomial test */
+            double vb = f->base_share * (1 - f->base_share) / neff[0];
+            double vn = f->new_share * (1 - f->new_share) / neff[1];
+            double v0 = isnan(var[0][i]) ? vb : var[0][i], v1 = isnan(var[1][i]) ? vn : var[1][i];
+            if (vb + vn > 0 && v0 + v1 > vb + vn) {
+                f->design_effect = (v0 + v1) / (vb + vn);
+                double den = (isnan(var[0][i]) ? 0 : v0 * v0 / (DIFF_BLOCKS - 1)) +
+                             (isnan(var[1][i]) ? 0 : v1 * v1 / (DIFF_BLOCKS - 1));
+                double df = den > 0 ? (v0 + v1) * (v0 + v1) / den : INFINITY;
+                f->z = f->delta / sqrt(v0 + v1);
+                f->p_value = t_two_sided(f->z, df);
             }
             out->ntested++;
         }

@@ -9,12 +9,13 @@
  * taken close together are correlated (a program stays in a function for a while), which
  * makes the binomial variance too small; so each side's matched samples are also cut, in
  * time order, into 32 blocks, and the variance of the function's share is estimated from
- * the spread of its share across blocks (batch means). When that is larger than the
- * binomial variance, z is divided by the square root of the ratio (the design effect); it
- * is never made smaller. Then Holm's step-down correction over every function tested, at
- * family-wise level alpha (default 0.05). The test needs counts: it runs only when both
- * series count samples (unit "samples", weight 1); otherwise shares and deltas are
- * reported untested.
+ * the spread of its share across blocks (batch means). When that variance is the larger,
+ * the function gets a Welch t-test on it instead (Welch-Satterthwaite degrees of freedom);
+ * the test is never made narrower than the binomial one. Then Holm's step-down correction
+ * over every function tested, at family-wise level alpha (default 0.05). The test needs
+ * counts: it runs only when both series count samples (unit "samples"; a sample the
+ * sampler weighted for the intervals it stands for counts through Kish's effective sample
+ * size); for other units (bytes, ns) shares and deltas are reported untested.
  *
  * Functions are matched across the profiles by qualified name and file (not line numbers,
  * which move when code is edited). Used by `ferret diff` and by `ferret compare` (issue 4),
@@ -39,7 +40,8 @@ typedef struct {
     double base_self_share, new_self_share; /* self / all samples */
     double delta;                           /* new_share - base_share */
     double z, p_value, p_adjusted;          /* NaN when not tested */
-    double design_effect;                   /* variance inflation used (>= 1) */
+    double design_effect; /* batch-means variance / binomial variance when the t-test was
+                             used (> 1), else 1 */
     int change; /* +1: share grew beyond noise, -1: shrank beyond noise, 0: within noise */
 } DiffFunc;
 

@@ -323,21 +323,9 @@ put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
     }
     buf_puts(b, "\"threads\":[");
     for (size_t k = 0; k < shown && cnt[k][0] > 0; k++) {
-        const ProfThread *th = profile_thread_at(p, (ThreadId)cnt[k][1]);
-        Buf name;
-        buf_init(&name);
-        if (th->name != PROFILE_EMPTY)
-            buf_append(&name, profile_strp(p, th->name), profile_strlen(p, th->name));
-        else
-            buf_puts(&name, "thread");
-        if (profile_nprocs(p) > 1)
-            buf_printf(&name, " (pid %d, tid %" PRIu64 ")", (int)profile_proc_at(p, th->proc)->pid,
-                       th->tid);
-        else
-            buf_printf(&name, " (tid %" PRIu64 ")", th->tid);
-        buf_puts(b, k ? ",{\"name\":" : "{\"name\":");
-        json_str(b, name.data ? name.data : "", name.len);
-        buf_fini(&name);
+        buf_puts(b, k ? ",{\"name\":\"" : "{\"name\":\"");
+        report_thread_json(b, p, (ThreadId)cnt[k][1]);
+        buf_putc(b, '"');
         const int64_t *row = bk + k * 3 * HTML_BUCKETS;
         int64_t sums[3] = {0, 0, 0};
         static const char *const keys[] = {"all", "on", "gil"};
@@ -349,7 +337,7 @@ put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
             }
             buf_putc(b, ']');
         }
-        buf_printf(b, ",\"samples\":%" PRId64 ",\"oncpu\":%" PRId64 ",\"gil\":%" PRId64 "}",
+        buf_printf(b, ",\"samples\":%" PRId64 ",\"oncpu\":%" PRId64 ",\"gilTotal\":%" PRId64 "}",
                    sums[0], sums[1], sums[2]);
     }
     buf_puts(b, "],");

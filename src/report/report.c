@@ -3,11 +3,14 @@
 #include "report/report.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/escape.h"
 
 static const ReportWriter *const writers[] = {
 #define X(sym) &report_##sym,
@@ -184,3 +187,18 @@ report_fmt_weight(Buf *b, const char *unit, double scale, int64_t w)
     }
 }
 
+
+void
+report_thread_json(Buf *b, const Profile *p, ThreadId t)
+{
+    const ProfThread *th = profile_thread_at(p, t);
+    if (th->name != PROFILE_EMPTY)
+        esc_json(b, profile_strp(p, th->name), profile_strlen(p, th->name));
+    else
+        buf_puts(b, "thread");
+    if (profile_nprocs(p) > 1)
+        buf_printf(b, " (pid %d, tid %" PRIu64 ")", (int)profile_proc_at(p, th->proc)->pid,
+                   th->tid);
+    else
+        buf_printf(b, " (tid %" PRIu64 ")", th->tid);
+}

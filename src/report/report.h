@@ -32,7 +32,7 @@ typedef struct {
 
 /* Every format, in the order `ferret --help` lists them. X(symbol) names a ReportWriter
  * `report_<symbol>` defined in report/<symbol>.c. */
-#define REPORT_FORMATS(X) X(text) X(collapsed) X(html) X(svg) X(speedscope) X(pprof) X(chrome) \
+#define REPORT_FORMATS(X) X(text) X(collapsed) X(html) X(svg) X(speedscope) X(pprof) X(chrome) X(ferret) \
     X(pstats)
 
 #define X(sym) extern const ReportWriter report_##sym;
@@ -49,6 +49,9 @@ const ReportWriter *report_format_at(size_t i);
 /* Appends weight w in its unit: bytes as B/KiB/MiB..., "ns" as time, "samples" as time when
  * scale (seconds per sample) is positive, else a plain number. */
 void report_fmt_weight(Buf *b, const char *unit, double scale, int64_t w);
+/* Appends a thread's label as JSON string content: its name (or "thread"), then
+ * " (tid N)", or " (pid P, tid N)" when the profile has several processes. */
+void report_thread_json(Buf *b, const Profile *p, ThreadId t);
 /* Sets f to the samples the options select (series, flags); all threads and times. */
 void report_filter(const ReportOptions *opt, ProfFilter *f);
 /* Comma-separated list of format names, for messages. Static storage. */

@@ -156,18 +156,9 @@ speedscope_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err
     for (ThreadId t = 0; t < nt; t++) {
         if (first[t + 1] == first[t])
             continue;
-        const ProfThread *th = profile_thread_at(p, t);
         buf_puts(&b, any ? ",{\"type\":\"sampled\",\"name\":\"" : "{\"type\":\"sampled\",\"name\":\"");
         any = true;
-        if (th->name != PROFILE_EMPTY)
-            esc_json(&b, profile_strp(p, th->name), profile_strlen(p, th->name));
-        else
-            buf_puts(&b, "thread");
-        if (profile_nprocs(p) > 1)
-            buf_printf(&b, " (pid %d, tid %" PRIu64 ")", (int)profile_proc_at(p, th->proc)->pid,
-                       th->tid);
-        else
-            buf_printf(&b, " (tid %" PRIu64 ")", th->tid);
+        report_thread_json(&b, p, t);
         buf_printf(&b, "\",\"unit\":\"%s\",\"startValue\":0,\"samples\":[", ss_unit);
         /* two passes over the thread's runs: stacks, then weights (no big buffer) */
         int64_t total = 0;

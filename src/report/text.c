@@ -50,14 +50,15 @@ write_header(Ctx *c, int64_t matched)
     const Profile *p = c->p;
     const ProfileInfo *info = profile_info_c(p);
     Buf *b = c->b;
-    size_t all = 0;
+    int64_t all = 0; /* weighted: a late sample stands for several intervals */
     for (size_t i = 0; i < profile_nsamples(p); i++) {
         ProfSample s;
         profile_sample_at(p, i, &s);
-        all += s.series == c->opt->series;
+        if (s.series == c->opt->series)
+            all += s.weight;
     }
     const char *mode = profile_meta_get(p, "mode");
-    buf_printf(b, "ferret: %zu samples", all);
+    buf_printf(b, "ferret: %lld samples", (long long)all);
     if (info->duration_ns > 0)
         buf_printf(b, " over %.2fs", (double)info->duration_ns / 1e9);
     if (info->interval_ns > 0)
@@ -70,7 +71,7 @@ write_header(Ctx *c, int64_t matched)
     buf_printf(b, ", %zu thread%s", profile_nthreads(p), profile_nthreads(p) == 1 ? "" : "s");
     if (profile_nprocs(p) > 1)
         buf_printf(b, " in %zu processes", profile_nprocs(p));
-    uint64_t taken = all + info->dropped;
+    uint64_t taken = (uint64_t)all + info->dropped;
     buf_printf(b, ", %" PRIu64 " dropped (%.1f%%)\n", info->dropped,
                taken ? 100.0 * (double)info->dropped / (double)taken : 0.0);
     const char *cmd = profile_meta_get(p, "command");
@@ -82,8 +83,8 @@ write_header(Ctx *c, int64_t matched)
     const char *py = profile_meta_get(p, "python_version");
     if (py)
         buf_printf(b, "python: %s\n", py);
-    if (matched != (int64_t)all && c->unit_scale > 0)
-        buf_printf(b, "shown: %lld of %zu samples (%s)\n", (long long)matched, all,
+    if (matched != all && c->unit_scale > 0)
+        buf_printf(b, "shown: %lld of %lld samples (%s)\n", (long long)matched, (long long)all,
                    c->opt->flags_want & SAMPLE_HAS_GIL ? "GIL holder" : "on CPU");
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* code.c: code objects and str objects read from a target, turned into profile frames.
- * A code object is read once (names, file, line table) and cached by address; the frame for
- * (code, instruction offset) is cached too, so a sample whose frames were all seen before
- * costs no reads here. walk.c re-checks cached entries against the target (code_revalidate)
- * so an address reused by a new code object is noticed. */
+ * A code object's names and line table are read once and cached by address; the frame for
+ * (code, instruction offset) is cached too. Each use re-reads the code object's header from
+ * the sample's page snapshot (usually already there) and compares the pointers and first line
+ * with the cache, so an address reused by another code object is reloaded, never misnamed. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,21 +126,23 @@ code_cache_fini(Target *t)
     hashu64_fini(&t->line_frames);
 }
 
-/* Reads the code object at addr into a new cache entry. */
-static int
-code_load(Target *t, Profile *p, uintptr_t addr, uint32_t *idx, Err *err)
+/* The fields that identify a code object, from its header bytes. */
+static void
+code_identity(const Target *t, const uint8_t *hdr, CodeInfo *ci)
 {
     const LayoutCode *c = &t->layout.code_object;
-    uint8_t hdr[LAYOUT_MAX_READ];
-    if (rmem_read(&t->mem, addr, hdr, (size_t)t->span_code, err) < 0)
-        return -1;
-    if (t->code_type && ptr_at(hdr, t->layout.pyobject.ob_type) != t->code_type)
-        return err_set(err, ERR_IO, "expected a code object at %#lx", (unsigned long)addr);
+    ci->name_ptr = ptr_at(hdr, c->qualname >= 0 ? c->qualname : c->name);
+    ci->file_ptr = ptr_at(hdr, c->filename);
+    ci->linetable_ptr = ptr_at(hdr, c->linetable);
+    memcpy(&ci->firstlineno, hdr + c->firstlineno, sizeof ci->firstlineno);
+}
+
+/* Reads the code object at addr (header already in hdr) into a new cache entry. */
+static int
+code_load(Target *t, Profile *p, uintptr_t addr, const uint8_t *hdr, uint32_t *idx, Err *err)
+{
     CodeInfo ci = {.addr = addr, .profile = p};
-    ci.name_ptr = ptr_at(hdr, c->qualname >= 0 ? c->qualname : c->name);
-    ci.file_ptr = ptr_at(hdr, c->filename);
-    ci.linetable_ptr = ptr_at(hdr, c->linetable);
-    memcpy(&ci.firstlineno, hdr + c->firstlineno, sizeof ci.firstlineno);
+    code_identity(t, hdr, &ci);
     char s[STRING_MAX_CHARS * 4 + 1];
     size_t n;
     if (code_read_string(t, ci.name_ptr, s, sizeof s, &n, err) < 0 ||
@@ -200,12 +202,25 @@ code_frame(Target *t, Profile *p, uintptr_t code_addr, int addrq, FrameId *out, 
         code_cache_reset(t);
         t->cache_profile = p;
     }
+    const uint8_t *hdr = target_read(t, code_addr, (size_t)t->span_code, err);
+    if (!hdr)
+        return -1;
+    if (t->code_type && ptr_at(hdr, t->layout.pyobject.ob_type) != t->code_type)
+        return err_set(err, ERR_IO, "expected a code object at %#lx", (unsigned long)code_addr);
     uint32_t idx;
     uint32_t *hit = hashu64_find(&t->code_index, code_addr);
-    if (hit && *hit != UINT32_MAX)
-        idx = *hit;
-    else if (code_load(t, p, code_addr, &idx, err) < 0)
+    CodeInfo now;
+    code_identity(t, hdr, &now);
+    if (hit && *hit != UINT32_MAX) {
+        const CodeInfo *ci = &t->codes[*hit];
+        if (ci->name_ptr == now.name_ptr && ci->file_ptr == now.file_ptr &&
+            ci->linetable_ptr == now.linetable_ptr && ci->firstlineno == now.firstlineno)
+            idx = *hit;
+        else if (code_load(t, p, code_addr, hdr, &idx, err) < 0) /* another code object now */
+            return -1;
+    } else if (code_load(t, p, code_addr, hdr, &idx, err) < 0) {
         return -1;
+    }
     uint64_t key = (uint64_t)idx << 32 | (uint32_t)addrq;
     uint32_t *fr = hashu64_find(&t->line_frames, key);
     if (fr) {
@@ -224,48 +239,4 @@ code_frame(Target *t, Profile *p, uintptr_t code_addr, int addrq, FrameId *out, 
     if (hashu64_put(&t->line_frames, key, *out) < 0)
         return err_set(err, ERR_NOMEM, "out of memory caching frames");
     return 0;
-}
-
-size_t
-code_revalidate(Target *t, const uintptr_t *addrs, size_t n)
-{
-    const LayoutCode *c = &t->layout.code_object;
-    int64_t fields[] = {c->qualname >= 0 ? c->qualname : c->name, c->filename, c->linetable,
-                        c->firstlineno};
-    int64_t lo = fields[0], hi = fields[0] + 8;
-    for (size_t i = 1; i < sizeof fields / sizeof fields[0]; i++) {
-        if (fields[i] < lo)
-            lo = fields[i];
-        if (fields[i] + 8 > hi)
-            hi = fields[i] + 8;
-    }
-    size_t span = (size_t)(hi - lo), dropped = 0;
-    uint8_t buf[RMEM_MAX_BATCH][256];
-    if (span > sizeof buf[0])
-        return 0;
-    for (size_t start = 0; start < n; start += RMEM_MAX_BATCH) {
-        size_t m = n - start < RMEM_MAX_BATCH ? n - start : RMEM_MAX_BATCH;
-        RmemReq reqs[RMEM_MAX_BATCH];
-        for (size_t i = 0; i < m; i++)
-            reqs[i] = (RmemReq){addrs[start + i] + (uintptr_t)lo, buf[i], span};
-        Err err;
-        if (rmem_readv(&t->mem, reqs, m, &err) < 0)
-            continue;
-        for (size_t i = 0; i < m; i++) {
-            uint32_t *idx = hashu64_find(&t->code_index, addrs[start + i]);
-            if (!idx)
-                continue;
-            const CodeInfo *ci = &t->codes[*idx];
-            int32_t first;
-            memcpy(&first, buf[i] + (c->firstlineno - lo), sizeof first);
-            if (ptr_at(buf[i], fields[0] - lo) != ci->name_ptr ||
-                ptr_at(buf[i], c->filename - lo) != ci->file_ptr ||
-                ptr_at(buf[i], c->linetable - lo) != ci->linetable_ptr || first != ci->firstlineno) {
-                /* point the address at no entry: the next code_frame reloads it */
-                hashu64_put(&t->code_index, addrs[start + i], UINT32_MAX);
-                dropped++;
-            }
-        }
-    }
-    return dropped;
 }

@@ -48,11 +48,13 @@ elf_parse(Elf *e, const uint8_t *data, size_t len, Err *err)
     if (h.e_type != ET_EXEC && h.e_type != ET_DYN)
         return err_set(err, ERR_FORMAT, "ELF file is neither an executable nor a shared object");
     e->type = h.e_type;
-    if (h.e_phnum && (h.e_phentsize != sizeof(Elf64_Phdr) ||
-                      !in_bounds(e, h.e_phoff, (uint64_t)h.e_phnum * sizeof(Elf64_Phdr))))
-        return err_set(err, ERR_FORMAT, "ELF program headers out of bounds");
-    e->ph = data + h.e_phoff;
-    e->nph = h.e_phnum;
+    if (h.e_phnum) {
+        if (h.e_phentsize != sizeof(Elf64_Phdr) ||
+            !in_bounds(e, h.e_phoff, (uint64_t)h.e_phnum * sizeof(Elf64_Phdr)))
+            return err_set(err, ERR_FORMAT, "ELF program headers out of bounds");
+        e->ph = data + h.e_phoff; /* only once it is known to lie inside the image */
+        e->nph = h.e_phnum;
+    }
     if (h.e_shnum && h.e_shentsize == sizeof(Elf64_Shdr) &&
         in_bounds(e, h.e_shoff, (uint64_t)h.e_shnum * sizeof(Elf64_Shdr))) {
         e->sh = data + h.e_shoff;

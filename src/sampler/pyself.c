@@ -77,7 +77,7 @@ pyself_stack(PySelf *s, PyRawFrame *out, size_t max)
     Err err;
     size_t n = 0;
     bool partial;
-    /* in place: the thread state is this thread's own */
+    /* in place (local reads bypass the snapshot): the thread state is this thread's own */
     if (walk_raw(s->t, (const uint8_t *)tstate, (RawFrame *)out, max, &n, &partial, &err) < 0)
         return 0;
     return n;

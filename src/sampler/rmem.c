@@ -89,6 +89,33 @@ rmem_read_ptr(Rmem *m, uintptr_t addr, uintptr_t *out, Err *err)
 }
 
 ssize_t
+rmem_readv_raw(Rmem *m, const struct iovec *local, const struct iovec *remote, size_t n,
+               Err *err)
+{
+    if (n > RMEM_MAX_IOV)
+        return err_set(err, ERR_INTERNAL, "too many pieces in one read");
+    m->reads++;
+    if (m->local) {
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            memcpy(local[i].iov_base, remote[i].iov_base, remote[i].iov_len);
+            total += remote[i].iov_len;
+        }
+        m->bytes += total;
+        return (ssize_t)total;
+    }
+    ssize_t got = process_vm_readv(m->pid, local, n, remote, n, 0);
+    if (got < 0) {
+        if (errno == EFAULT)
+            return 0;
+        fail(m, errno, (uintptr_t)(n ? remote[0].iov_base : 0), 0, err);
+        return -1;
+    }
+    m->bytes += (size_t)got;
+    return got;
+}
+
+ssize_t
 rmem_read_partial(Rmem *m, uintptr_t addr, void *buf, size_t len, Err *err)
 {
     if (m->local) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "util/err.h"
 
@@ -37,6 +38,12 @@ int rmem_read(Rmem *m, uintptr_t addr, void *buf, size_t len, Err *err);
 #define RMEM_MAX_BATCH 64
 int rmem_readv(Rmem *m, const RmemReq *reqs, size_t n, Err *err);
 int rmem_read_ptr(Rmem *m, uintptr_t addr, uintptr_t *out, Err *err);
+/* n (local, remote) pieces in one process_vm_readv (n <= RMEM_MAX_IOV). Returns the bytes
+ * copied, which stops short at the first unreadable byte, or -1 with *err when the process
+ * is gone or forbidden. */
+#define RMEM_MAX_IOV 1024
+ssize_t rmem_readv_raw(Rmem *m, const struct iovec *local, const struct iovec *remote, size_t n,
+                       Err *err);
 /* Reads up to len bytes, stopping at the first unreadable page; returns the bytes read (0 if
  * none) or -1 when the process is gone or forbidden. */
 ssize_t rmem_read_partial(Rmem *m, uintptr_t addr, void *buf, size_t len, Err *err);

@@ -56,10 +56,8 @@ target_close(Target *t)
     if (!t)
         return;
     code_cache_fini(t);
+    snap_fini(&t->snap);
     free(t->scratch);
-    free(t->seen_codes);
-    for (size_t i = 0; i < WALK_REGIONS; i++)
-        free(t->chunk_buf[i]);
     free(t);
 }
 
@@ -453,6 +451,11 @@ target_alloc(pid_t pid)
         return NULL;
     t->pid = pid;
     t->pthread_tid_offset = -1;
+    if (snap_init(&t->snap) < 0) {
+        snap_fini(&t->snap);
+        free(t);
+        return NULL;
+    }
     rmem_init(&t->mem, pid);
     hashu64_init(&t->code_index);
     hashu64_init(&t->line_frames);

@@ -7,6 +7,7 @@
 #include "layouts/layout.h"
 #include "profile/profile.h"
 #include "sampler/rmem.h"
+#include "sampler/snap.h"
 #include "sampler/target.h"
 #include "util/hash.h"
 
@@ -29,8 +30,6 @@ typedef struct {
 #define STRING_MAX_CHARS 4096      /* longer names are cut */
 #define THREADS_MAX 4096           /* threads walked per interpreter and sample */
 #define INTERPS_MAX 64
-#define WALK_REGIONS 8             /* data-stack chunks copied per thread walk */
-#define CHUNK_MAX (4u << 20)       /* largest data-stack chunk copied in one read */
 #define CHAIN_MAX 100000           /* frames followed before a chain counts as a cycle */
 
 /* A frame as found on the stack: its code object and instruction offset in bytes. */
@@ -57,24 +56,22 @@ struct Target {
     HashU64 code_index; /* code address -> index into codes */
     HashU64 line_frames; /* code index << 32 | (uint32_t)addrq -> FrameId + 1 */
     Profile *cache_profile; /* the profile the caches' ids refer to */
+    /* this sample's view of the target's memory */
+    Snap snap;
     /* scratch, reused every sample */
     uint8_t *scratch;
     size_t scratch_cap;
-    /* copies of data-stack chunks (3.11+) made during one thread's walk */
-    uint8_t *chunk_buf[WALK_REGIONS];
-    size_t chunk_cap[WALK_REGIONS];
     /* GIL of each interpreter (3.12+: interp->ceval.gil), cached by interpreter address */
     uintptr_t gil_interp[INTERPS_MAX], gil_addr[INTERPS_MAX];
     size_t ngil;
-    /* code addresses seen in the current thread's walk, for code_revalidate */
-    uintptr_t *seen_codes;
-    size_t seen_cap;
     int64_t span_thread, span_frame, span_code;
 };
 
 /* code.c */
-/* Interns the frame executing code_addr at byte offset addrq into p (cached). Returns 0,
- * or -1 with *err: ERR_IO for a torn or implausible read. */
+/* Interns the frame executing code_addr at byte offset addrq into p. The code object's
+ * identifying fields are read (through the sample's snapshot) and compared with the cache
+ * every time, so an address reused by another code object is noticed. Returns 0, or -1
+ * with *err: ERR_IO for a torn or implausible read. */
 int code_frame(Target *t, Profile *p, uintptr_t code_addr, int addrq, FrameId *out, Err *err);
 /* Reads a str object into buf as UTF-8 (at most cap - 1 bytes, NUL-terminated). */
 int code_read_string(Target *t, uintptr_t str_addr, char *buf, size_t cap, size_t *len, Err *err);
@@ -83,13 +80,8 @@ void code_cache_reset(Target *t);
 void code_cache_fini(Target *t);
 /* Grows t->scratch to at least n bytes. */
 int target_scratch(Target *t, size_t n, Err *err);
-/* Re-reads the identifying fields (name, file, line table pointers, first line) of cached
- * code objects among addrs[0..n) in one batched read, and drops the cache entries whose
- * fields changed (the address now holds another code object). Best effort: a failed batch
- * changes nothing. Returns how many entries were dropped. */
-size_t code_revalidate(Target *t, const uintptr_t *addrs, size_t n);
-
-/* walk.c */
+/* walk.c: reads through the sample's snapshot (or in place, in-process). */
+const uint8_t *target_read(Target *t, uintptr_t addr, size_t len, Err *err);
 /* The Python frames of the thread state whose bytes (layout_span_thread of them) are in
  * ts, innermost first, at most max of them (*partial when there were more). Only reads, no
  * interning: safe for the in-process reader. Returns 0, or -1 with *err (ERR_IO: torn). */

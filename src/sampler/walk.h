@@ -38,6 +38,8 @@ typedef struct {
     int64_t interp_id;
     bool has_gil;
     bool partial;       /* deeper than the frame buffer allowed: outermost frames missing */
+    uint64_t fingerprint; /* hash of the raw frames (code objects and instruction offsets):
+                             it changes whenever the thread executed Python code */
     size_t nframes;
     const FrameId *frames; /* innermost first; points into the caller's buffer */
 } WalkThread;

@@ -26,3 +26,15 @@ for rank, (name, p) in enumerate(sorted(raw.items(), key=lambda kv: kv[1])):
     adj[name] = run
 for name in ("A", "B", "C"):
     print(f"{name} p={raw[name]:.12g} holm={adj[name]:.12g}")
+
+# Correlated samples (the second case of test_diff_reference): 32 blocks of 200 samples whose
+# share of A is 0 or 1; base has A in 16 blocks, new in 18. Batch-means Welch t-test.
+from statistics import variance
+from scipy.stats import t as student_t
+
+base_blocks = [1.0 if b % 2 else 0.0 for b in range(32)]
+new_blocks = [1.0 if (b % 2 or b % 16 == 0) else 0.0 for b in range(32)]
+v0, v1 = variance(base_blocks) / 32, variance(new_blocks) / 32
+tstat = (sum(new_blocks) - sum(base_blocks)) / 32 / (v0 + v1) ** 0.5
+df = (v0 + v1) ** 2 / (v0 ** 2 / 31 + v1 ** 2 / 31)
+print(f"correlated t={tstat:.12g} df={df:.12g} p={2 * student_t.sf(abs(tstat), df):.12g}")

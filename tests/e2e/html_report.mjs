@@ -88,6 +88,14 @@ try {
     out.sourceFiles = await page.locator('.src').count();
     await page.click('#tab-threads');
     out.threadRows = await page.locator('.tl').count();
+    // per thread: its label, and whether its GIL band (lower strip) has any colour
+    out.gilBands = await page.evaluate(() => Array.from(document.querySelectorAll('.tl')).map((tl) => {
+      const c = tl.querySelector('canvas'), dpr = window.devicePixelRatio || 1;
+      const row = c.getContext('2d').getImageData(0, Math.round(23 * dpr), c.width, 1).data;
+      let painted = false;
+      for (let i = 3; i < row.length; i += 4) if (row[i] > 0) { painted = true; break; }
+      return [tl.querySelector('.lab').textContent, painted];
+    }));
     await page.screenshot({ path: shot + '-threads.png' });
   }
   await page.click('#tab-meta');

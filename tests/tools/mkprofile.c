@@ -3,7 +3,7 @@
  * report tests, the fuzz corpus and bench/report.sh. Not installed, not part of ferret.
  *
  *   mkprofile -o OUT [--samples N] [--stacks N] [--funcs N] [--threads N] [--run N]
- *             [--seed N] [--sample-seed N] [--flush N] [--hostile] [--spans N] [--killed] [--hot P] [--raw]
+ *             [--seed N] [--sample-seed N] [--flush N] [--hostile] [--spans N] [--killed] [--hang] [--hot P] [--raw]
  *
  * Stacks form a random tree under a fixed `<module> -> main -> run` prefix; samples pick a
  * stack per thread with a power-law skew and keep it for a geometric run (mean --run
@@ -11,7 +11,8 @@
  * (stacks), --sample-seed (default: the same stream) the samples. --hostile names functions,
  * files and threads with quotes, markup, control bytes and invalid UTF-8. --spans adds the
  * tracer's "spans" series (nested complete spans per thread). --killed stops without the end
- * marker, like a recorder killed after its last flush. --hot P starts a run on a stack whose
+ * marker, like a recorder killed after its last flush; --hang flushes, prints "flushed N"
+ * and waits to be killed. --hot P starts a run on a stack whose
  * leaf is function `hot` with probability P (two such profiles make a known diff). --raw
  * rewrites deflated chunks as stored ones (fuzz seeds whose payload bytes the fuzzer can
  * mutate; tests/fuzz/fuzz_ffile.c recomputes the checksums). */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -119,7 +121,7 @@ main(int argc, char **argv)
     const char *out = NULL;
     long long nsamples = 1000, nstacks = 100, nfuncs = 50, nthreads = 2, run = 8, seed = 1,
               flush_every = 0, nspans = 0, sample_seed = -1;
-    int hostile = 0, killed = 0, raw = 0;
+    int hostile = 0, killed = 0, raw = 0, hang = 0;
     double hot_share = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -134,6 +136,10 @@ main(int argc, char **argv)
         }
         if (strcmp(a, "--raw") == 0) {
             raw = 1;
+            continue;
+        }
+        if (strcmp(a, "--hang") == 0) {
+            hang = 1;
             continue;
         }
         if (!v)
@@ -303,6 +309,14 @@ main(int argc, char **argv)
         }
     }
     info->duration_ns = t_ns + info->interval_ns;
+    if (hang) { /* flush, say so, and wait to be killed (SIGKILL tests) */
+        if (ffile_writer_flush(w, p, &err) < 0)
+            die("flush", &err);
+        printf("flushed %lld\n", nsamples);
+        fflush(stdout);
+        for (;;)
+            pause();
+    }
     if (killed) {
         if (ffile_writer_flush(w, p, &err) < 0)
             die("flush", &err);

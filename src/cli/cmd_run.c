@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_run.c: `ferret run [OPTIONS] -- COMMAND [ARGS...]`: starts a Python command, samples it
+ * from outside until it exits, writes the profile, and exits with the command's status. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/exitcode.h"
+#include "cli/sample_cli.h"
+#include "sampler/proc.h"
+#include "util/buf.h"
+
+int
+cmd_run(int argc, char **argv)
+{
+    SampleArgs a;
+    int first;
+    bool done;
+    int rc = sample_cli_parse(argc, argv, false, &a, &first, &done);
+    if (rc != EXIT_OK || done)
+        return rc;
+    if (first >= argc)
+        return cli_usage("run: no command given (usage: ferret run [OPTIONS] -- COMMAND...)");
+    char **cmd = argv + first;
+    Err err;
+    /* refuse what cannot be Python before running anything; a shell script (a pyenv shim, a
+     * wrapper) may exec Python, which is only known once it runs */
+    int kind = proc_check_python(cmd[0], getenv("PATH"), &err);
+    if (kind < 0 && !(a.sampler.subprocesses && err.kind == ERR_NOTPY))
+        return cli_fail(&err);
+    if (sample_cli_check_output(&a, &err) < 0)
+        return cli_fail(&err);
+    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    if (!p)
+        return cli_fail(&err);
+    Buf line;
+    buf_init(&line);
+    for (char **c = cmd; *c; c++)
+        buf_printf(&line, "%s%s", c == cmd ? "" : " ", *c);
+    if (profile_meta_set(p, "command", line.data ? line.data : "", &err) < 0 ||
+        profile_meta_set(p, "ferret_version", FERRET_VERSION, &err) < 0) {
+        buf_fini(&line);
+        profile_free(p);
+        return cli_fail(&err);
+    }
+    buf_fini(&line);
+    if (sample_cli_begin(&a, &err) < 0) {
+        profile_free(p);
+        return cli_fail(&err);
+    }
+    pid_t child;
+    if (proc_spawn(cmd, &child, &err) < 0) {
+        sample_cli_abort();
+        profile_free(p);
+        return cli_fail(&err);
+    }
+    sample_cli_signals(child);
+    /* the dynamic loader maps libpython only after the exec, and launchers exec Python
+     * later still: the sampler waits for the interpreter to appear */
+    a.sampler.wait_python = true;
+    Sampler *s = sampler_new(child, &a.sampler, p, &err);
+    int status = 0;
+    if (!s) {
+        /* cannot sample (e.g. permission): let the command finish, report why */
+        status = sample_cli_wait_child(child);
+        sample_cli_abort();
+        profile_free(p);
+        err_context(&err, "run %s", cmd[0]);
+        return cli_fail(&err);
+    }
+    int run_rc = sampler_run(s, &sample_cli_stop, &err);
+    Err werr;
+    int write_rc = 0;
+    if (run_rc == 0 || err.kind != ERR_NOTPY) /* a non-Python run has nothing to write */
+        write_rc = sample_cli_write(p, &a, &werr);
+    else
+        sample_cli_abort();
+    if (!sampler_reaped(s, &status))
+        status = sample_cli_wait_child(child);
+    sample_cli_summary(s, &a, child);
+    sampler_free(s);
+    profile_free(p);
+    if (run_rc < 0)
+        return cli_fail(&err);
+    if (write_rc < 0)
+        return cli_fail(&werr);
+    return proc_exit_code(status);
+}

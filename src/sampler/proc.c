@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/* proc.c: starting commands, recognising Python executables, children, per-thread state
+ * from /proc, and ptrace freezing for --blocking. */
+#include "sampler/proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sampler/elf.h"
+
+/* Finds name on path (a PATH value) like execvp; false if not found. */
+static bool
+search_path(const char *name, const char *path, char *out, size_t cap)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, cap, "%s", name);
+        return access(out, F_OK) == 0;
+    }
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    const char *p = path;
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len == 0)
+            snprintf(out, cap, "./%s", name);
+        else
+            snprintf(out, cap, "%.*s/%s", (int)len, p, name);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return true;
+        if (!colon)
+            break;
+        p = colon + 1;
+    }
+    return false;
+}
+
+static int
+check_python(const char *argv0, const char *path_env, int depth, Err *err)
+{
+    char file[PATH_MAX];
+    if (!search_path(argv0, path_env, file, sizeof file))
+        return err_set(err, ERR_USAGE, "command not found: %s", argv0);
+    struct stat st;
+    if (stat(file, &st) < 0 || !S_ISREG(st.st_mode))
+        return err_set(err, ERR_USAGE, "cannot run %s: not a regular file", argv0);
+    if (access(file, X_OK) < 0)
+        return err_set(err, ERR_USAGE, "cannot run %s: permission denied", argv0);
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return err_sys(err, errno, "cannot read %s", file);
+    char head[512] = {0};
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    if (n >= 2 && head[0] == '#' && head[1] == '!') {
+        if (depth >= 4)
+            return err_set(err, ERR_NOTPY, "%s: too many nested #! interpreters", argv0);
+        /* "#!interp [arg]"; through env, the first non-option argument is the program */
+        char *line = head + 2;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *save = NULL, *interp = strtok_r(line, " \t", &save);
+        if (!interp)
+            return err_set(err, ERR_NOTPY, "%s has an empty #! line", argv0);
+        const char *base = strrchr(interp, '/') ? strrchr(interp, '/') + 1 : interp;
+        if (strcmp(base, "env") == 0) {
+            char *arg;
+            while ((arg = strtok_r(NULL, " \t", &save)) && arg[0] == '-')
+                ;
+            if (!arg)
+                return err_set(err, ERR_NOTPY, "%s: #!/usr/bin/env names no program", argv0);
+            interp = arg;
+        }
+        int rc = check_python(interp, path_env, depth + 1, err);
+        if (rc < 0 && err->kind == ERR_NOTPY) {
+            /* a shell script may still exec Python (pyenv shims, wrappers): known only once
+             * it runs */
+            const char *ib = strrchr(interp, '/') ? strrchr(interp, '/') + 1 : interp;
+            if (strcmp(ib, "sh") == 0 || strcmp(ib, "bash") == 0 || strcmp(ib, "dash") == 0 ||
+                strcmp(ib, "zsh") == 0)
+                return 1;
+        }
+        return rc < 0 ? -1 : rc;
+    }
+    Elf e;
+    if (elf_open(&e, file, err) < 0)
+        return err_set(err, ERR_NOTPY, "%s is not a Python program (neither a Python executable "
+                       "nor a script for one)", argv0);
+    uint64_t v;
+    bool py = elf_symbol(&e, "_PyRuntime", &v, NULL) || elf_symbol(&e, "Py_BytesMain", &v, NULL) ||
+              elf_needs(&e, "libpython3", NULL, 0);
+    elf_close(&e);
+    if (!py)
+        return err_set(err, ERR_NOTPY, "%s is not a Python program (%s is an executable without "
+                       "CPython in it)", argv0, file);
+    return 0;
+}
+
+int
+proc_check_python(const char *argv0, const char *path_env, Err *err)
+{
+    return check_python(argv0, path_env, 0, err);
+}
+
+int
+proc_spawn(char *const argv[], pid_t *pid, Err *err)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return err_sys(err, errno, "creating a pipe");
+    pid_t child = fork();
+    if (child < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return err_sys(err, e, "starting %s", argv[0]);
+    }
+    if (child == 0) {
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        close(fds[0]);
+        execvp(argv[0], argv);
+        int e = errno;
+        ssize_t w = write(fds[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    close(fds[1]);
+    int e = 0;
+    ssize_t n;
+    do
+        n = read(fds[0], &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    close(fds[0]);
+    if (n == (ssize_t)sizeof e) {
+        int st;
+        waitpid(child, &st, 0);
+        if (e == ENOENT)
+            return err_set(err, ERR_USAGE, "command not found: %s", argv[0]);
+        return err_sys(err, e, "cannot run %s", argv[0]);
+    }
+    *pid = child;
+    return 0;
+}
+
+int
+proc_exit_code(int st)
+{
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return 1;
+}
+
+static size_t
+children_from_proc_scan(pid_t pid, pid_t *out, size_t max)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        char *end;
+        long p = strtol(e->d_name, &end, 10);
+        if (*end || p <= 0)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", p);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (r <= 0)
+            continue;
+        buf[r] = '\0';
+        char *rp = strrchr(buf, ')');
+        int ppid;
+        if (rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == pid)
+            out[n++] = (pid_t)p;
+    }
+    closedir(d);
+    return n;
+}
+
+size_t
+proc_children(pid_t pid, pid_t *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    bool have_file = false;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        if (e->d_name[0] == '.')
+            continue;
+        char cpath[320];
+        snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, e->d_name);
+        FILE *f = fopen(cpath, "r");
+        if (!f)
+            continue;
+        have_file = true;
+        long c;
+        while (n < max && fscanf(f, "%ld", &c) == 1)
+            out[n++] = (pid_t)c;
+        fclose(f);
+    }
+    closedir(d);
+    if (!have_file) /* kernels without CONFIG_PROC_CHILDREN */
+        return children_from_proc_scan(pid, out, max);
+    return n;
+}
+
+bool
+proc_alive(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+void
+proc_cmdline(pid_t pid, char *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n <= 0) {
+        out[0] = '\0';
+        return;
+    }
+    if (out[n - 1] == '\0')
+        n--;
+    for (ssize_t i = 0; i < n; i++)
+        if (out[i] == '\0')
+            out[i] = ' ';
+    out[n] = '\0';
+}
+
+void
+proc_thread_comm(pid_t pid, pid_t tid, char *out, size_t cap)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n <= 0) {
+        out[0] = '\0';
+        return;
+    }
+    out[n] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+}
+
+int
+proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
+    s->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
+    s->last = -1;
+    s->last_switches = 0;
+    return s->fd < 0 ? -1 : 0;
+}
+
+/* Times the thread was scheduled in (schedstat's third field), or UINT64_MAX if unknown. */
+static uint64_t
+switches(ThreadStat *s)
+{
+    if (s->sched_fd < 0)
+        return UINT64_MAX;
+    char buf[128];
+    ssize_t n = pread(s->sched_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return UINT64_MAX;
+    buf[n] = '\0';
+    unsigned long long run, wait, count;
+    if (sscanf(buf, "%llu %llu %llu", &run, &wait, &count) != 3)
+        return UINT64_MAX;
+    return count;
+}
+
+int
+proc_thread_running(ThreadStat *s)
+{
+    if (s->fd < 0)
+        return -1;
+    uint64_t sw = switches(s);
+    if (s->last == 0 && sw != UINT64_MAX && sw == s->last_switches)
+        return 0; /* asleep then, never scheduled since */
+    char buf[512];
+    ssize_t n = pread(s->fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return s->last = -1;
+    buf[n] = '\0';
+    /* the state letter follows the last ')': the thread name may hold parentheses */
+    char *rp = strrchr(buf, ')');
+    if (!rp || rp[1] != ' ' || !rp[2])
+        return s->last = -1;
+    s->last = rp[2] == 'R';
+    s->last_switches = sw;
+    return s->last;
+}
+
+void
+proc_thread_stat_close(ThreadStat *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->sched_fd >= 0)
+        close(s->sched_fd);
+    s->fd = s->sched_fd = -1;
+}
+
+/* ---- freezing with ptrace ---- */
+
+static bool
+freeze_has(const Freeze *f, pid_t tid)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (f->tids[i] == tid)
+            return true;
+    return false;
+}
+
+static int
+freeze_seize_new(Freeze *f, Err *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)f->pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return err_set(err, ERR_GONE, "process %d exited", (int)f->pid);
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || freeze_has(f, tid))
+            continue;
+        if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+            if (errno == EPERM && f->n == 0) {
+                rc = err_set(err, ERR_PERM,
+                             "--blocking needs ptrace permission for process %d (run as the "
+                             "same user with kernel.yama.ptrace_scope 0, or with CAP_SYS_PTRACE)",
+                             (int)f->pid);
+                break;
+            }
+            continue; /* the thread exited meanwhile */
+        }
+        if (f->n == f->cap) {
+            size_t cap = f->cap ? f->cap * 2 : 16;
+            pid_t *t = realloc(f->tids, cap * sizeof *t);
+            int *s = t ? realloc(f->pending_sig, cap * sizeof *s) : NULL;
+            if (!t || !s) {
+                if (t)
+                    f->tids = t;
+                rc = err_set(err, ERR_NOMEM, "out of memory");
+                break;
+            }
+            f->tids = t;
+            f->pending_sig = s;
+            f->cap = cap;
+        }
+        f->pending_sig[f->n] = 0;
+        f->tids[f->n++] = tid;
+    }
+    closedir(d);
+    return rc;
+}
+
+int
+freeze_init(Freeze *f, pid_t pid, Err *err)
+{
+    memset(f, 0, sizeof *f);
+    f->pid = pid;
+    return freeze_seize_new(f, err);
+}
+
+static void
+freeze_drop(Freeze *f, size_t i)
+{
+    f->tids[i] = f->tids[f->n - 1];
+    f->pending_sig[i] = f->pending_sig[f->n - 1];
+    f->n--;
+}
+
+int
+freeze_stop(Freeze *f, Err *err)
+{
+    if (freeze_seize_new(f, err) < 0)
+        return -1;
+    for (size_t i = 0; i < f->n; i++)
+        ptrace(PTRACE_INTERRUPT, f->tids[i], NULL, NULL);
+    /* wait (briefly) for each thread to stop; one stuck in the kernel is sampled as it is */
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (size_t i = 0; i < f->n;) {
+        int st;
+        pid_t r = waitpid(f->tids[i], &st, __WALL | WNOHANG);
+        if (r == f->tids[i]) {
+            if (WIFEXITED(st) || WIFSIGNALED(st)) {
+                if (f->tids[i] == f->pid) {
+                    f->leader_reaped = true;
+                    f->leader_status = st;
+                }
+                freeze_drop(f, i);
+                continue;
+            }
+            if (WIFSTOPPED(st) && (st >> 16) == 0) {
+                int sig = WSTOPSIG(st);
+                if (sig != SIGTRAP && sig != SIGSTOP)
+                    f->pending_sig[i] = sig; /* delivered on resume */
+            }
+            i++;
+            continue;
+        }
+        if (r < 0) {
+            freeze_drop(f, i); /* not ours any more (ECHILD) */
+            continue;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > 20000000L) {
+            i++; /* give up on this one for this sample */
+            continue;
+        }
+        struct timespec nap = {0, 10000};
+        nanosleep(&nap, NULL);
+    }
+    return 0;
+}
+
+void
+freeze_resume(Freeze *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        ptrace(PTRACE_CONT, f->tids[i], NULL, (void *)(intptr_t)f->pending_sig[i]);
+        f->pending_sig[i] = 0;
+    }
+}
+
+void
+freeze_fini(Freeze *f)
+{
+    if (f->n) {
+        Err err;
+        freeze_stop(f, &err);
+        for (size_t i = 0; i < f->n; i++)
+            ptrace(PTRACE_DETACH, f->tids[i], NULL, (void *)(intptr_t)f->pending_sig[i]);
+    }
+    free(f->tids);
+    free(f->pending_sig);
+    memset(f, 0, sizeof *f);
+}

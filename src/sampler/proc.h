@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* proc.h: processes around a profile: starting a command (and knowing whether its exec
+ * worked), telling whether a command is a Python program before running it, finding child
+ * processes, per-thread scheduler state, and freezing a process with ptrace for --blocking.
+ * Signals are cli/'s business; nothing here installs a handler. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+/* Finds argv0 on path_env (a PATH value, as execvp would) and decides whether it runs
+ * CPython: an ELF with _PyRuntime / Py_BytesMain or linking libpython3, or a script whose #!
+ * line names such an interpreter (through /usr/bin/env too). Returns 0 for Python, 1 for a
+ * shell script that may exec Python (pyenv shims, wrappers: known only once it runs), -1
+ * with ERR_USAGE when it cannot be found or run, ERR_NOTPY when it is not Python. */
+int proc_check_python(const char *argv0, const char *path_env, Err *err);
+/* Starts argv[0] with argv, returning once the exec has happened (or failed: the message
+ * carries exec's errno). The child is in ferret's process group. */
+int proc_spawn(char *const argv[], pid_t *pid, Err *err);
+/* The exit status a shell would report for a waitpid status: the code, or 128+N after
+ * signal N. */
+int proc_exit_code(int wstatus);
+/* Children of pid (all its threads' children), at most max. Returns the count (0 if none or
+ * the process is gone). */
+size_t proc_children(pid_t pid, pid_t *out, size_t max);
+/* Does pid exist and still run (not a zombie)? */
+bool proc_alive(pid_t pid);
+/* Command line of pid with spaces between arguments (NUL-terminated, cut to cap). */
+void proc_cmdline(pid_t pid, char *out, size_t cap);
+/* Kernel name of a thread (/proc/PID/task/TID/comm). */
+void proc_thread_comm(pid_t pid, pid_t tid, char *out, size_t cap);
+
+/* A thread's scheduler state, read through files kept open. */
+typedef struct {
+    int fd;        /* /proc/PID/task/TID/stat, or -1 */
+    int sched_fd;  /* /proc/PID/task/TID/schedstat, or -1 (kernels without it) */
+    int last;      /* last state read from stat: 1 running, 0 not, -1 unknown */
+    uint64_t last_switches; /* times scheduled in, as of that read */
+} ThreadStat;
+int proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid);
+/* 1 if the thread is running or runnable (state R), 0 if it sleeps or waits, -1 if gone.
+ * A thread that was asleep at the last call and has not been scheduled in since (schedstat's
+ * count, cheap to read) is still asleep: only then is the costly stat file skipped. */
+int proc_thread_running(ThreadStat *s);
+void proc_thread_stat_close(ThreadStat *s);
+
+/* Freezing every thread of a process with ptrace (PTRACE_SEIZE once, PTRACE_INTERRUPT per
+ * sample), so a sample sees a consistent stack. Signals that arrive while frozen are
+ * delivered on resume. */
+typedef struct {
+    pid_t pid;
+    bool leader_reaped; /* waitpid returned the process's own exit: leader_status has it */
+    int leader_status;
+    pid_t *tids;
+    int *pending_sig; /* signal to deliver on resume, per tid */
+    size_t n, cap;
+} Freeze;
+int freeze_init(Freeze *f, pid_t pid, Err *err);
+/* Stops every thread (seizing threads created since the last call). */
+int freeze_stop(Freeze *f, Err *err);
+void freeze_resume(Freeze *f);
+void freeze_fini(Freeze *f); /* detaches */

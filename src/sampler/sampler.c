@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/* sampler.c: the sampling clock and the bookkeeping around walk_sample: processes (the
+ * target, its Python children, a launcher that execs Python later), threads (kernel state
+ * through an open /proc file, profile ids, root frames) and turning each thread's frames into
+ * a profile stack. Steady state allocates nothing per sample: a thread whose stack did not
+ * change since the last sample reuses its stack id. */
+#include "sampler/sampler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "sampler/proc.h"
+#include "sampler/walk.h"
+
+#define MAX_THREADS 1024
+#define FRAMES_CAP (1u << 18)        /* frames of one process's sample, all threads */
+#define DISCOVER_NS 100000000LL      /* children and exec checks, every 100 ms */
+#define FLUSH_NS 1000000000LL        /* flush at least once a second */
+#define PENDING_TRIES 20             /* children checked this often before "not Python" */
+#define FAILS_BEFORE_REOPEN 20       /* all-failed samples before re-finding the runtime */
+#define MAX_PROCS 256
+#define MAX_WEIGHT 100                 /* intervals one late sample may stand for */
+
+typedef struct {
+    uint64_t key; /* kernel tid, or the interpreter's thread id when the tid is unknown */
+    uint64_t tid;
+    ThreadStat stat;
+    int running; /* kernel state at this tick: 1 running, 0 not, -1 unknown */
+    uint64_t fingerprint; /* of the last stack: a change means the thread ran */
+    bool have_fingerprint;
+    bool fresh; /* state read at creation, this tick */
+    ThreadId thread;
+    FrameId thread_frame;
+    uint64_t seen_tick;
+    FrameId *last; /* last stack's frames, innermost first, and its id */
+    size_t last_n, last_cap;
+    bool last_partial;
+    StackId last_stack;
+} Slot;
+
+typedef struct {
+    pid_t pid;
+    Target *t;  /* NULL while the process is not Python (yet) */
+    bool gone;
+    bool not_python; /* gave up waiting for Python; its children are still watched */
+    int tries;
+    int fails; /* consecutive samples with no readable thread */
+    ProcId proc;
+    FrameId proc_frame;
+    dev_t exe_dev;
+    ino_t exe_ino;
+    Freeze freeze;
+    bool frozen;
+    Slot *slots;
+    size_t nslots, slots_cap;
+} Proc;
+
+struct Sampler {
+    SamplerOptions opt;
+    Profile *p;
+    SeriesId series;
+    Proc procs[MAX_PROCS];
+    size_t nprocs;
+    WalkThread *wthreads;
+    FrameId *frames;
+    FrameId *path; /* root-first stack under construction */
+    FrameId truncated_frame;
+    WalkDrops drops, drops_flushed;
+    SamplerStats stats;
+    char version[24];
+    int64_t t0_ns;
+    bool reaped;
+    int reaped_status;
+};
+
+static int64_t
+now_ns(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void
+sampler_options_init(SamplerOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    o->rate_hz = SAMPLER_DEFAULT_RATE_HZ;
+}
+
+static int
+intern_marker(Profile *p, FrameKind kind, const char *label, FrameId *out, Err *err)
+{
+    ProfFrame f = {.kind = (uint8_t)kind};
+    if (profile_cstr(p, label, &f.name, err) < 0)
+        return -1;
+    return profile_frame(p, &f, out, err);
+}
+
+static bool
+exe_identity(pid_t pid, dev_t *dev, ino_t *ino)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    if (stat(path, &st) < 0)
+        return false;
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return true;
+}
+
+/* Tries to find Python in pr; 1 when found, 0 when not (yet), -1 on a hard error. */
+static int
+proc_open_target(Sampler *s, Proc *pr, Err *err)
+{
+    Err e2;
+    Target *t = target_open(pr->pid, s->opt.find, &e2);
+    if (!t) {
+        if (e2.kind == ERR_GONE) {
+            pr->gone = true;
+            return 0;
+        }
+        if (e2.kind == ERR_NOTPY)
+            return 0;
+        *err = e2;
+        return -1;
+    }
+    pr->t = t;
+    pr->fails = 0;
+    /* the command line as Python runs it (a launcher may have exec'd since the start) */
+    char cmd[1024];
+    proc_cmdline(pr->pid, cmd, sizeof cmd);
+    if (profile_process(s->p, pr->pid, 0, cmd, &pr->proc, err) < 0)
+        return -1;
+    if (s->opt.subprocesses) {
+        char label[1100];
+        snprintf(label, sizeof label, "process %d %s", (int)pr->pid, cmd);
+        if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
+            return -1;
+    }
+    exe_identity(pr->pid, &pr->exe_dev, &pr->exe_ino);
+    if (!s->version[0])
+        snprintf(s->version, sizeof s->version, "%s", target_version(t));
+    if (s->opt.blocking && !pr->frozen) {
+        if (freeze_init(&pr->freeze, pr->pid, err) < 0) {
+            freeze_fini(&pr->freeze);
+            return -1;
+        }
+        pr->frozen = true;
+    }
+    s->stats.processes++;
+    return 1;
+}
+
+static int
+add_proc(Sampler *s, pid_t pid, pid_t ppid, Proc **out, Err *err)
+{
+    if (s->nprocs >= MAX_PROCS)
+        return 0;
+    Proc *pr = &s->procs[s->nprocs];
+    memset(pr, 0, sizeof *pr);
+    pr->pid = pid;
+    if (profile_process(s->p, pid, ppid, NULL, &pr->proc, err) < 0)
+        return -1;
+    s->nprocs++;
+    *out = pr;
+    return 1;
+}
+
+static void
+slots_fini(Proc *pr)
+{
+    for (size_t i = 0; i < pr->nslots; i++) {
+        proc_thread_stat_close(&pr->slots[i].stat);
+        free(pr->slots[i].last);
+    }
+    free(pr->slots);
+    pr->slots = NULL;
+    pr->nslots = pr->slots_cap = 0;
+}
+
+static void
+proc_close(Proc *pr)
+{
+    if (pr->frozen) {
+        freeze_fini(&pr->freeze);
+        pr->frozen = false;
+    }
+    target_close(pr->t);
+    pr->t = NULL;
+    slots_fini(pr);
+}
+
+Sampler *
+sampler_new(pid_t pid, const SamplerOptions *opt, Profile *p, Err *err)
+{
+    if (!(opt->rate_hz > 0) || opt->rate_hz > SAMPLER_MAX_RATE_HZ) {
+        err_set(err, ERR_USAGE, "the rate must be between 0 and %.0f Hz", SAMPLER_MAX_RATE_HZ);
+        return NULL;
+    }
+    Sampler *s = calloc(1, sizeof *s);
+    if (!s) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->opt = *opt;
+    s->p = p;
+    s->wthreads = calloc(MAX_THREADS, sizeof *s->wthreads);
+    s->frames = calloc(FRAMES_CAP, sizeof *s->frames);
+    s->path = calloc(PROFILE_MAX_DEPTH + 4, sizeof *s->path);
+    if (!s->wthreads || !s->frames || !s->path) {
+        err_set(err, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (profile_series(p, "samples", "samples", &s->series, err) < 0 ||
+        intern_marker(p, FRAME_MARKER, "<truncated>", &s->truncated_frame, err) < 0)
+        goto fail;
+    Proc *root;
+    if (add_proc(s, pid, 0, &root, err) <= 0)
+        goto fail;
+    int rc = proc_open_target(s, root, err);
+    if (rc < 0)
+        goto fail;
+    if (rc == 0 && !opt->wait_python) {
+        /* say why, as target_open would */
+        Target *t = target_open(pid, opt->find, err);
+        target_close(t);
+        if (t)
+            err_set(err, ERR_INTERNAL, "process %d: could not be opened", (int)pid);
+        goto fail;
+    }
+    ProfileInfo *info = profile_info(p);
+    info->interval_ns = (int64_t)(1e9 / opt->rate_hz);
+    char rate[32];
+    snprintf(rate, sizeof rate, "%g", opt->rate_hz);
+    if (profile_meta_set(p, "mode", opt->mode == SAMPLER_CPU ? "cpu" : "wall", err) < 0 ||
+        profile_meta_set(p, "gil", opt->gil_only ? "1" : "0", err) < 0 ||
+        profile_meta_set(p, "rate_hz", rate, err) < 0 ||
+        profile_meta_set(p, "blocking", opt->blocking ? "1" : "0", err) < 0)
+        goto fail;
+    return s;
+fail:
+    sampler_free(s);
+    return NULL;
+}
+
+void
+sampler_free(Sampler *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nprocs; i++)
+        proc_close(&s->procs[i]);
+    free(s->wthreads);
+    free(s->frames);
+    free(s->path);
+    free(s);
+}
+
+static Slot *
+find_slot(Sampler *s, Proc *pr, const WalkThread *w, Err *err)
+{
+    uint64_t key = w->tid ? w->tid : w->thread_id;
+    for (size_t i = 0; i < pr->nslots; i++)
+        if (pr->slots[i].key == key)
+            return &pr->slots[i];
+    if (pr->nslots == pr->slots_cap) {
+        size_t cap = pr->slots_cap ? pr->slots_cap * 2 : 8;
+        Slot *ns = realloc(pr->slots, cap * sizeof *ns);
+        if (!ns) {
+            err_set(err, ERR_NOMEM, "out of memory tracking threads");
+            return NULL;
+        }
+        pr->slots = ns;
+        pr->slots_cap = cap;
+    }
+    Slot *sl = &pr->slots[pr->nslots];
+    memset(sl, 0, sizeof *sl);
+    sl->key = key;
+    sl->tid = w->tid;
+    sl->stat.fd = sl->stat.sched_fd = -1;
+    sl->running = -1;
+    char name[64] = "";
+    if (w->tid) {
+        proc_thread_stat_open(&sl->stat, pr->pid, (pid_t)w->tid);
+        sl->running = proc_thread_running(&sl->stat);
+        sl->fresh = true;
+        if (w->tid == (uint64_t)pr->pid)
+            snprintf(name, sizeof name, "MainThread");
+        else
+            proc_thread_comm(pr->pid, (pid_t)w->tid, name, sizeof name);
+    }
+    if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, name, &sl->thread, err) < 0)
+        return NULL;
+    if (s->opt.threads_root) {
+        char label[128];
+        snprintf(label, sizeof label, "thread %llu%s%s",
+                 (unsigned long long)(w->tid ? w->tid : w->thread_id), name[0] ? " " : "", name);
+        if (intern_marker(s->p, FRAME_THREAD, label, &sl->thread_frame, err) < 0)
+            return NULL;
+    }
+    pr->nslots++;
+    return sl;
+}
+
+/* Turns one thread's frames into a stack id, reusing the last one when nothing changed. */
+static int
+thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, Err *err)
+{
+    if (sl->last && sl->last_n == w->nframes && sl->last_partial == w->partial &&
+        memcmp(sl->last, w->frames, w->nframes * sizeof *w->frames) == 0) {
+        *out = sl->last_stack;
+        return 0;
+    }
+    size_t n = 0;
+    if (s->opt.subprocesses)
+        s->path[n++] = pr->proc_frame;
+    if (s->opt.threads_root)
+        s->path[n++] = sl->thread_frame;
+    if (w->partial)
+        s->path[n++] = s->truncated_frame;
+    size_t depth = w->nframes < PROFILE_MAX_DEPTH ? w->nframes : PROFILE_MAX_DEPTH;
+    for (size_t i = 0; i < depth; i++)
+        s->path[n++] = w->frames[depth - 1 - i];
+    if (profile_stack_path(s->p, s->path, n, out, err) < 0)
+        return -1;
+    if (sl->last_cap < w->nframes) {
+        size_t cap = w->nframes < 64 ? 64 : w->nframes;
+        FrameId *nl = realloc(sl->last, cap * sizeof *nl);
+        if (!nl)
+            return err_set(err, ERR_NOMEM, "out of memory");
+        sl->last = nl;
+        sl->last_cap = cap;
+    }
+    if (w->nframes) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(sl->last, w->frames, w->nframes * sizeof *w->frames);
+    sl->last_n = w->nframes;
+    sl->last_partial = w->partial;
+    sl->last_stack = *out;
+    return 0;
+}
+
+/* One sampling moment of one process; each stack stands for `weight` sampling intervals. */
+static int
+sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
+{
+    /* blocking: kernel states first, a frozen thread would look stopped */
+    if (pr->frozen)
+        for (size_t i = 0; i < pr->nslots; i++)
+            pr->slots[i].running = proc_thread_running(&pr->slots[i].stat);
+    if (pr->frozen && freeze_stop(&pr->freeze, err) < 0) {
+        if (err->kind != ERR_GONE)
+            return -1;
+        pr->gone = true;
+        return 0;
+    }
+    if (pr->frozen && pr->freeze.leader_reaped && !s->reaped) {
+        s->reaped = true;
+        s->reaped_status = pr->freeze.leader_status;
+    }
+    size_t n = 0;
+    WalkBuffers b = {s->wthreads, MAX_THREADS, s->frames, FRAMES_CAP, PROFILE_MAX_DEPTH};
+    uint64_t before = 0;
+    for (int r = 0; r < WALK_DROP_COUNT; r++)
+        before += s->drops.n[r];
+    int rc = walk_sample(pr->t, s->p, &b, &n, &s->drops, err);
+    if (pr->frozen)
+        freeze_resume(&pr->freeze);
+    if (rc < 0) {
+        if (err->kind == ERR_GONE) {
+            pr->gone = true;
+            return 0;
+        }
+        return -1;
+    }
+    uint64_t after = 0;
+    for (int r = 0; r < WALK_DROP_COUNT; r++)
+        after += s->drops.n[r];
+    pr->fails = (n == 0 && after > before) ? pr->fails + 1 : 0;
+    for (size_t i = 0; i < n; i++) {
+        const WalkThread *w = &s->wthreads[i];
+        Slot *sl = find_slot(s, pr, w, err);
+        if (!sl)
+            return -1;
+        sl->seen_tick = s->stats.ticks;
+        /* a thread whose Python stack changed since the last sample executed code meanwhile;
+         * only an unchanged one (asleep, blocked, or in a long C call) needs the kernel's
+         * state, which costs more to read than the whole stack */
+        if (!pr->frozen) {
+            if (sl->have_fingerprint && sl->fingerprint != w->fingerprint)
+                sl->running = 1;
+            else if (!sl->fresh)
+                sl->running = proc_thread_running(&sl->stat);
+        }
+        sl->fresh = false;
+        sl->fingerprint = w->fingerprint;
+        sl->have_fingerprint = true;
+        StackId stack;
+        if (thread_stack(s, pr, sl, w, &stack, err) < 0)
+            return -1;
+        uint8_t flags = 0;
+        if (sl->running != 0) /* unknown counts as running */
+            flags |= SAMPLE_ON_CPU;
+        if (w->has_gil)
+            flags |= SAMPLE_HAS_GIL;
+        if (w->partial)
+            flags |= SAMPLE_PARTIAL;
+        ProfSample smp = {.t_ns = t_ns, .stack = stack, .thread = sl->thread, .flags = flags,
+                          .series = s->series, .weight = weight};
+        if (profile_add_sample(s->p, &smp, err) < 0)
+            return -1;
+        s->stats.samples++;
+    }
+    return 0;
+}
+
+/* Forgets threads not seen for a while (they exited): closes their /proc files. */
+static void
+prune_slots(Sampler *s, Proc *pr)
+{
+    uint64_t horizon = (uint64_t)(s->opt.rate_hz / 2) + 2; /* half a second of ticks */
+    size_t k = 0;
+    for (size_t i = 0; i < pr->nslots; i++) {
+        Slot *sl = &pr->slots[i];
+        if (s->stats.ticks - sl->seen_tick > horizon) {
+            proc_thread_stat_close(&sl->stat);
+            free(sl->last);
+            continue;
+        }
+        pr->slots[k++] = *sl;
+    }
+    pr->nslots = k;
+}
+
+/* Children (with --subprocesses), exec'd images, and processes still becoming Python. */
+static int
+discover(Sampler *s, Err *err)
+{
+    size_t n = s->nprocs;
+    for (size_t i = 0; i < n; i++) {
+        Proc *pr = &s->procs[i];
+        if (pr->gone)
+            continue;
+        if (!proc_alive(pr->pid)) { /* exited (a zombie until its parent waits) */
+            pr->gone = true;
+            continue;
+        }
+        prune_slots(s, pr);
+        if (!pr->t && !pr->not_python) {
+            if (proc_open_target(s, pr, err) < 0)
+                return -1;
+            if (!pr->t && !pr->gone && i > 0 && ++pr->tries >= PENDING_TRIES)
+                pr->not_python = true;
+        } else if (pr->t) {
+            /* an exec replaced the image, or reads keep failing: find the runtime again */
+            dev_t dev;
+            ino_t ino;
+            bool changed = exe_identity(pr->pid, &dev, &ino) &&
+                           (dev != pr->exe_dev || ino != pr->exe_ino);
+            if (changed || pr->fails >= FAILS_BEFORE_REOPEN) {
+                proc_close(pr);
+                if (proc_open_target(s, pr, err) < 0)
+                    return -1;
+            }
+        }
+        if (!s->opt.subprocesses)
+            continue;
+        pid_t kids[64];
+        size_t nk = proc_children(pr->pid, kids, 64);
+        for (size_t k = 0; k < nk; k++) {
+            bool known = false;
+            for (size_t j = 0; j < s->nprocs && !known; j++)
+                known = s->procs[j].pid == kids[k] && !s->procs[j].gone;
+            if (known)
+                continue;
+            Proc *child;
+            int rc = add_proc(s, kids[k], pr->pid, &child, err);
+            if (rc < 0)
+                return -1;
+            if (rc > 0 && proc_open_target(s, child, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+flush(Sampler *s, Err *err)
+{
+    for (int r = 0; r < WALK_DROP_COUNT; r++) {
+        uint64_t d = s->drops.n[r] - s->drops_flushed.n[r];
+        if (d && profile_add_dropped(s->p, walk_drop_name((WalkDropReason)r), d, err) < 0)
+            return -1;
+        s->drops_flushed.n[r] = s->drops.n[r];
+    }
+    profile_info(s->p)->duration_ns = now_ns(CLOCK_MONOTONIC) - s->t0_ns;
+    if (s->version[0] && profile_meta_set(s->p, "python_version", s->version, err) < 0)
+        return -1;
+    if (s->opt.flush && s->opt.flush(s->opt.flush_ctx, s->p, err) < 0)
+        return -1;
+    return 0;
+}
+
+int
+sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
+{
+    const int64_t interval = (int64_t)(1e9 / s->opt.rate_hz);
+    s->t0_ns = now_ns(CLOCK_MONOTONIC);
+    profile_info(s->p)->start_unix_ns = now_ns(CLOCK_REALTIME);
+    int64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    int64_t end = s->opt.duration_s > 0 ? s->t0_ns + (int64_t)(s->opt.duration_s * 1e9) : 0;
+    int64_t next = s->t0_ns, next_discover = s->t0_ns + DISCOVER_NS,
+            next_flush = s->t0_ns + FLUSH_NS;
+    int rc = 0;
+    bool ever_python = false;
+    while (!(stop && *stop)) {
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        if (end && now >= end)
+            break;
+        /* a moment that comes late (the machine was busy) also stands for the whole intervals
+         * it missed, so the weights add up to the time elapsed and busy phases of the target
+         * are not under-counted */
+        int64_t weight = 1;
+        if (now - next >= interval) {
+            int64_t missed = (now - next) / interval;
+            s->stats.ticks_missed += (uint64_t)missed;
+            next += missed * interval;
+            weight += missed;
+        }
+        if (weight > MAX_WEIGHT)
+            weight = MAX_WEIGHT;
+        bool alive = false;
+        for (size_t i = 0; i < s->nprocs; i++) {
+            Proc *pr = &s->procs[i];
+            if (pr->t && !pr->gone) {
+                ever_python = true;
+                if (sample_proc(s, pr, now - s->t0_ns, weight, err) < 0) {
+                    rc = -1;
+                    goto done;
+                }
+            }
+            alive |= !pr->gone;
+        }
+        s->stats.ticks++;
+        if (!alive)
+            break;
+        /* a process that is not Python yet is checked every tick until it is */
+        bool pending = !s->procs[0].t && !s->procs[0].gone;
+        if (pending || now >= next_discover) {
+            if (discover(s, err) < 0) {
+                rc = -1;
+                goto done;
+            }
+            next_discover = now + DISCOVER_NS;
+        }
+        if (now >= next_flush) {
+            if (flush(s, err) < 0) {
+                rc = -1;
+                goto done;
+            }
+            next_flush = now + FLUSH_NS;
+        }
+        next += pending ? 10000000 : interval;
+        struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
+               !(stop && *stop))
+            ;
+    }
+done:
+    s->stats.elapsed_s = (double)(now_ns(CLOCK_MONOTONIC) - s->t0_ns) / 1e9;
+    s->stats.cpu_s = (double)(now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e9;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        if (s->procs[i].t) {
+            uint64_t reads, bytes;
+            target_read_stats(s->procs[i].t, &reads, &bytes);
+            s->stats.reads += reads;
+        }
+    }
+    for (int r = 0; r < WALK_DROP_COUNT; r++)
+        s->stats.dropped += s->drops.n[r];
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.1f", s->stats.elapsed_s > 0
+                                          ? (double)s->stats.ticks / s->stats.elapsed_s
+                                          : 0.0);
+    Err ferr;
+    if (profile_meta_set(s->p, "rate_achieved_hz", buf, &ferr) < 0 ||
+        flush(s, rc == 0 ? err : &ferr) < 0) {
+        if (rc == 0)
+            rc = -1;
+    }
+    if (rc == 0 && !ever_python && s->opt.wait_python)
+        rc = err_set(err, ERR_NOTPY, "process %d exited without running Python",
+                     (int)s->procs[0].pid);
+    return rc;
+}
+
+void
+sampler_stats(const Sampler *s, SamplerStats *out)
+{
+    *out = s->stats;
+}
+
+const char *
+sampler_python_version(const Sampler *s)
+{
+    return s->version;
+}
+
+bool
+sampler_reaped(const Sampler *s, int *wstatus)
+{
+    if (s->reaped)
+        *wstatus = s->reaped_status;
+    return s->reaped;
+}

@@ -1,0 +1,425 @@
+"""End-to-end tests of `ferret report` and `ferret diff` (issue 3): every format read back by
+a real reader (go tool pprof, Python's json with a schema, an XML parser, headless chromium
+driving the HTML report), the same totals in every format, hostile names, and bad input.
+
+Profiles come from tests/tools/mkprofile (built next to the ferret binary under test), so
+these tests do not depend on the sampler; test_recorded_profile_round_trips runs on a real
+recording from every interpreter once `ferret run` exists.
+"""
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+E2E = Path(__file__).resolve().parent
+SHOTS = ROOT / "build" / "e2e-screenshots"
+INTERVAL_NS = 10_000_000  # mkprofile's sampling interval
+
+try:
+    import jsonschema
+except ImportError:  # .ci/deps installs python3-jsonschema; a clear failure beats a skip
+    jsonschema = None
+
+# speedscope's file format (https://www.speedscope.app/file-format-schema.json), the parts a
+# sampled profile uses, written from its spec (src/lib/file-format-spec.ts).
+SPEEDSCOPE_SCHEMA = {
+    "type": "object",
+    "required": ["$schema", "shared", "profiles"],
+    "properties": {
+        "$schema": {"const": "https://www.speedscope.app/file-format-schema.json"},
+        "name": {"type": "string"},
+        "exporter": {"type": "string"},
+        "activeProfileIndex": {"type": "integer", "minimum": 0},
+        "shared": {
+            "type": "object", "required": ["frames"],
+            "properties": {"frames": {"type": "array", "items": {
+                "type": "object", "required": ["name"],
+                "properties": {"name": {"type": "string"}, "file": {"type": "string"},
+                               "line": {"type": "integer"}, "col": {"type": "integer"}},
+                "additionalProperties": False}}}},
+        "profiles": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "name", "unit", "startValue", "endValue", "samples", "weights"],
+            "properties": {
+                "type": {"const": "sampled"},
+                "name": {"type": "string"},
+                "unit": {"enum": ["none", "nanoseconds", "microseconds", "milliseconds",
+                                  "seconds", "bytes"]},
+                "startValue": {"type": "number"}, "endValue": {"type": "number"},
+                "samples": {"type": "array", "items": {
+                    "type": "array", "items": {"type": "integer", "minimum": 0}}},
+                "weights": {"type": "array", "items": {"type": "number"}}},
+            "additionalProperties": False}},
+    },
+}
+
+# Chrome's Trace Event Format, JSON object form, for the events ferret writes.
+CHROME_SCHEMA = {
+    "type": "object", "required": ["traceEvents"],
+    "properties": {
+        "displayTimeUnit": {"enum": ["ms", "ns"]},
+        "otherData": {"type": "object", "additionalProperties": {"type": "string"}},
+        "traceEvents": {"type": "array", "items": {"oneOf": [
+            {"type": "object", "required": ["ph", "name", "pid", "tid", "ts", "dur"],
+             "properties": {"ph": {"const": "X"}, "name": {"type": "string"},
+                            "cat": {"type": "string"}, "pid": {"type": "integer"},
+                            "tid": {"type": "integer"}, "ts": {"type": "number"},
+                            "dur": {"type": "number", "minimum": 0},
+                            "args": {"type": "object"}}},
+            {"type": "object", "required": ["ph", "name", "pid", "args"],
+             "properties": {"ph": {"const": "M"},
+                            "name": {"enum": ["process_name", "thread_name"]},
+                            "pid": {"type": "integer"}, "tid": {"type": "integer"},
+                            "args": {"type": "object", "required": ["name"],
+                                     "properties": {"name": {"type": "string"}}}}}]}},
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def mkprofile(ferret):
+    exe = Path(ferret).parent / "tools" / "mkprofile"
+    if not os.access(exe, os.X_OK):
+        raise pytest.UsageError(f"{exe} not found: run `make {exe.relative_to(ROOT)}`")
+    return str(exe)
+
+
+def run(*args, check=True, **kw):
+    r = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{args} exited {r.returncode}: {r.stderr}")
+    return r
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, mkprofile):
+    """5000 samples on 3 threads with hostile names, streamed in five chunks."""
+    path = tmp_path_factory.mktemp("hostile") / "app.ferret"
+    run(mkprofile, "-o", path, "--samples", 5000, "--stacks", 300, "--threads", 3,
+        "--hostile", "--flush", 1000, "--seed", 3)
+    return path
+
+
+def collapsed_totals(text):
+    """Per-thread-agnostic totals from collapsed stacks: all, and per root-to-leaf frame."""
+    total, by_func = 0, defaultdict(int)
+    for line in text.split("\n")[:-1]:  # not splitlines(): names may hold U+2028
+        stack, count = line.rsplit(" ", 1)
+        total += int(count)
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.rsplit(" (", 1)[0]
+            if name not in seen:
+                by_func[name] += int(count)
+                seen.add(name)
+    return total, by_func
+
+
+def test_every_format_has_the_same_totals(ferret, hostile, tmp_path):
+    out = {}
+    for fmt in ("collapsed", "speedscope", "pprof", "chrome", "svg", "text"):
+        dest = tmp_path / f"out.{fmt}"
+        r = run(ferret, "report", hostile, "-f", fmt, "-o", dest)
+        assert f"ferret: wrote {dest}" in r.stderr
+        assert not Path(str(dest) + ".tmp").exists()
+        out[fmt] = dest
+
+    total, by_func = collapsed_totals(out["collapsed"].read_text())
+    assert total == 5000
+    assert by_func["<module>"] == 5000
+
+    # pprof: go tool pprof reads it; the raw samples sum to the same count and time
+    raw = run("go", "tool", "pprof", "-raw", out["pprof"]).stdout
+    assert "samples/count wall/nanoseconds[dflt]" in raw
+    pairs = [tuple(map(int, m.groups())) for m in re.finditer(r"^\s+(\d+)\s+(\d+):", raw, re.M)]
+    assert sum(c for c, _ in pairs) == 5000
+    assert sum(ns for _, ns in pairs) == 5000 * INTERVAL_NS
+    top = run("go", "tool", "pprof", "-top", "-sample_index=samples", out["pprof"]).stdout
+    hot_line = next(l for l in top.splitlines() if l.rstrip().endswith(" hot"))
+    assert int(hot_line.split()[3]) == by_func["hot"]  # cum column of `hot`
+    with gzip.open(out["pprof"]) as f:
+        assert len(f.read()) > 100
+
+    # speedscope: JSON + schema; weights add up to the samples' time per thread
+    ss = json.loads(out["speedscope"].read_text(encoding="utf-8"))
+    jsonschema.validate(ss, SPEEDSCOPE_SCHEMA)
+    assert len(ss["profiles"]) == 3
+    nframes = len(ss["shared"]["frames"])
+    weight = 0
+    for prof in ss["profiles"]:
+        assert len(prof["samples"]) == len(prof["weights"])
+        assert prof["unit"] == "nanoseconds"
+        assert prof["endValue"] == sum(prof["weights"])
+        assert all(i < nframes for s in prof["samples"] for i in s)
+        weight += sum(prof["weights"])
+    assert weight == 5000 * INTERVAL_NS
+    names = {f["name"] for f in ss["shared"]["frames"]}
+    assert "<script>alert(1)</script>" in names  # escaped in the file, intact once parsed
+
+    # chrome: JSON + schema; one track per thread; the outermost span of each thread covers
+    # its samples (merged: far fewer events than samples)
+    tr = json.loads(out["chrome"].read_text(encoding="utf-8"))
+    jsonschema.validate(tr, CHROME_SCHEMA)
+    spans = [e for e in tr["traceEvents"] if e["ph"] == "X"]
+    assert len({e["tid"] for e in spans}) == 3
+    assert len(spans) < 5000
+    module = [e for e in spans if e["name"] == "<module>"]
+    assert len(module) == 3
+    assert abs(sum(e["dur"] for e in module) * 1000 - 5000 * INTERVAL_NS) < 0.01 * 5000 * INTERVAL_NS
+    thread_names = {e["args"]["name"] for e in tr["traceEvents"] if e["name"] == "thread_name"}
+    assert '<th>"&\x07' in thread_names
+
+    # svg: well-formed XML; the root frame is 100%; our one script, no injected elements
+    tree = ET.parse(out["svg"])
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    frames = tree.getroot().findall(".//s:g[@id='frames']/s:g", ns)
+    assert len(frames) > 50
+    titles = [g.find("s:title", ns).text for g in frames]
+    assert any(t.startswith("&lt;module&gt;") is False and t.startswith("<module>") and "100.00%" in t
+               for t in titles)
+    assert any(t.startswith("<script>alert(1)</script>") for t in titles)
+    assert len(tree.getroot().findall(".//s:script", ns)) == 1
+    assert not tree.getroot().findall(".//s:svg", ns)
+
+    text = out["text"].read_text(encoding="utf-8")
+    assert "5000 samples" in text and "Call tree" in text and "\x1b" not in text
+
+
+def node_report(report, shot, click, search):
+    r = run("node", E2E / "html_report.mjs", report, shot, click, search, cwd=E2E)
+    return json.loads(r.stdout)
+
+
+@pytest.fixture(scope="session")
+def browser_ready():
+    if not (E2E / "node_modules" / "playwright-core").is_dir():
+        raise pytest.UsageError("playwright-core missing: run .ci/deps (npm ci in tests/e2e)")
+
+
+def test_html_report_in_chromium(ferret, hostile, tmp_path, browser_ready):
+    html = tmp_path / "app.html"
+    run(ferret, "report", hostile, "-f", "html", "-o", html)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    seen = node_report(html, SHOTS / "report", "hot", "hot")
+    assert seen["errors"] == []
+    assert seen["requests"] == []  # nothing fetched: works offline
+    assert seen["heading"] == 'python3 <app>.py "&"'  # hostile title shown as text
+    assert seen["scriptInjected"] is False
+    drawn = set(seen["drawnBefore"])
+    assert {"all samples", "<module>", "main", "run", "hot"} <= drawn
+    # a click on `hot` zooms: it becomes the full width, its callers stay drawn above it
+    assert seen["zoomed"] == "hot"
+    assert seen["widthBefore"] < 0.9 * seen["canvasWidth"]
+    assert seen["widthAfter"] >= 0.99 * seen["canvasWidth"] - 2
+    assert "main" in seen["drawnZoomed"]
+    assert seen["zoomedAfterReset"] is None
+    # search highlights in the highlight colour and states the matched share
+    assert seen["matchedCount"] > 0
+    assert seen["highlightPixel"] == [217, 70, 239]
+    assert re.match(r"matched \d+\.\d+% of all", seen["matchText"])
+    assert seen["tableRows"] > 10
+    assert seen["threadRows"] == 3
+    # mkprofile gives the GIL to MainThread only: only its timeline has a GIL band
+    bands = {label.split(" (")[0]: painted for label, painted in seen["gilBands"]}
+    assert bands == {"MainThread": True, '<th>"&\x07': False, "worker-2": False}
+    assert "3.12.1" in seen["metaText"]
+    assert (SHOTS / "report-zoomed.png").stat().st_size > 5000
+
+
+def test_diff_finds_the_change_and_not_the_noise(ferret, mkprofile, tmp_path, browser_ready):
+    common = ["--samples", 20000, "--stacks", 300, "--seed", 7]
+    base, same, new = tmp_path / "base.ferret", tmp_path / "same.ferret", tmp_path / "new.ferret"
+    run(mkprofile, "-o", base, *common, "--hot", "0.05")
+    run(mkprofile, "-o", same, *common, "--hot", "0.05", "--sample-seed", 101)
+    run(mkprofile, "-o", new, *common, "--hot", "0.3", "--sample-seed", 5)
+
+    r = run(ferret, "diff", base, new)
+    rows = [l for l in r.stdout.splitlines() if l.rstrip().endswith("(/app/pkg/mod_3.py:31)")]
+    assert rows and " + hot " in rows[0]
+    base_pct, new_pct = (float(x.rstrip("%")) for x in rows[0].split()[:2])
+    assert new_pct > base_pct + 10
+    assert "Holm-corrected" in r.stdout
+
+    # same program, other samples: nothing beyond noise. At alpha 0.05 family-wise about one
+    # null pair in twenty shows a false change (docs/REPORTS.md measures 2 of 40); this
+    # fixed pair is one of the others, so the test is deterministic, not lucky.
+    r = run(ferret, "diff", base, same)
+    assert "0 functions changed beyond sampling noise" in r.stdout
+
+    svg = tmp_path / "d.svg"
+    run(ferret, "diff", base, new, "-f", "svg", "-o", svg)
+    root = ET.parse(svg).getroot()
+    fills = [r.get("fill") for r in root.iter("{http://www.w3.org/2000/svg}rect")]
+    assert any(f.startswith("rgb(255,") for f in fills)  # grew: red
+    assert any(f.endswith(",255)") for f in fills)  # shrank: blue
+
+    r = run(ferret, "diff", base, new, "-f", "html")
+    html = tmp_path / "new-diff.html"
+    assert f"ferret: wrote {html}" in r.stderr
+    seen = node_report(html, SHOTS / "diff", "hot", "hot")
+    assert seen["errors"] == [] and seen["requests"] == []
+    assert seen["zoomed"] == "hot"
+    assert seen["firstRow"] == "hot"  # the table sorts by the size of the change
+
+
+def test_chrome_writes_the_tracers_spans(ferret, mkprofile, tmp_path):
+    """A "spans" series (unit ns) is a timeline already: one complete event per span."""
+    prof = tmp_path / "spans.ferret"
+    run(mkprofile, "-o", prof, "--samples", 200, "--threads", 2, "--spans", 30)
+    tr = json.loads(run(ferret, "report", prof, "-f", "chrome", "-o", "-").stdout)
+    jsonschema.validate(tr, CHROME_SCHEMA)
+    spans = [e for e in tr["traceEvents"] if e["ph"] == "X"]
+    assert len(spans) == 90  # 30 calls, each with two nested calls inside
+    # mkprofile nests three spans per call: 2 ms, 1 ms, 0.5 ms, each 1/10 later than its parent
+    assert sorted({e["dur"] for e in spans}) == [500.0, 1000.0, 2000.0]
+    for e in spans:
+        if e["dur"] == 1000.0:
+            parent = [p for p in spans if p["tid"] == e["tid"] and p["dur"] == 2000.0
+                      and p["ts"] <= e["ts"] and e["ts"] + e["dur"] <= p["ts"] + p["dur"]]
+            assert len(parent) == 1
+
+
+def test_killed_recording_opens(ferret, mkprofile, tmp_path):
+    path = tmp_path / "killed.ferret"
+    run(mkprofile, "-o", path, "--samples", 3000, "--flush", 1000, "--killed")
+    r = run(ferret, "report", path)
+    assert "has no end marker" in r.stderr
+    assert "3000 samples" in r.stdout
+
+
+def test_sigkilled_recorder_leaves_a_file_that_opens(ferret, mkprofile, tmp_path):
+    path = tmp_path / "live.ferret"
+    proc = subprocess.Popen([mkprofile, "-o", str(path), "--samples", "4000", "--flush", "1000",
+                             "--hang"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "flushed 4000"
+    finally:
+        proc.kill()  # SIGKILL: no close, no end marker, no fsync
+        proc.wait(timeout=30)
+    assert proc.returncode == -9
+    r = run(ferret, "report", path, "-f", "collapsed")
+    assert "has no end marker" in r.stderr
+    assert collapsed_totals(r.stdout)[0] == 4000
+
+
+BAD_FILES = {
+    "empty": (b"", "the file is empty"),
+    "foreign": (b"\x1f\x8b\x08\x00\x00\x00\x00\x00", "not a ferret profile (it is gzip data"),
+    "json": (b'{"traceEvents": []}', "not a ferret profile (it is JSON"),
+    "text": (b"main;hot 12\n", "not a ferret profile"),
+}
+
+
+@pytest.mark.parametrize("kind", ["empty", "foreign", "json", "text", "truncated", "corrupted",
+                                  "missing", "directory"])
+def test_bad_profile_gets_one_line(ferret, mkprofile, tmp_path, kind):
+    path = tmp_path / "bad.ferret"
+    if kind in BAD_FILES:
+        path.write_bytes(BAD_FILES[kind][0])
+        expect = BAD_FILES[kind][1]
+    elif kind in ("truncated", "corrupted"):
+        run(mkprofile, "-o", path, "--samples", 2000, "--flush", 500)
+        data = bytearray(path.read_bytes())
+        if kind == "truncated":
+            data = data[: len(data) // 2]
+            expect = "truncated"
+        else:
+            data[len(data) // 2] ^= 0x20
+            expect = "checksum mismatch"
+        path.write_bytes(bytes(data))
+    elif kind == "missing":
+        expect = "cannot open"
+    else:
+        path.mkdir()
+        expect = "is a directory"
+    out = tmp_path / "out.html"
+    r = run(ferret, "report", path, "-f", "html", "-o", out, check=False)
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ferret: ") and expect in lines[0], r.stderr
+    assert not out.exists() and not Path(str(out) + ".tmp").exists()
+    r = run(ferret, "diff", path, path, check=False)
+    assert r.returncode == 1 and r.stderr.startswith("ferret: ") and expect in r.stderr
+
+
+@pytest.mark.parametrize("args, expect, status", [
+    (["-f", "pdf"], "unknown format 'pdf'", 2),
+    (["--bogus"], "unknown option '--bogus'", 2),
+    (["-o", "{tmp}/no/such/dir/out.html", "-f", "html"], "cannot create", 1),
+    (["-o", "{profile}/sub.html", "-f", "html"], "cannot create", 1),
+    (["--series", "nope"], "has no series 'nope'", 2),
+    (["-f"], "-f needs a value", 2),
+])
+def test_bad_arguments_get_one_line(ferret, mkprofile, tmp_path, args, expect, status):
+    profile = tmp_path / "ok.ferret"
+    run(mkprofile, "-o", profile, "--samples", 100)
+    args = [a.format(tmp=tmp_path, profile=profile) for a in args]
+    r = run(ferret, "report", profile, *args, check=False)
+    assert r.returncode == status
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ferret: ") and expect in lines[0], r.stderr
+    assert not list(tmp_path.glob("**/*.tmp"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.ferret"]
+
+
+def test_diff_usage(ferret, mkprofile, tmp_path):
+    r = run(ferret, "diff", "only-one.ferret", check=False)
+    assert r.returncode == 2 and "needs two profiles" in r.stderr
+    profile = tmp_path / "ok.ferret"
+    run(mkprofile, "-o", profile, "--samples", 100)
+    r = run(ferret, "diff", profile, profile, "-f", "speedscope", check=False)
+    assert r.returncode == 2 and "unknown format 'speedscope' (formats: text, html, svg)" in r.stderr
+
+
+def has_run_command(ferret):
+    return "run" in run(ferret, "--help").stdout.split()
+
+
+def test_recorded_profile_round_trips(ferret, python, tmp_path):
+    """A profile recorded from each interpreter gives the same totals in every format."""
+    if not has_run_command(ferret):
+        pytest.skip("`ferret run` (the sampler, issue 2) is not in this build yet")
+    prof = tmp_path / "rec.ferret"
+    run(ferret, "run", "-o", prof, "--", python, ROOT / "examples" / "hotspots.py")
+    assert prof.read_bytes().startswith(b"\x89FERRET\n")
+    total, by_func = collapsed_totals(run(ferret, "report", prof, "-f", "collapsed").stdout)
+    assert total > 100 and by_func["is_prime"] > total // 3  # hotspots.py's hot function
+
+    pprof = tmp_path / "rec.pb.gz"
+    run(ferret, "report", prof, "-f", "pprof", "-o", pprof)
+    raw = run("go", "tool", "pprof", "-raw", "-sample_index=samples", pprof).stdout
+    pairs = [tuple(map(int, m.groups())) for m in re.finditer(r"^\s+(\d+)\s+(\d+):", raw, re.M)]
+    assert sum(c for c, _ in pairs) == total
+    interval = int(re.search(r"^Period: (\d+)", raw, re.M).group(1))
+    assert sum(ns for _, ns in pairs) == total * interval
+
+    ss = json.loads(run(ferret, "report", prof, "-f", "speedscope", "-o", "-").stdout)
+    jsonschema.validate(ss, SPEEDSCOPE_SCHEMA)
+    # (samples with an empty stack, a thread outside Python, are not in collapsed stacks)
+    assert sum(w for p in ss["profiles"] for st, w in zip(p["samples"], p["weights"]) if st) \
+        == total * interval
+    tr = json.loads(run(ferret, "report", prof, "-f", "chrome", "-o", "-").stdout)
+    jsonschema.validate(tr, CHROME_SCHEMA)
+    assert any(e["name"] == "is_prime" for e in tr["traceEvents"])
+    svg = tmp_path / "rec.svg"
+    run(ferret, "report", prof, "-f", "svg", "-o", svg)
+    assert any("is_prime" in (t.text or "") for t in ET.parse(svg).getroot().iter(
+        "{http://www.w3.org/2000/svg}title"))
+    html = tmp_path / "rec.html"  # the source of the hot file is embedded for the source view
+    run(ferret, "report", prof, "-f", "html", "-o", html)
+    assert '"def is_prime(n):"' in html.read_text(encoding="utf-8")
+    copy = tmp_path / "copy.ferret"  # re-encoded: the same collapsed stacks
+    run(ferret, "report", prof, "-f", "ferret", "-o", copy)
+    assert run(ferret, "report", copy, "-f", "collapsed").stdout == \
+        run(ferret, "report", prof, "-f", "collapsed").stdout
+    text = run(ferret, "report", prof).stdout
+    assert "is_prime" in text.split("Top functions by self time")[1].splitlines()[2]
