@@ -15,20 +15,29 @@ Exact calls and times (the deterministic tracer)::
     @ferret.trace(lines=True)          # per-line hits and times; printed at exit
     def work(): ...
 
+Where the time goes, at full speed (ferret run's sampler, on this very process)::
+
+    with ferret.profile() as p:
+        work()
+    p.print()
+    p.save("work.html")
+
 The same tracer runs a whole program from the command line: `ferret trace -- python app.py`.
 See docs/PYTHON_API.md and docs/TRACE.md.
 """
 __version__ = "0.1.0"
-__all__ = ["trace", "Trace", "Function", "Line", "Edge"]
+__all__ = ["trace", "Trace", "profile", "Profile", "Function", "Line", "Edge"]
+_HOME = {"trace": "_trace", "Trace": "_trace", "profile": "_profile", "Profile": "_profile",
+         "Function": "_results", "Line": "_results", "Edge": "_results"}
 
 
 def __getattr__(name):
     # The C extension loads on first use, so `import ferret` works everywhere and a
     # missing or mismatched extension is reported by the call that needs it (with both
     # versions named), and so ferret's start-up shim can report it to the ferret command.
-    if name in __all__:
-        from . import _trace
-        value = getattr(_trace, name)
+    if name in _HOME:
+        import importlib
+        value = getattr(importlib.import_module("." + _HOME[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError("module 'ferret' has no attribute %r" % name)

@@ -7,35 +7,18 @@ recorded between the session's start and end. Sessions nest and may run in sever
 threads at once; the first one sets the options (lines, builtins, timeline, cpu).
 """
 import atexit
-import collections
 import functools
 import os
 import sys
 import threading
 
-from . import _loader
+from . import _loader, _results
 
 _ferret = _loader.load()
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-Function = collections.namedtuple(
-    "Function", "name file line is_c calls primitive_calls self_time total_time "
-    "self_cpu total_cpu")
-Function.__doc__ = """One function's exact statistics (times in seconds).
-
-calls counts every call; primitive_calls leaves out calls made while the function was
-already running (recursion). self_time is time with the function innermost; total_time
-includes the functions it called, counting a recursion once. self_cpu/total_cpu are the
-same in CPU time (estimated per window, see docs/TRACE.md)."""
-
-Line = collections.namedtuple("Line", "file line function hits time")
-Line.__doc__ = """One source line: exact hits and the time from the line's start to the next
-line of the same frame (calls made on the line included), in seconds."""
-
-Edge = collections.namedtuple("Edge", "caller callee calls primitive_calls self_time "
-                              "total_time")
-Edge.__doc__ = """Calls from caller to callee (Function values; caller None for outermost
-calls), with the callee's times restricted to those calls."""
+Function, Line, Edge = _results.Function, _results.Line, _results.Edge
+format_for_path = _results.format_for_path
 
 _lock = threading.RLock()
 _sessions = 0       # active sessions in this process
@@ -179,24 +162,7 @@ def _options(lines, include, builtins, timeline, cpu):
             "timeline": timeline, "cpu": bool(cpu)}
 
 
-_FORMAT_BY_EXT = {".ferret": "ferret", ".prof": "pstats", ".pstats": "pstats",
-                  ".txt": "text", ".html": "html", ".svg": "svg", ".json": "chrome",
-                  ".collapsed": "collapsed", ".folded": "collapsed", ".pb": "pprof",
-                  ".speedscope": "speedscope"}
-
-
-def format_for_path(path):
-    """The output format a file name implies (.ferret, .prof, .html, .json, ...)."""
-    lower = path.lower()
-    if lower.endswith(".speedscope.json"):
-        return "speedscope"
-    for ext, fmt in _FORMAT_BY_EXT.items():
-        if lower.endswith(ext):
-            return fmt
-    return "ferret"
-
-
-class Trace:
+class Trace(_results.Results):
     """Exact call counts and times of everything that runs while it is active.
 
     As a context manager::
@@ -307,93 +273,6 @@ class Trace:
             self.save(self.path)
         if self._print:
             self.print()
-
-    # -- results --
-    def _recording(self):
-        if self._rec is None or not self._ran:
-            raise RuntimeError("ferret: this trace has not run yet")
-        return self._rec
-
-    def report(self, format="text", sort=None, top=None, color=False):
-        """The report as str (text formats) or bytes (pstats, pprof)."""
-        return self._recording().report(format=format, sort=sort or self.sort,
-                                         top=top or self.top, color=color)
-
-    def print(self, sort=None, top=None, file=None):
-        """Prints the text report (to stderr unless file is given)."""
-        out = file or sys.stderr
-        out.write(self.report("text", sort=sort, top=top,
-                              color=bool(getattr(out, "isatty", lambda: False)())))
-        out.flush()
-
-    def save(self, path, format=None):
-        """Writes the result to path; the format follows the extension (.ferret, .prof,
-        .html, .json for Chrome, .txt, ...) unless given."""
-        path = os.fspath(path)
-        self._recording().save(path, format=format or format_for_path(path),
-                               sort=self.sort, top=self.top)
-        return path
-
-    def _thread_index(self, thread):
-        if thread is None:
-            return -1
-        for i, (tid, name) in enumerate(self._recording().threads()):
-            if thread in (tid, name):
-                return i
-        raise ValueError("ferret: no traced thread %r (threads: %s)"
-                         % (thread, ", ".join(n or str(t) for t, n in self.threads())))
-
-    def _stats(self, thread=None):
-        funcs, edges, lines, wall, cpu = self._recording().stats(self._thread_index(thread))
-        fs = [Function(n, f, ln, c, calls, prim, s / 1e9, t / 1e9, sc / 1e9, tc / 1e9)
-              for (n, f, ln, c, calls, prim, s, t, sc, tc) in funcs]
-        return fs, edges, lines, wall, cpu
-
-    def functions(self, sort="self", thread=None):
-        """Every function that ran, as Function tuples, costliest first (sort: self,
-        total, calls, cpu or name); only one thread's with thread=name or kernel tid."""
-        key = {"self": lambda f: -f.self_time, "total": lambda f: -f.total_time,
-               "calls": lambda f: -f.calls, "cpu": lambda f: -f.self_cpu,
-               "name": lambda f: f.name}[sort]
-        fs = [f for f in self._stats(thread)[0] if f.calls or f.self_time or f.total_time]
-        return sorted(fs, key=key)
-
-    def function(self, name):
-        """The Function named name (qualified name or plain name), or None; ValueError
-        if several functions have that name."""
-        hits = [f for f in self.functions()
-                if f.name == name or f.name.rsplit(".", 1)[-1] == name]
-        if len(hits) > 1:
-            exact = [f for f in hits if f.name == name]
-            if len(exact) == 1:
-                return exact[0]
-            raise ValueError("ferret: %d functions are named %r" % (len(hits), name))
-        return hits[0] if hits else None
-
-    def edges(self):
-        """Caller -> callee call counts and times, as Edge tuples."""
-        fs, edges, _, _, _ = self._stats()
-        return [Edge(fs[c] if c >= 0 else None, fs[d], n, p, s / 1e9, t / 1e9)
-                for (c, d, n, p, s, t) in edges]
-
-    def lines(self):
-        """Per-line hits and times (with lines=True), as Line tuples in source order."""
-        fs, _, lines, _, _ = self._stats()
-        return [Line(fs[f].file, ln, fs[f], hits, ns / 1e9) for (f, ln, hits, ns) in lines]
-
-    def threads(self):
-        """[(kernel thread id, name)] of the threads that ran Python code."""
-        return self._recording().threads()
-
-    @property
-    def total_time(self):
-        """Wall time spent in traced functions, summed over threads (seconds)."""
-        return self._stats()[3] / 1e9
-
-    @property
-    def meta(self):
-        """The profile's metadata (tracer hook, options, warnings, ...)."""
-        return self._recording().meta()
 
 
 def trace(func=None, /, *args, **kwargs):

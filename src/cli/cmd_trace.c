@@ -12,9 +12,11 @@
 #include "cli/cli.h"
 #include "cli/exitcode.h"
 #include "cli/inject.h"
+#include "cli/sample_cli.h"
 #include "profile/callgraph.h"
 #include "profile/ffile.h"
 #include "report/report.h"
+#include "sampler/proc.h"
 
 #define TRACE_TIMELINE_DEFAULT 1000000
 
@@ -269,7 +271,9 @@ cmd_trace(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
-    if (inject_check_command(a.cmd[0], &err) < 0 || inject_init(&inj, &err) < 0) {
+    /* refuse what cannot be Python before running anything; a script (a pyenv shim, a
+     * wrapper) may exec Python, which is known only once it runs (inject_status) */
+    if (proc_check_python(a.cmd[0], getenv("PATH"), &err) < 0 || inject_init(&inj, &err) < 0) {
         rc = cli_fail(&err);
         goto done;
     }
@@ -292,11 +296,15 @@ cmd_trace(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
-    int status = 0;
-    if (inject_run(a.cmd, &status, &err) < 0) {
+    pid_t child;
+    if (proc_spawn(a.cmd, &child, &err) < 0) {
         rc = cli_fail(&err);
         goto done;
     }
+    /* Ctrl-C reaches the program from the terminal (it writes its trace as it exits); a
+     * signal sent to ferret alone is passed on; ferret outlives the program either way */
+    sample_cli_signals(child);
+    int status = proc_exit_code(sample_cli_wait_child(child));
     char msg[1024];
     InjectState st = inject_status(&inj, msg, sizeof msg);
     if (st == INJECT_NONE) {

@@ -1,21 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* inject.c: finding ferret's Python library, preparing a child's environment, running it
- * with signals passed on, and reading back what the injected boot function reported.
- * See inject.h and docs/INJECTION.md. */
+/* inject.c: finding ferret's Python library, preparing a child's environment, and reading
+ * back what the injected boot function reported. See inject.h and docs/INJECTION.md. */
 #include "cli/inject.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char *
@@ -153,153 +147,6 @@ inject_setenv(const Inject *inj, const char *boot, Err *err)
     free(shim);
     free(pkg);
     return rc;
-}
-
-/* The file execvp would run for cmd, or NULL. */
-static char *
-resolve(const char *cmd)
-{
-    if (strchr(cmd, '/'))
-        return access(cmd, X_OK) == 0 ? strdup(cmd) : NULL;
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    char *copy = strdup(path);
-    if (!copy)
-        return NULL;
-    char *save = NULL;
-    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        char *p = join(*dir ? dir : ".", cmd);
-        struct stat st;
-        if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) {
-            free(copy);
-            return p;
-        }
-        free(p);
-    }
-    free(copy);
-    return NULL;
-}
-
-/* Does this native executable contain a Python interpreter? Every CPython 3.9+ `python`
- * calls Py_BytesMain (Programs/python.c); programs embedding Python call Py_Initialize*
- * (the names sit in the dynamic symbol table, whether libpython is linked statically or
- * not). */
-static bool
-elf_has_python(int fd, size_t size)
-{
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED)
-        return true; /* cannot tell: let the run decide */
-    bool found = memmem(map, size, "Py_BytesMain", 12) || memmem(map, size, "Py_Initialize", 13);
-    munmap(map, size);
-    return found;
-}
-
-int
-inject_check_command(const char *cmd, Err *err)
-{
-    char *path = resolve(cmd);
-    if (!path)
-        return err_set(err, ERR_USAGE, "%s: %s", cmd,
-                       strchr(cmd, '/') ? "no such executable file" : "command not found");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        free(path);
-        return err_sys(err, e, "cannot read %s", cmd);
-    }
-    struct stat st;
-    unsigned char head[4] = {0};
-    int rc = 0;
-    if (fstat(fd, &st) == 0 && read(fd, head, sizeof head) == (ssize_t)sizeof head &&
-        memcmp(head, "\177ELF", 4) == 0 && !elf_has_python(fd, (size_t)st.st_size))
-        rc = err_set(err, ERR_NOTPY,
-                     "%s%s%s%s is not a Python program; run the interpreter, e.g. "
-                     "`ferret trace -- python3 app.py`",
-                     cmd, strcmp(cmd, path) ? " (" : "", strcmp(cmd, path) ? path : "",
-                     strcmp(cmd, path) ? ")" : "");
-    close(fd);
-    free(path);
-    return rc;
-}
-
-static volatile sig_atomic_t pending_signal;
-
-static void
-on_signal(int sig)
-{
-    pending_signal = sig;
-}
-
-int
-inject_run(char **argv, int *exit_status, Err *err)
-{
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0)
-        return err_sys(err, errno, "creating a pipe");
-    static const int handled[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
-    struct sigaction sa, old[4];
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < 4; i++)
-        sigaction(handled[i], &sa, &old[i]);
-    pending_signal = 0;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pipefd[0]);
-        close(pipefd[1]);
-        for (size_t i = 0; i < 4; i++)
-            sigaction(handled[i], &old[i], NULL);
-        return err_sys(err, e, "starting %s", argv[0]);
-    }
-    if (pid == 0) {
-        for (size_t i = 0; i < 4; i++)
-            sigaction(handled[i], &old[i], NULL);
-        close(pipefd[0]);
-        execvp(argv[0], argv);
-        int e = errno;
-        ssize_t w = write(pipefd[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    close(pipefd[1]);
-    int exec_errno = 0;
-    ssize_t got;
-    do
-        got = read(pipefd[0], &exec_errno, sizeof exec_errno);
-    while (got < 0 && errno == EINTR);
-    close(pipefd[0]);
-    int status = 0, rc = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, 0);
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            rc = err_sys(err, errno, "waiting for %s", argv[0]);
-            break;
-        }
-        int sig = pending_signal;
-        pending_signal = 0;
-        if (sig == SIGTERM || sig == SIGHUP)
-            kill(pid, sig);
-    }
-    for (size_t i = 0; i < 4; i++)
-        sigaction(handled[i], &old[i], NULL);
-    if (rc < 0)
-        return -1;
-    if (got == (ssize_t)sizeof exec_errno && exec_errno)
-        return err_sys(err, exec_errno, "cannot run %s", argv[0]);
-    if (WIFEXITED(status))
-        *exit_status = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status))
-        *exit_status = 128 + WTERMSIG(status);
-    else
-        *exit_status = 1;
-    return 0;
 }
 
 InjectState

@@ -8,10 +8,10 @@
  *   FERRET_BOOT=module:function[,...]      what the shim runs (e.g. ferret._boot:trace_main)
  *   FERRET_STATUS=<run dir>/status         the boot function's report back to the CLI
  * plus the caller's own variables. The first Python process claims the status file
- * (O_EXCL); its children find it taken. Used by `ferret trace`; meant for `ferret mem`. */
+ * (O_EXCL); its children find it taken. The caller starts the command itself (sampler/proc.h:
+ * proc_check_python, proc_spawn). Used by `ferret trace`; meant for `ferret mem`. */
 #pragma once
 #include <stddef.h>
-#include <sys/types.h>
 
 #include "util/err.h"
 
@@ -35,14 +35,5 @@ int inject_init(Inject *inj, Err *err);
 void inject_fini(Inject *inj);
 /* Sets the variables above in this process's environment (inherited by the child). */
 int inject_setenv(const Inject *inj, const char *boot, Err *err);
-/* Refuses a command that cannot be run or is a native program with no Python in it
- * (ERR_USAGE, ERR_NOTPY). Scripts and wrappers (#!) pass: whether they start Python is
- * known only after the run (inject_status says INJECT_NONE). */
-int inject_check_command(const char *cmd, Err *err);
-/* Runs argv and waits for it. SIGTERM and SIGHUP sent to ferret are passed on; SIGINT and
- * SIGQUIT are left to the child (the terminal sends them to both), so ferret outlives it to
- * write the report. *exit_status is the command's status, 128+N if killed by signal N.
- * Returns 0, or -1 when the command could not be started. */
-int inject_run(char **argv, int *exit_status, Err *err);
 /* The boot function's last report; msg gets the error text for INJECT_ERROR. */
 InjectState inject_status(const Inject *inj, char *msg, size_t n);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ext/ext.h"
+#include "ext/merge.h"
 #include "ext/recording.h"
 #include "profile/callgraph.h"
 #include "report/report.h"
@@ -842,6 +843,29 @@ rec_meta(Recording *r, PyObject *unused)
     return d;
 }
 
+/* merge(other): adds another recording's samples (a decorator's calls accumulate). */
+static PyObject *
+rec_merge(Recording *r, PyObject *other)
+{
+    if (!PyObject_TypeCheck(other, &RecordingType) || !((Recording *)other)->p)
+        return PyErr_Format(PyExc_TypeError, "ferret: merge() takes a Recording");
+    Err err;
+    err_clear(&err);
+    if (merge_profiles(r->p, ((Recording *)other)->p, &err) < 0)
+        return err_to_py(&err);
+    Py_RETURN_NONE;
+}
+
+PyObject *
+recording_wrap(Profile *p)
+{
+    Recording *r = (Recording *)RecordingType.tp_alloc(&RecordingType, 0);
+    if (!r)
+        return NULL;
+    r->p = p;
+    return (PyObject *)r;
+}
+
 static PyObject *
 rec_stream(Recording *r, PyObject *args)
 {
@@ -916,6 +940,7 @@ static PyMethodDef rec_methods[] = {
      "stats(thread=-1) -> (functions, edges, lines, wall_ns, cpu_ns)"},
     {"threads", (PyCFunction)rec_threads, METH_NOARGS, "[(tid, name)]"},
     {"meta", (PyCFunction)rec_meta, METH_NOARGS, "The profile's metadata."},
+    {"merge", (PyCFunction)rec_merge, METH_O, "merge(other): add another recording's samples."},
     {"stream", (PyCFunction)rec_stream, METH_VARARGS,
      "stream(path): write to a .ferret file, flushed every second while tracing."},
     {"close_stream", (PyCFunction)rec_close_stream, METH_NOARGS,
@@ -980,7 +1005,7 @@ PyInit__ferret(void)
 {
     if (version_check() < 0)
         return NULL;
-    if (PyType_Ready(&RecordingType) < 0)
+    if (PyType_Ready(&RecordingType) < 0 || PyType_Ready(&SamplingType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (!m)
@@ -988,6 +1013,12 @@ PyInit__ferret(void)
     Py_INCREF(&RecordingType);
     if (PyModule_AddObject(m, "Recording", (PyObject *)&RecordingType) < 0) {
         Py_DECREF(&RecordingType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&SamplingType);
+    if (PyModule_AddObject(m, "Sampling", (PyObject *)&SamplingType) < 0) {
+        Py_DECREF(&SamplingType);
         Py_DECREF(m);
         return NULL;
     }

@@ -17,6 +17,10 @@ struct Recording {
     char *stream_path;
 };
 
+/* A new Recording owning p (taken over on success). NULL with a Python exception. */
+PyObject *recording_wrap(Profile *p);
+extern PyTypeObject SamplingType; /* sampling.c */
+
 /* Emits what changed since the last take into r->p (and, when streaming, flushes it to
  * the file). Returns 0, or -1 with *err set. */
 int recording_take(Recording *r, uint64_t now, Err *err);

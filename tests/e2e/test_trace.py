@@ -202,3 +202,21 @@ def test_python_api(ferret, python, tmp_path):
     assert r.returncode == 0, r.stderr
     again = tk.pstats_by_name(tk.load_pstats(tmp_path / "again.prof"), "trace_api.py")
     assert again["leaf"][:2] == stats["leaf"][:2]
+
+
+def test_python_profile_api(ferret, python, tmp_path):
+    """ferret.profile(): ferret run's sampler on the program's own process."""
+    r = tk.run_python(ferret, python, [tk.target("profile_api.py"), tmp_path])
+    assert r.returncode == 0, r.stderr
+    res = tk.last_json(r.stdout)
+    script = res["script"]
+    # samples, not exact: hot() does 3x cold()'s work; allow for a busy machine
+    assert 0.55 < script["hot"] / (script["hot"] + script["cold"]) < 0.9, script
+    assert res["thread"].get("hot", 0) > 0 and "cold" not in res["thread"], res
+    assert res["outer"]["hot"] > 0 and res["outer"]["cold"] > 0
+    assert res["inner"].get("hot", 0) > 0 and "cold" not in res["inner"]
+    assert res["decorator"].get("cold", 0) > 0 and "hot" not in res["decorator"]
+    assert res["report_has_hot"]
+    r = tk.run(ferret, ["report", tmp_path / "script.ferret"])
+    assert r.returncode == 0, r.stderr
+    assert "hot (" in r.stdout

@@ -30,7 +30,7 @@ def one_error_line(r):
     (["-o", "x.weird", "--", "python3", "x.py"], 2, "which format?"),
     (["-f", "pstats", "--", "python3", "x.py"], 2, "binary"),
     (["--include", "", "--", "python3", "x.py"], 2, "non-empty pattern"),
-    (["--", "no_such_command_xyz"], 2, "no_such_command_xyz: command not found"),
+    (["--", "no_such_command_xyz"], 2, "command not found: no_such_command_xyz"),
     (["--", "/bin/ls"], 1, "/bin/ls is not a Python program"),
 ])
 def test_bad_command_line(ferret, args, code, text, tmp_path):
