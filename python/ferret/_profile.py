@@ -6,8 +6,6 @@ A native thread of the _ferret extension reads this process's interpreter from t
 speed; the result has the same stacks and reports as `ferret run`. Blocks may nest and run
 in several threads: each one has its own sampler.
 """
-import atexit
-import functools
 import os
 import threading
 
@@ -37,6 +35,8 @@ class Profile(_results.Results):
     "cpu": reports default to on-CPU samples), gil (reports default to the GIL holder),
     threads (stacks start with a frame naming their thread), print, sort, top.
     """
+
+    _attr = "profile"
 
     def __init__(self, path=None, *, rate=1000.0, mode="wall", gil=False, threads=False,
                  print=None, sort="self", top=20):
@@ -89,40 +89,6 @@ class Profile(_results.Results):
             self._finish()
         return self
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    def __call__(self, func):
-        if not callable(func):
-            raise TypeError("ferret.profile() decorates a function")
-        self._is_decorator = True
-        if self._print is None and self.path is None:
-            self._print = True
-        atexit.register(self._finish)
-
-        @functools.wraps(func)
-        def profiled(*args, **kwargs):
-            self.start()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.stop()
-
-        profiled.profile = self
-        return profiled
-
-    def _finish(self):
-        if not self._ran:
-            return
-        if self.path:
-            self.save(self.path)
-        if self._print:
-            self.print()
-
 
 def profile(func=None, /, *args, **kwargs):
     """ferret.profile(path=None, *, rate=1000.0, mode="wall", gil=False, threads=False,
@@ -130,8 +96,4 @@ def profile(func=None, /, *args, **kwargs):
 
     Use as ``with ferret.profile() as p:``, as ``@ferret.profile`` or
     ``@ferret.profile(...)``. See Profile for the options and the results."""
-    if callable(func) and not args and not kwargs:
-        return Profile()(func)
-    if func is not None:
-        args = (func,) + args
-    return Profile(*args, **kwargs)
+    return _results.factory(Profile, func, args, kwargs)

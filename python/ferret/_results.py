@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 """What ferret.trace() and ferret.profile() give back: reports, files and statistics of
 one recorded profile (a _ferret.Recording)."""
+import atexit
 import collections
+import functools
 import os
 import sys
 
@@ -42,12 +44,52 @@ def format_for_path(path):
 
 
 class Results:
-    """Reports and statistics of a recorded profile (see Trace and Profile)."""
+    """Reports and statistics of a recorded profile, and the context-manager and decorator
+    plumbing of Trace and Profile (which provide start() and stop())."""
 
     _rec = None
     _ran = False
+    _print = None
+    _is_decorator = False
+    _attr = "results"  # the attribute a decorated function carries its Trace/Profile in
+    path = None
     sort = "self"
     top = 20
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def __call__(self, func):
+        if not callable(func):
+            raise TypeError("ferret.%s() decorates a function" % self._attr)
+        self._is_decorator = True
+        if self._print is None and self.path is None:
+            self._print = True
+        atexit.register(self._finish)
+
+        @functools.wraps(func)
+        def wrapped(*args, **kwargs):
+            self.start()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.stop()
+
+        setattr(wrapped, self._attr, self)
+        return wrapped
+
+    def _finish(self):
+        """Saves and/or prints, as asked: after a block, or at exit for a decorator."""
+        if not self._ran:
+            return
+        if self.path:
+            self.save(self.path)
+        if self._print:
+            self.print()
 
     def _recording(self):
         if self._rec is None or not self._ran:
@@ -134,3 +176,12 @@ class Results:
     def meta(self):
         """The profile's metadata (tracer hook, options, warnings, ...)."""
         return self._recording().meta()
+
+
+def factory(cls, func, args, kwargs):
+    """trace()/profile(): a bare decorator, a decorator with options, or an object."""
+    if callable(func) and not args and not kwargs:
+        return cls()(func)
+    if func is not None:
+        args = (func,) + args
+    return cls(*args, **kwargs)

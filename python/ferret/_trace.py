@@ -6,8 +6,6 @@ block or decorated call is a session on it, and each session's result is what th
 recorded between the session's start and end. Sessions nest and may run in several
 threads at once; the first one sets the options (lines, builtins, timeline, cpu).
 """
-import atexit
-import functools
 import os
 import sys
 import threading
@@ -187,6 +185,8 @@ class Trace(_results.Results):
     Every thread is traced while a trace is active, each one separately.
     """
 
+    _attr = "trace"
+
     def __init__(self, path=None, *, lines=False, include=None, builtins=False,
                  timeline=0, cpu=True, print=None, sort="self", top=20):
         self._opts = _options(lines, include, builtins, timeline, cpu)
@@ -240,40 +240,6 @@ class Trace(_results.Results):
             self._finish()
         return self
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    def __call__(self, func):
-        if not callable(func):
-            raise TypeError("ferret.trace() decorates a function")
-        self._is_decorator = True
-        if self._print is None and self.path is None:
-            self._print = True
-        atexit.register(self._finish)
-
-        @functools.wraps(func)
-        def traced(*args, **kwargs):
-            self.start()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.stop()
-
-        traced.trace = self
-        return traced
-
-    def _finish(self):
-        if not self._ran:
-            return
-        if self.path:
-            self.save(self.path)
-        if self._print:
-            self.print()
-
 
 def trace(func=None, /, *args, **kwargs):
     """ferret.trace(path=None, *, lines=False, include=None, builtins=False, timeline=0,
@@ -281,8 +247,4 @@ def trace(func=None, /, *args, **kwargs):
 
     Use as ``with ferret.trace() as t:``, as ``@ferret.trace`` or ``@ferret.trace(...)``.
     See Trace for the options and the results."""
-    if callable(func) and not args and not kwargs:
-        return Trace()(func)
-    if func is not None:
-        args = (func,) + args
-    return Trace(*args, **kwargs)
+    return _results.factory(Trace, func, args, kwargs)
