@@ -63,3 +63,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ferret
 	install -m 755 $(BUILD)/ferret $(DESTDIR)$(PREFIX)/bin/ferret
 	cp -R $(BUILD)/lib/ferret/. $(DESTDIR)$(PREFIX)/lib/ferret/
+
+# tests/unit/test_tracer.c compiles the extension's Python-free core (src/ext/tracer.c,
+# emit.c, clock.c) into itself: rebuild it when they change.
+-include $(BUILD)/san/tests/test_tracer.d

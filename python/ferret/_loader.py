@@ -56,8 +56,8 @@ def load():
         from . import _ferret  # pip layout
         return _ferret
     except ImportError as e:
-        if "built for Python" in str(e):
-            raise
+        if e.name != __package__ + "._ferret":
+            raise  # there is one, and it does not load: say why
     found = _candidates()
     choice = _pick(found)
     if choice is None:

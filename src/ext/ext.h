@@ -78,6 +78,16 @@ ext_maybe_flush(uint64_t now)
 /* Key of a C callable (builtin function or method, method descriptor); false for
  * anything else. Sets ext.hint for the describe callback. */
 bool ext_cfunc_key(PyObject *callable, const void **k1, const void **k2);
+/* Does a C call made from `caller` (a code object) belong to ferret's own code? The usual
+ * answer comes from the top of the stack; only a caller not on top is looked up. */
+static inline bool
+ext_caller_ignored(TThread *th, const void *caller)
+{
+    if (th->depth && th->stack[th->depth - 1].k1 == caller)
+        return false;
+    return tracer_key_ignored(ext.t, caller, NULL);
+}
+
 /* Is this code object a generator, coroutine or async generator? */
 static inline bool
 ext_code_is_gen(PyCodeObject *co)

@@ -112,11 +112,11 @@ maybe_chain(TThread *th, PyFrameObject *frame, int what, PyObject *arg)
 }
 
 static inline void
-c_event(TThread *th, int what, PyObject *arg, uint64_t now)
+c_event(TThread *th, PyFrameObject *frame, int what, PyObject *arg, uint64_t now)
 {
     const void *k1, *k2;
     if (what == PyTrace_C_CALL) {
-        if (ext_cfunc_key(arg, &k1, &k2))
+        if (!ext_caller_ignored(th, frame_code(frame)) && ext_cfunc_key(arg, &k1, &k2))
             tracer_enter(ext.t, th, k1, k2, true, now);
     } else if (th->depth && ext_cfunc_key(arg, &k1, &k2) && th->stack[th->depth - 1].k1 == k1) {
         tracer_charge(ext.t, th, now);
@@ -150,7 +150,7 @@ prof_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         case PyTrace_C_RETURN:
         case PyTrace_C_EXCEPTION:
             if (ext.builtins)
-                c_event(th, what, arg, now);
+                c_event(th, frame, what, arg, now);
             break;
         default:
             break;

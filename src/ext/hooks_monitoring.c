@@ -166,7 +166,7 @@ on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!ext.running || nargs < 3 || !ext_cfunc_key(args[2], &k1, &k2))
         Py_RETURN_NONE;
     TThread *th = ext_thread(false);
-    if (!th || th->guard)
+    if (!th || th->guard || ext_caller_ignored(th, args[0]))
         Py_RETURN_NONE;
     uint64_t now = now_ticks();
     tracer_enter(ext.t, th, k1, k2, true, now);

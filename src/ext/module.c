@@ -561,6 +561,10 @@ rec_begin(Recording *r, PyObject *unused)
     (void)unused;
     Err err;
     err_clear(&err);
+    /* time this thread ran before now belongs before the baseline, CPU time included */
+    TThread *me = ext_tls.gen == ext.gen ? ext_tls.th : NULL;
+    if (me && ext.running)
+        tracer_sync_thread(ext.t, me, clock_ticks(&ext.t->clock));
     if (bind(r, &err) < 0)
         return err_to_py(&err);
     Py_RETURN_NONE;

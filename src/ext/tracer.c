@@ -87,6 +87,7 @@ tracer_new(const TracerOptions *opt, TDescribe describe, void *ctx, Err *err)
     clock_init(&t->clock);
     /* the window thresholds need ticks before the rate is measured: a rough estimate */
     double npt = clock_estimate(&t->clock);
+    t->ns_per_tick_est = npt;
     t->window_ticks = (uint64_t)((double)t->opt.cpu_window_ns / npt);
     t->gap_ticks = (uint64_t)((double)t->opt.cpu_gap_ns / npt);
     return t;
@@ -173,7 +174,6 @@ tracer_thread_new(Tracer *t, uint64_t tid, uint64_t ident, const char *name, Err
     th->last = clock_ticks(&t->clock);
     th->cpu_ok = t->opt.cpu;
     th->win_start = th->last;
-    th->win_mono_ns = clock_mono_ns();
     th->win_cpu_ns = thread_cpu_ns(&th->cpu_ok);
     t->threads[t->nthreads++] = th;
     return th;
@@ -370,11 +370,13 @@ tracer_dirty_push(TThread *th, uint32_t node)
  *  - with no long interval, every node gets its share of the window's CPU/wall ratio.
  * So blocking shows up in the function that blocked, to within one window of mixing. */
 static void
-window_close_at(Tracer *t, TThread *th, uint64_t now, int64_t mono_ns, int64_t cpu_ns,
-                uint32_t gap_node, uint64_t gap)
+window_close_at(Tracer *t, TThread *th, uint64_t now, int64_t cpu_ns, uint32_t gap_node,
+                uint64_t gap)
 {
+    /* the window's wall time comes from the event ticks themselves: a clock read here could
+     * fall after a preemption that happened since `now` was read and skew the ratios */
     uint64_t win = now - th->win_start;
-    double wall_ns = (double)(mono_ns - th->win_mono_ns);
+    double wall_ns = (double)win * t->ns_per_tick_est;
     double cpu = (double)(cpu_ns - th->win_cpu_ns);
     if (cpu < 0)
         cpu = 0;
@@ -407,7 +409,6 @@ window_close_at(Tracer *t, TThread *th, uint64_t now, int64_t mono_ns, int64_t c
     }
     th->ndirty = 0;
     th->win_start = now;
-    th->win_mono_ns = mono_ns;
     th->win_cpu_ns = cpu_ns;
 }
 
@@ -417,7 +418,7 @@ tracer_window_close(Tracer *t, TThread *th, uint64_t now, uint32_t gap_node, uin
     int64_t cpu = thread_cpu_ns(&th->cpu_ok);
     if (!th->cpu_ok)
         return;
-    window_close_at(t, th, now, clock_mono_ns(), cpu, gap_node, gap);
+    window_close_at(t, th, now, cpu, gap_node, gap);
 }
 
 void
@@ -533,7 +534,6 @@ tracer_sync_thread(Tracer *t, TThread *th, uint64_t now)
 void
 tracer_finish(Tracer *t, TThread *self, uint64_t now)
 {
-    int64_t mono = clock_mono_ns();
     for (uint32_t i = 0; i < t->nthreads; i++) {
         TThread *th = t->threads[i];
         if (th == self) {
@@ -554,11 +554,9 @@ tracer_finish(Tracer *t, TThread *self, uint64_t now)
                 uint64_t win = now - th->win_start;
                 if (!other_thread_cpu_ns(th->tid, &cpu)) {
                     /* the thread is gone: assume it ran except in its last interval */
-                    double wall = (double)(mono - th->win_mono_ns);
-                    cpu = th->win_cpu_ns +
-                          (int64_t)(win ? wall * (double)(win - d) / (double)win : 0);
+                    cpu = th->win_cpu_ns + (int64_t)((double)(win - d) * t->ns_per_tick_est);
                 }
-                window_close_at(t, th, now, mono, cpu, th->top, d);
+                window_close_at(t, th, now, cpu, th->top, d);
             }
         }
         for (uint32_t k = 0; k < th->depth; k++) {

@@ -112,7 +112,7 @@ typedef struct {
     uint64_t last;  /* ticks at the last charge */
     /* CPU window */
     uint64_t win_start;
-    int64_t win_mono_ns, win_cpu_ns;
+    int64_t win_cpu_ns;
     uint32_t *dirty; /* nodes with win_ticks > 0 */
     uint32_t ndirty, dirty_cap;
     bool cpu_ok;
@@ -136,6 +136,7 @@ typedef struct Tracer {
     TracerOptions opt;
     TClock clock;
     uint64_t window_ticks, gap_ticks; /* opt.cpu_* converted at start */
+    double ns_per_tick_est;           /* the rate estimated at start (CPU windows use it) */
 
     TNode *nodes;
     uint32_t nnodes, nodes_cap;
