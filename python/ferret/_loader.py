@@ -8,6 +8,7 @@ Two layouts are supported:
     version and executable. The build for this very executable wins, then one for the
     same minor version (extensions are ABI-compatible within a minor version).
 """
+import importlib
 import importlib.machinery
 import importlib.util
 import os
@@ -52,12 +53,9 @@ def _pick(found):
 
 def load():
     """Returns the _ferret module, or raises ImportError naming both versions."""
-    try:
-        from . import _ferret  # pip layout
-        return _ferret
-    except ImportError as e:
-        if e.name != __package__ + "._ferret":
-            raise  # there is one, and it does not load: say why
+    if importlib.util.find_spec(__package__ + "._ferret") is not None:  # pip layout
+        # there is one here: if it does not load, its own error says why
+        return importlib.import_module(__package__ + "._ferret")
     found = _candidates()
     choice = _pick(found)
     if choice is None:
