@@ -48,7 +48,11 @@ def trace_main():
     _status(fd, "started %d %s %s" % (os.getpid(), _trace._python_version(),
                                       _trace._ferret.running()["hook"]))
 
+    me = os.getpid()
+
     def finish():
+        if os.getpid() != me:
+            return  # a forked child: the trace and the status file are the parent's
         last = None
         try:
             last = _trace._leave()

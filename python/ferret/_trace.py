@@ -94,11 +94,11 @@ def _enter(opts, seed=True):
         _ferret.check()
         if _sessions:
             running = _ferret.running()
-            for key in ("lines", "builtins"):
+            for key in ("lines", "builtins", "timeline"):
                 if opts[key] and running and not running[key]:
                     raise RuntimeError(
-                        "ferret: a trace without %s=True is already running; nested traces "
-                        "share the outermost one's options" % key)
+                        "ferret: a trace without %s is already running; nested traces share "
+                        "the outermost one's options" % key)
             _sessions += 1
             return False
         # Before 3.12, --builtins (and function mode on 3.11.0-3.11.3) needs each thread's

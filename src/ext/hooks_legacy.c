@@ -130,6 +130,11 @@ prof_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     (void)obj;
     if (!ext.running)
         return 0;
+    /* without --builtins the C events (a million a second in loop-heavy code) only matter
+     * to a chained profile function: no thread lookup, no clock read */
+    bool c_ev = what == PyTrace_C_CALL || what == PyTrace_C_RETURN || what == PyTrace_C_EXCEPTION;
+    if (c_ev && !ext.builtins)
+        return maybe_chain(NULL, frame, what, arg);
     TThread *th = ext_thread(what == PyTrace_CALL);
     if (th && !th->guard) {
         uint64_t now = clock_ticks(&ext.t->clock);

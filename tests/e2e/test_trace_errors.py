@@ -189,3 +189,22 @@ def test_pip_install(tmp_path):
     assert r.returncode == 0, r.stderr
     calls, path = r.stdout.split()
     assert calls == "11" and path.startswith(str(target))
+
+
+def test_forked_child_leaves_the_trace_alone(ferret, python, tmp_path):
+    """A forked child inherits the tracer and the open file: it must drop both, so the
+    parent's trace stays whole and counts only the parent's calls."""
+    prog = ("import os\n"
+            "def leaf(): pass\n"
+            "for _ in range(10): leaf()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    for _ in range(50): leaf()\n"
+            "    raise SystemExit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "for _ in range(5): leaf()\n")
+    out = tmp_path / "f.prof"
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, "-c", prog])
+    assert r.returncode == 0, r.stderr
+    assert "note" not in r.stderr and "warning" not in r.stderr, r.stderr
+    assert tk.pstats_by_name(tk.load_pstats(out), "<string>")["leaf"][1] == 15
