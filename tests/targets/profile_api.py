@@ -10,14 +10,14 @@ import ferret
 
 def hot():
     s = 0
-    for i in range(3_000_000):
+    for i in range(1_500_000):
         s += i
     return s
 
 
 def cold():
     s = 0
-    for i in range(1_000_000):
+    for i in range(500_000):
         s += i
     return s
 
