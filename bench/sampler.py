@@ -5,7 +5,8 @@ and how accurately it attributes time. Prints Markdown tables for docs/PERFORMAN
     make && make bench-tools && python3 bench/sampler.py [--pairs N] [--python PY]
 
 1. Slowdown: whole-process wall time of `ferret run -r RATE -- PY W.py` over `PY W.py`,
-   for calls.py, loops.py and threads.py at 100 Hz, 1 kHz and 10 kHz, with Scalene
+   for calls.py, loops.py and threads.py at 100 Hz, 1 kHz and 10 kHz, and 1 kHz with
+   --blocking (the target's threads stopped for each sample), with Scalene
    (`scalene --cpu-only`, Debian's python3-scalene, run on /usr/bin/python3) in the same
    alternation. Runs alternate plain / ferret / scalene so machine drift hits all equally;
    the median of the per-pair ratios is reported with its min-max.
@@ -46,14 +47,15 @@ def slowdown(py, pairs):
     rows = []
     for w in ("calls", "loops", "threads"):
         prog = os.path.join(WORKLOADS, w + ".py")
-        rates = (100, 1000, 10000)
+        rates = (100, 1000, 10000, "1000b")
         ratios = {r: [] for r in rates}
         sc = []
         for _ in range(pairs):
             for r in rates:
                 base = wall([py, prog])
-                prof = wall([FERRET, "run", "-q", "-r", str(r), "-f", "collapsed", "-o",
-                             "/dev/null", "--", py, prog])
+                extra = ["--blocking"] if str(r).endswith("b") else []
+                prof = wall([FERRET, "run", "-q", "-r", str(r).rstrip("b"), *extra, "-f",
+                             "collapsed", "-o", "/dev/null", "--", py, prog])
                 ratios[r].append(prof / base)
             if scalene and py == "/usr/bin/python3":
                 base = wall([py, prog], cwd=WORKLOADS)
@@ -62,8 +64,9 @@ def slowdown(py, pairs):
                 sc.append(prof / base)
         rows.append((w, *(ratio_cell(ratios[r]) for r in rates), ratio_cell(sc) if sc else "-"))
     print(f"\n### Slowdown of the sampled program ({py}, {pairs} alternating pairs)\n")
-    print("| workload | ferret 100 Hz | ferret 1 kHz | ferret 10 kHz | scalene --cpu-only |")
-    print("|---|---|---|---|---|")
+    print("| workload | ferret 100 Hz | ferret 1 kHz | ferret 10 kHz | ferret 1 kHz --blocking "
+          "| scalene --cpu-only |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 

@@ -20,4 +20,4 @@ $(BUILD)/gen/report_html.h: src/report/report.html mk/report.mk
 	  echo ';'; } > $@.tmp && mv $@.tmp $@
 CPPFLAGS += -I$(BUILD)/gen
 $(BUILD)/obj/rel/src/report/html.o $(BUILD)/obj/san/src/report/html.o: $(BUILD)/gen/report_html.h
-fuzz: $(BUILD)/gen/report_html.h
+$(BUILD)/obj/fuzz/src/report/html.o: $(BUILD)/gen/report_html.h

@@ -17,6 +17,9 @@
     X(diff, "compare two profiles: which functions' share changed")                            \
     X(trace, "run a Python program and count every call exactly (calls, times, lines)")        \
     X(dump, "print the current Python stack of every thread of a process")                        \
+    X(bench, "benchmark statements, bench_* functions or commands, with statistics")              \
+    X(compare, "compare two benchmark results: ratio, interval, significance")                    \
+    X(history, "benchmark results over time, with change points; plots")                         \
     X(version, "print ferret's version")
 
 #define X(name, help) int cmd_##name(int argc, char **argv);

@@ -26,16 +26,11 @@ cmd_attach(int argc, char **argv)
         return cli_fail(&err);
     if (sample_cli_check_output(&a, &err) < 0)
         return cli_fail(&err);
-    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    char cmdline[64];
+    snprintf(cmdline, sizeof cmdline, "attach %lld", pid);
+    Profile *p = sample_cli_profile(cmdline, &err);
     if (!p)
         return cli_fail(&err);
-    char cmdline[1024];
-    snprintf(cmdline, sizeof cmdline, "attach %lld", pid);
-    if (profile_meta_set(p, "command", cmdline, &err) < 0 ||
-        profile_meta_set(p, "ferret_version", FERRET_VERSION, &err) < 0) {
-        profile_free(p);
-        return cli_fail(&err);
-    }
     if (sample_cli_begin(&a, &err) < 0) {
         profile_free(p);
         return cli_fail(&err);

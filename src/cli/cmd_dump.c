@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/exitcode.h"
 #include "profile/profile.h"
+#include "sampler/pynames.h"
 #include "sampler/target.h"
 #include "sampler/walk.h"
 #include "util/buf.h"
@@ -80,8 +81,12 @@ cmd_dump(int argc, char **argv)
     buf_init(&out);
     for (size_t i = 0; i < n; i++) {
         WalkThread *w = &threads[i];
-        buf_printf(&out, "\nThread %llu%s%s\n", (unsigned long long)w->tid,
-                   w->tid == (uint64_t)pid ? " (main)" : "", w->has_gil ? " [holds GIL]" : "");
+        char name[128];
+        if (pynames_thread_name(t, w->interp, w->thread_id, name, sizeof name) < 0)
+            snprintf(name, sizeof name, "%s", w->tid == (uint64_t)pid ? "main" : "?");
+        buf_printf(&out, "\nThread %llu (", (unsigned long long)w->tid);
+        esc_text(&out, name, strlen(name), 0);
+        buf_printf(&out, ")%s\n", w->has_gil ? " [holds GIL]" : "");
         for (size_t k = 0; k < w->nframes; k++) {
             const ProfFrame *f = profile_frame_at(p, w->frames[k]);
             buf_puts(&out, "    ");

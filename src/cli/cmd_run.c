@@ -33,20 +33,14 @@ cmd_run(int argc, char **argv)
         return cli_fail(&err);
     if (sample_cli_check_output(&a, &err) < 0)
         return cli_fail(&err);
-    Profile *p = profile_new(PROFILE_SAMPLED, &err);
-    if (!p)
-        return cli_fail(&err);
     Buf line;
     buf_init(&line);
     for (char **c = cmd; *c; c++)
         buf_printf(&line, "%s%s", c == cmd ? "" : " ", *c);
-    if (profile_meta_set(p, "command", line.data ? line.data : "", &err) < 0 ||
-        profile_meta_set(p, "ferret_version", FERRET_VERSION, &err) < 0) {
-        buf_fini(&line);
-        profile_free(p);
-        return cli_fail(&err);
-    }
+    Profile *p = sample_cli_profile(line.data ? line.data : "", &err);
     buf_fini(&line);
+    if (!p)
+        return cli_fail(&err);
     if (sample_cli_begin(&a, &err) < 0) {
         profile_free(p);
         return cli_fail(&err);

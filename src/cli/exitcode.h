@@ -7,6 +7,8 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1  /* a runtime failure: I/O, a target that vanished, a bad file */
 #define EXIT_USAGE 2 /* bad command line: unknown option, bad value, missing argument */
+#define EXIT_INTERRUPTED 130 /* stopped by Ctrl-C before finishing (128 + SIGINT, as a shell
+                                reports it), where no command's own status applies */
 
 static inline int
 exitcode_for(ErrKind kind)

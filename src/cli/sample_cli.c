@@ -179,6 +179,18 @@ pick_writer(const SampleArgs *a, Err *err)
     return report_find("text");
 }
 
+Profile *
+sample_cli_profile(const char *command, Err *err)
+{
+    Profile *p = profile_new(PROFILE_SAMPLED, err);
+    if (p && (profile_meta_set(p, "command", command, err) < 0 ||
+              profile_meta_set(p, "ferret_version", FERRET_VERSION, err) < 0)) {
+        profile_free(p);
+        p = NULL;
+    }
+    return p;
+}
+
 int
 sample_cli_check_output(const SampleArgs *a, Err *err)
 {

@@ -22,6 +22,9 @@ typedef struct {
 /* Parses run/attach options; *next gets the index of the first non-option argument.
  * Returns 0, or an exit status (usage error already printed, or help shown: *done set). */
 int sample_cli_parse(int argc, char **argv, bool attach, SampleArgs *a, int *next, bool *done);
+/* A new sampled profile with the metadata every recording carries (the command, ferret's
+ * version). NULL with *err set. */
+Profile *sample_cli_profile(const char *command, Err *err);
 /* Checks -o/-f before anything runs (format known, output path writable). */
 int sample_cli_check_output(const SampleArgs *a, Err *err);
 /* Before sampling: with -o FILE.ferret (or -f ferret to a file) the profile is streamed

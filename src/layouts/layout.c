@@ -12,6 +12,7 @@
 #include "layouts/py3_12.h"
 #include "layouts/py3_13.h"
 #include "layouts/py3_9.h"
+#include "util/rd.h"
 
 static const PyLayout *const layouts[] = {
     &py3_9_layout, &py3_10_layout, &py3_11_layout, &py3_12_layout, &py3_13_layout,
@@ -88,55 +89,35 @@ layout_validate(const PyLayout *l, Err *err)
     return 0;
 }
 
-#define SPAN(acc, sec, fld, width)                                                                 \
-    if (l->sec.fld >= 0 && l->sec.fld + (width) > acc)                                             \
-        acc = l->sec.fld + (width);
+/* max(offset + width) over the present fields of one section (by name). */
+static int64_t
+span_of(const PyLayout *l, const char *section)
+{
+    int64_t span = 0;
+#define X(sec, fld, width)                                                                         \
+    if (strcmp(#sec, section) == 0 && l->sec.fld >= 0 && l->sec.fld + (width) > span)            \
+        span = l->sec.fld + (width);
+    PYLAYOUT_FIELDS(X)
+#undef X
+    return span;
+}
 
 int64_t
 layout_span_thread(const PyLayout *l)
 {
-    int64_t span = 0;
-#define X(sec, fld, width)                                                                         \
-    if (strcmp(#sec, "thread") == 0) {                                                             \
-        SPAN(span, sec, fld, width)                                                                \
-    }
-    PYLAYOUT_FIELDS(X)
-#undef X
-    return span;
+    return span_of(l, "thread");
 }
 
 int64_t
 layout_span_frame(const PyLayout *l)
 {
-    int64_t span = 0;
-#define X(sec, fld, width)                                                                         \
-    if (strcmp(#sec, "frame") == 0) {                                                              \
-        SPAN(span, sec, fld, width)                                                                \
-    }
-    PYLAYOUT_FIELDS(X)
-#undef X
-    return span;
+    return span_of(l, "frame");
 }
 
 int64_t
 layout_span_code(const PyLayout *l)
 {
-    int64_t span = 0;
-#define X(sec, fld, width)                                                                         \
-    if (strcmp(#sec, "code_object") == 0) {                                                        \
-        SPAN(span, sec, fld, width)                                                                \
-    }
-    PYLAYOUT_FIELDS(X)
-#undef X
-    return span;
-}
-
-static uint64_t
-u64_at(const uint8_t *buf, int64_t pos)
-{
-    uint64_t v;
-    memcpy(&v, buf + pos, sizeof v);
-    return v;
+    return span_of(l, "code_object");
 }
 
 int
@@ -150,13 +131,16 @@ layout_from_debug_offsets(const PyLayout *l, const uint8_t *buf, size_t n, PyLay
         return err_set(err, ERR_FORMAT, "debug offsets table cut short");
     if (memcmp(buf, "xdebugpy", 8) != 0)
         return err_set(err, ERR_FORMAT, "_PyRuntime does not start with the debug cookie");
+    if (l->debug.free_threaded >= 0 && rd_u64(buf, l->debug.free_threaded) != 0)
+        return err_set(err, ERR_UNSUPPORTED,
+                       "free-threaded CPython (no GIL) is not supported: its frames differ");
     *out = *l;
-    *version_hex = u64_at(buf, l->debug.version);
+    *version_hex = rd_u64(buf, l->debug.version);
     *ndiffer = 0;
     /* the target's offsets win; a value that does not fit an int64 is rejected below */
 #define X(dbg, lay)                                                                                \
     if (l->debug.dbg >= 0 && l->debug.dbg + 8 <= l->debug.table_size) {                            \
-        uint64_t v_ = u64_at(buf, l->debug.dbg);                                                   \
+        uint64_t v_ = rd_u64(buf, l->debug.dbg);                                                   \
         if (v_ > (uint64_t)INT32_MAX)                                                              \
             return err_set(err, ERR_FORMAT, "debug offset " #dbg " is implausible (%llu)",         \
                            (unsigned long long)v_);                                                \

@@ -34,7 +34,7 @@ typedef struct {
     int64_t size, interpreters_head, interpreters_main, ceval_gil, debug_offsets;
 } LayoutRuntime;
 typedef struct {
-    int64_t size, id, next, threads_head, ceval_gil;
+    int64_t size, id, next, threads_head, ceval_gil, modules;
 } LayoutInterp;
 typedef struct {
     int64_t size, locked, last_holder;
@@ -65,6 +65,41 @@ typedef struct {
     int64_t size, state, length, asciiobject_size, compactunicodeobject_size, kind_shift,
         kind_bits, compact_bit, ascii_bit;
 } LayoutUnicode;
+typedef struct {
+    int64_t size, tp_basicsize, tp_flags, tp_dictoffset;
+} LayoutType;
+typedef struct {
+    int64_t size, ht_cached_keys;
+} LayoutHeapType;
+typedef struct {
+    int64_t size, ma_keys, ma_values;
+} LayoutDict;
+typedef struct {
+    int64_t size, dk_size, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices,
+        entry_size, unicode_entry_size;
+} LayoutDictKeys;
+typedef struct {
+    int64_t size, values;
+} LayoutDictValues;
+typedef struct {
+    int64_t size, size_or_tag, ob_digit, tagged;
+} LayoutLong;
+typedef struct {
+    int64_t size, md_dict;
+} LayoutModule;
+
+/* Where an instance keeps its attributes (a capability, like frames_kind). */
+typedef enum {
+    LAYOUT_ATTRS_DICTOFFSET = 1,     /* 3.9-3.10: a dict at the type's tp_dictoffset */
+    LAYOUT_ATTRS_MANAGED = 2,        /* 3.11: values pointer and dict pointer before the object */
+    LAYOUT_ATTRS_DICT_OR_VALUES = 3, /* 3.12: one tagged pointer before the object */
+    LAYOUT_ATTRS_INLINE = 4,         /* 3.13: values right after the object, or a dict */
+} LayoutAttrsKind;
+typedef struct {
+    LayoutAttrsKind kind;
+    int64_t managed_flag, inline_flag; /* tp_flags bits */
+    int64_t dict_offset, values_offset; /* from the object's address */
+} LayoutAttrs;
 
 /* Where each checked offset sits inside the target's _Py_DebugOffsets table (byte position
  * of a uint64_t), for versions that have one (present = 1). X(debug_field, layout_field).
@@ -98,10 +133,15 @@ typedef struct {
     X(bytes_ob_sval, bytes_object.ob_sval)                                                         \
     X(unicode_state, unicode_object.state)                                                         \
     X(unicode_length, unicode_object.length)                                                       \
-    X(unicode_asciiobject_size, unicode_object.asciiobject_size)
+    X(unicode_asciiobject_size, unicode_object.asciiobject_size)                                   \
+    X(interp_imports_modules, interp.modules)                                                      \
+    X(dict_ma_keys, dict_object.ma_keys)                                                           \
+    X(dict_ma_values, dict_object.ma_values)                                                       \
+    X(long_lv_tag, long_object.size_or_tag)                                                        \
+    X(long_ob_digit, long_object.ob_digit)
 
 typedef struct {
-    int64_t present, table_size, version;
+    int64_t present, table_size, version, free_threaded;
 #define X(dbg, lay) int64_t dbg;
     LAYOUT_DEBUG_CHECKS(X)
 #undef X
@@ -125,6 +165,14 @@ typedef struct {
     LayoutObject pyobject;
     LayoutBytes bytes_object;
     LayoutUnicode unicode_object;
+    LayoutType type_object;
+    LayoutHeapType heap_type;
+    LayoutDict dict_object;
+    LayoutDictKeys dict_keys;
+    LayoutDictValues dict_values;
+    LayoutLong long_object;
+    LayoutModule module_object;
+    LayoutAttrs attrs;
     LayoutDebug debug; /* positions inside _Py_DebugOffsets (3.13+) */
 } PyLayout;
 
@@ -168,7 +216,21 @@ typedef struct {
     X(pyobject, ob_type, 8)                                                                        \
     X(bytes_object, ob_size, 8)                                                                    \
     X(unicode_object, state, 4)                                                                    \
-    X(unicode_object, length, 8)
+    X(unicode_object, length, 8)                                                                   \
+    X(type_object, tp_basicsize, 8)                                                                \
+    X(type_object, tp_flags, 8)                                                                    \
+    X(type_object, tp_dictoffset, 8)                                                               \
+    X(heap_type, ht_cached_keys, 8)                                                                \
+    X(dict_object, ma_keys, 8)                                                                     \
+    X(dict_object, ma_values, 8)                                                                   \
+    X(dict_keys, dk_size, 8)                                                                       \
+    X(dict_keys, dk_log2_size, 1)                                                                  \
+    X(dict_keys, dk_log2_index_bytes, 1)                                                           \
+    X(dict_keys, dk_kind, 1)                                                                       \
+    X(dict_keys, dk_nentries, 8)                                                                   \
+    X(long_object, size_or_tag, 8)                                                                 \
+    X(long_object, ob_digit, 4)                                                                    \
+    X(module_object, md_dict, 8)
 
 /* Largest section we ever copy out in one read; layout_validate refuses bigger sizes for
  * the sections read whole. */

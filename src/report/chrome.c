@@ -23,6 +23,7 @@ typedef struct {
     int64_t *start;  /* when each opened */
     size_t depth, cap;
     int64_t last_t;  /* time of the thread's previous sample */
+    StackId last_stack; /* and its stack: an unchanged stack needs no walk */
     bool seen;
 } Track;
 
@@ -230,8 +231,15 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
             continue;
         }
         Track *tr = &tracks[s.thread];
-        if (tr->seen && gap > 0 && s.t_ns - tr->last_t > 2 * gap)
+        bool reopen = false;
+        if (tr->seen && gap > 0 && s.t_ns - tr->last_t > 2 * gap) {
             close_to(&c, tr, th, 0, tr->last_t + gap); /* the thread was not seen meanwhile */
+            reopen = true;
+        }
+        if (tr->seen && !reopen && s.stack == tr->last_stack) { /* the spans go on */
+            tr->last_t = s.t_ns;
+            continue;
+        }
         size_t depth = profile_stack_frames(p, s.stack, frames, PROFILE_MAX_DEPTH);
         if (depth > PROFILE_MAX_DEPTH)
             depth = PROFILE_MAX_DEPTH;
@@ -257,6 +265,7 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         }
         tr->depth = depth;
         tr->last_t = s.t_ns;
+        tr->last_stack = s.stack;
         tr->seen = true;
     }
     for (ThreadId t = 0; t < nt && !has_spans; t++)

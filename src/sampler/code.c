@@ -9,23 +9,8 @@
 
 #include "sampler/linetable.h"
 #include "sampler/target_impl.h"
+#include "util/rd.h"
 #include "util/escape.h"
-
-static int64_t
-i64_at(const uint8_t *buf, int64_t off)
-{
-    int64_t v;
-    memcpy(&v, buf + off, sizeof v);
-    return v;
-}
-
-static uintptr_t
-ptr_at(const uint8_t *buf, int64_t off)
-{
-    uintptr_t v;
-    memcpy(&v, buf + off, sizeof v);
-    return v;
-}
 
 int
 target_scratch(Target *t, size_t n, Err *err)
@@ -51,9 +36,9 @@ code_read_string(Target *t, uintptr_t addr, char *out, size_t cap, size_t *outle
     size_t hlen = (size_t)u->compactunicodeobject_size + sizeof(uintptr_t);
     if (rmem_read(&t->mem, addr, hdr, hlen, err) < 0)
         return -1;
-    if (t->unicode_type && ptr_at(hdr, t->layout.pyobject.ob_type) != t->unicode_type)
+    if (t->unicode_type && rd_ptr(hdr, t->layout.pyobject.ob_type) != t->unicode_type)
         return err_set(err, ERR_IO, "expected a str object at %#lx", (unsigned long)addr);
-    int64_t length = i64_at(hdr, u->length);
+    int64_t length = rd_i64(hdr, u->length);
     uint32_t state;
     memcpy(&state, hdr + u->state, sizeof state);
     unsigned kind = (state >> u->kind_shift) & 7;
@@ -64,7 +49,7 @@ code_read_string(Target *t, uintptr_t addr, char *out, size_t cap, size_t *outle
     if (compact)
         data = addr + (uintptr_t)(ascii ? u->asciiobject_size : u->compactunicodeobject_size);
     else
-        data = ptr_at(hdr, u->compactunicodeobject_size); /* PyUnicodeObject.data.any */
+        data = rd_ptr(hdr, u->compactunicodeobject_size); /* PyUnicodeObject.data.any */
     if (length > STRING_MAX_CHARS)
         length = STRING_MAX_CHARS;
     uint8_t raw[STRING_MAX_CHARS * 4];
@@ -131,9 +116,9 @@ static void
 code_identity(const Target *t, const uint8_t *hdr, CodeInfo *ci)
 {
     const LayoutCode *c = &t->layout.code_object;
-    ci->name_ptr = ptr_at(hdr, c->qualname >= 0 ? c->qualname : c->name);
-    ci->file_ptr = ptr_at(hdr, c->filename);
-    ci->linetable_ptr = ptr_at(hdr, c->linetable);
+    ci->name_ptr = rd_ptr(hdr, c->qualname >= 0 ? c->qualname : c->name);
+    ci->file_ptr = rd_ptr(hdr, c->filename);
+    ci->linetable_ptr = rd_ptr(hdr, c->linetable);
     memcpy(&ci->firstlineno, hdr + c->firstlineno, sizeof ci->firstlineno);
 }
 
@@ -156,10 +141,10 @@ code_load(Target *t, Profile *p, uintptr_t addr, const uint8_t *hdr, uint32_t *i
     uint8_t bh[LAYOUT_MAX_READ];
     if (rmem_read(&t->mem, ci.linetable_ptr, bh, (size_t)bo->size, err) < 0)
         return -1;
-    if (t->bytes_type && ptr_at(bh, t->layout.pyobject.ob_type) != t->bytes_type)
+    if (t->bytes_type && rd_ptr(bh, t->layout.pyobject.ob_type) != t->bytes_type)
         return err_set(err, ERR_IO, "expected a bytes object at %#lx",
                        (unsigned long)ci.linetable_ptr);
-    int64_t len = i64_at(bh, bo->ob_size);
+    int64_t len = rd_i64(bh, bo->ob_size);
     if (len >= 0 && len <= (int64_t)LINETABLE_MAX) {
         ci.linetable = malloc(len ? (size_t)len : 1);
         if (!ci.linetable)
@@ -205,7 +190,7 @@ code_frame(Target *t, Profile *p, uintptr_t code_addr, int addrq, FrameId *out, 
     const uint8_t *hdr = target_read(t, code_addr, (size_t)t->span_code, err);
     if (!hdr)
         return -1;
-    if (t->code_type && ptr_at(hdr, t->layout.pyobject.ob_type) != t->code_type)
+    if (t->code_type && rd_ptr(hdr, t->layout.pyobject.ob_type) != t->code_type)
         return err_set(err, ERR_IO, "expected a code object at %#lx", (unsigned long)code_addr);
     uint32_t idx;
     uint32_t *hit = hashu64_find(&t->code_index, code_addr);

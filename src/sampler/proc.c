@@ -228,19 +228,29 @@ proc_children(pid_t pid, pid_t *out, size_t max)
     return n;
 }
 
+/* Reads a small /proc file into out (NUL-terminated); returns the bytes read, 0 on failure. */
+static size_t
+read_small(const char *path, char *out, size_t cap)
+{
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    out[n] = '\0';
+    return (size_t)n;
+}
+
 bool
 proc_alive(pid_t pid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (!read_small(path, buf, sizeof buf))
         return false;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
     char *rp = strrchr(buf, ')');
     return rp && rp[1] == ' ' && rp[2] && rp[2] != 'Z' && rp[2] != 'X';
 }
@@ -250,19 +260,10 @@ proc_cmdline(pid_t pid, char *out, size_t cap)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    out[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, out, cap - 1);
-    close(fd);
-    if (n <= 0) {
-        out[0] = '\0';
-        return;
-    }
-    if (out[n - 1] == '\0')
+    size_t n = read_small(path, out, cap);
+    if (n && out[n - 1] == '\0')
         n--;
-    for (ssize_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) /* arguments are NUL-separated */
         if (out[i] == '\0')
             out[i] = ' ';
     out[n] = '\0';
@@ -273,17 +274,7 @@ proc_thread_comm(pid_t pid, pid_t tid, char *out, size_t cap)
 {
     char path[96];
     snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-    out[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, out, cap - 1);
-    close(fd);
-    if (n <= 0) {
-        out[0] = '\0';
-        return;
-    }
-    out[n] = '\0';
+    read_small(path, out, cap);
     out[strcspn(out, "\n")] = '\0';
 }
 

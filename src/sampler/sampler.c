@@ -8,12 +8,17 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "sampler/proc.h"
+#include "sampler/pynames.h"
 #include "sampler/walk.h"
 
 #define MAX_THREADS 1024
@@ -24,6 +29,9 @@
 #define FAILS_BEFORE_REOPEN 20       /* all-failed samples before re-finding the runtime */
 #define MAX_PROCS 256
 #define MAX_WEIGHT 100                 /* intervals one late sample may stand for */
+#define NAME_TRIES 8                   /* lookups of a thread's Python name */
+#define NAME_RETRY_TICKS 64            /* sampling moments between them */
+#define SAMPLER_NICE (-10)             /* the sampling thread's priority, where allowed */
 
 typedef struct {
     uint64_t key; /* kernel tid, or the interpreter's thread id when the tid is unknown */
@@ -33,6 +41,8 @@ typedef struct {
     uint64_t fingerprint; /* of the last stack: a change means the thread ran */
     bool have_fingerprint;
     bool fresh; /* state read at creation, this tick */
+    bool named;      /* has its Python name (threading.Thread.name) */
+    int name_tries;  /* lookups so far; a new thread registers its name a moment later */
     ThreadId thread;
     FrameId thread_frame;
     uint64_t seen_tick;
@@ -262,6 +272,35 @@ sampler_free(Sampler *s)
     free(s);
 }
 
+/* Names a thread: its Python name when the program has one registered (threading), else
+ * the kernel's name ("MainThread" for the main thread). The --threads root frame follows. */
+static int
+name_slot(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, Err *err)
+{
+    char name[128] = "";
+    sl->name_tries++;
+    if (pr->t && pynames_thread_name(pr->t, w->interp, w->thread_id, name, sizeof name) == 0) {
+        sl->named = true;
+    } else if (sl->name_tries > 1) {
+        return 0; /* still unnamed: keep the fallback given the first time */
+    } else if (w->tid == (uint64_t)pr->pid) {
+        snprintf(name, sizeof name, "MainThread");
+    } else if (w->tid) {
+        proc_thread_comm(pr->pid, (pid_t)w->tid, name, sizeof name);
+    }
+    if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, name, &sl->thread, err) < 0)
+        return -1;
+    if (s->opt.threads_root) {
+        char label[192];
+        snprintf(label, sizeof label, "thread %llu%s%s",
+                 (unsigned long long)(w->tid ? w->tid : w->thread_id), name[0] ? " " : "", name);
+        if (intern_marker(s->p, FRAME_THREAD, label, &sl->thread_frame, err) < 0)
+            return -1;
+        sl->last_n = SIZE_MAX; /* the cached stack had the old root */
+    }
+    return 0;
+}
+
 static Slot *
 find_slot(Sampler *s, Proc *pr, const WalkThread *w, Err *err)
 {
@@ -285,25 +324,15 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, Err *err)
     sl->tid = w->tid;
     sl->stat.fd = sl->stat.sched_fd = -1;
     sl->running = -1;
-    char name[64] = "";
     if (w->tid) {
         proc_thread_stat_open(&sl->stat, pr->pid, (pid_t)w->tid);
         sl->running = proc_thread_running(&sl->stat);
         sl->fresh = true;
-        if (w->tid == (uint64_t)pr->pid)
-            snprintf(name, sizeof name, "MainThread");
-        else
-            proc_thread_comm(pr->pid, (pid_t)w->tid, name, sizeof name);
     }
-    if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, name, &sl->thread, err) < 0)
+    if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, NULL, &sl->thread, err) < 0)
         return NULL;
-    if (s->opt.threads_root) {
-        char label[128];
-        snprintf(label, sizeof label, "thread %llu%s%s",
-                 (unsigned long long)(w->tid ? w->tid : w->thread_id), name[0] ? " " : "", name);
-        if (intern_marker(s->p, FRAME_THREAD, label, &sl->thread_frame, err) < 0)
-            return NULL;
-    }
+    if (name_slot(s, pr, sl, w, err) < 0)
+        return NULL;
     pr->nslots++;
     return sl;
 }
@@ -388,6 +417,10 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         if (!sl)
             return -1;
         sl->seen_tick = s->stats.ticks;
+        if (!sl->named && sl->name_tries < NAME_TRIES &&
+            s->stats.ticks % NAME_RETRY_TICKS == sl->key % NAME_RETRY_TICKS &&
+            name_slot(s, pr, sl, w, err) < 0)
+            return -1;
         /* a thread whose Python stack changed since the last sample executed code meanwhile;
          * only an unchanged one (asleep, blocked, or in a long C call) needs the kernel's
          * state, which costs more to read than the whole stack */
@@ -506,10 +539,29 @@ flush(Sampler *s, Err *err)
     return 0;
 }
 
+/* Timely wake-ups for this thread only (never the program, which was started before): the
+ * least timer slack, and where allowed (root, CAP_SYS_NICE) a higher priority. The sampler
+ * uses little CPU but must run when its moment comes; on a busy machine a normal-priority
+ * thread waits milliseconds for a core. Returns the previous nice value to restore. */
+static int
+timely(void)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int before = getpriority(PRIO_PROCESS, (id_t)tid);
+    if (errno)
+        before = 0;
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    if (before > SAMPLER_NICE)
+        setpriority(PRIO_PROCESS, (id_t)tid, SAMPLER_NICE); /* not allowed: stays as it was */
+    return before;
+}
+
 int
 sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
 {
     const int64_t interval = (int64_t)(1e9 / s->opt.rate_hz);
+    int nice_before = timely();
     s->t0_ns = now_ns(CLOCK_MONOTONIC);
     profile_info(s->p)->start_unix_ns = now_ns(CLOCK_REALTIME);
     int64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -572,6 +624,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             ;
     }
 done:
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_before);
     s->stats.elapsed_s = (double)(now_ns(CLOCK_MONOTONIC) - s->t0_ns) / 1e9;
     s->stats.cpu_s = (double)(now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e9;
     for (size_t i = 0; i < s->nprocs; i++) {

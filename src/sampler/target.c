@@ -18,6 +18,7 @@
 #include "sampler/elf.h"
 #include "sampler/maps.h"
 #include "sampler/target_impl.h"
+#include "util/rd.h"
 
 pid_t
 target_pid(const Target *t)
@@ -149,14 +150,6 @@ set_layout(Target *t, const PyLayout *L)
 }
 
 static uintptr_t
-ptr_at(const uint8_t *buf, int64_t off)
-{
-    uintptr_t v;
-    memcpy(&v, buf + off, sizeof v);
-    return v;
-}
-
-static uintptr_t
 symbol_addr(const Elf *e, uintptr_t bias, const char *name)
 {
     uint64_t v;
@@ -256,7 +249,7 @@ runtime_walks(Target *t, uintptr_t runtime_addr)
                    code_read_string(t, file_ptr, file, sizeof file, &fl, &err) == 0 &&
                    printable(name, nl) && printable(file, fl);
         }
-        tstate = ptr_at(ts, L->thread.next);
+        tstate = rd_ptr(ts, L->thread.next);
     }
     return false;
 }
@@ -432,7 +425,7 @@ apply_debug_offsets(Target *t, Err *err)
     int ndiffer;
     if (layout_from_debug_offsets(L, buf, (size_t)L->debug.table_size, &checked, &hex, &ndiffer,
                                   err) < 0)
-        return -1;
+        return err->kind == ERR_UNSUPPORTED ? -1 : err_context(err, "CPython %s", t->version);
     if ((int)((hex >> 24) & 0xff) != L->major || (int)((hex >> 16) & 0xff) != L->minor)
         return err_set(err, ERR_FORMAT, "the debug table says CPython %d.%d, the binary 3.%d",
                        (int)((hex >> 24) & 0xff), (int)((hex >> 16) & 0xff), L->minor);

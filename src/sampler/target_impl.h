@@ -64,6 +64,8 @@ struct Target {
     /* GIL of each interpreter (3.12+: interp->ceval.gil), cached by interpreter address */
     uintptr_t gil_interp[INTERPS_MAX], gil_addr[INTERPS_MAX];
     size_t ngil;
+    /* pynames.c: threading._active of one interpreter, once found */
+    uintptr_t names_interp, names_active;
     int64_t span_thread, span_frame, span_code;
 };
 

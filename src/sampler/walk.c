@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sampler/target_impl.h"
+#include "util/rd.h"
 #include "util/hash.h"
 
 const char *
@@ -21,22 +22,6 @@ walk_drop_name(WalkDropReason r)
 #undef X
     };
     return (unsigned)r < WALK_DROP_COUNT ? names[r] : "unknown";
-}
-
-static uintptr_t
-ptr_at(const uint8_t *buf, int64_t off)
-{
-    uintptr_t v;
-    memcpy(&v, buf + off, sizeof v);
-    return v;
-}
-
-static int32_t
-i32_at(const uint8_t *buf, int64_t off)
-{
-    int32_t v;
-    memcpy(&v, buf + off, sizeof v);
-    return v;
 }
 
 const uint8_t *
@@ -54,17 +39,17 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
     *partial = false;
     uintptr_t frame;
     if (L->thread.frame >= 0) {
-        frame = ptr_at(ts, L->thread.frame);
+        frame = rd_ptr(ts, L->thread.frame);
     } else if (L->thread.current_frame >= 0) {
-        frame = ptr_at(ts, L->thread.current_frame);
+        frame = rd_ptr(ts, L->thread.current_frame);
     } else {
-        uintptr_t cframe = ptr_at(ts, L->thread.cframe);
+        uintptr_t cframe = rd_ptr(ts, L->thread.cframe);
         if (!cframe)
             return 0;
         const uint8_t *cf = target_read(t, cframe, (size_t)L->cframe.size, err);
         if (!cf)
             return -1;
-        frame = ptr_at(cf, L->cframe.current_frame);
+        frame = rd_ptr(cf, L->cframe.current_frame);
     }
     size_t span = (size_t)t->span_frame;
     for (size_t steps = 0; frame; steps++) {
@@ -76,10 +61,10 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
         if (!f)
             return -1;
         if (L->frames_kind == LAYOUT_FRAMES_OBJECTS && t->frame_type &&
-            ptr_at(f, L->pyobject.ob_type) != t->frame_type)
+            rd_ptr(f, L->pyobject.ob_type) != t->frame_type)
             return err_set(err, ERR_IO, "expected a frame object at %#lx", (unsigned long)frame);
-        uintptr_t code = ptr_at(f, L->frame.executable);
-        uintptr_t next = ptr_at(f, L->frame.previous);
+        uintptr_t code = rd_ptr(f, L->frame.executable);
+        uintptr_t next = rd_ptr(f, L->frame.previous);
         if (next == frame)
             return err_set(err, ERR_IO, "frame %#lx is its own caller", (unsigned long)frame);
         if (L->frame.owner >= 0) {
@@ -97,13 +82,13 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
         int64_t addrq;
         switch (L->instr_kind) {
         case LAYOUT_INSTR_LASTI_BYTES:
-            addrq = i32_at(f, L->frame.instr_ptr);
+            addrq = rd_i32(f, L->frame.instr_ptr);
             break;
         case LAYOUT_INSTR_LASTI_UNITS:
-            addrq = (int64_t)i32_at(f, L->frame.instr_ptr) * L->code_unit;
+            addrq = (int64_t)rd_i32(f, L->frame.instr_ptr) * L->code_unit;
             break;
         default:
-            addrq = (int64_t)(ptr_at(f, L->frame.instr_ptr) -
+            addrq = (int64_t)(rd_ptr(f, L->frame.instr_ptr) -
                               (code + (uintptr_t)L->code_object.co_code_adaptive));
         }
         if (addrq < -L->code_unit * 2 || addrq > (1 << 28))
@@ -129,7 +114,7 @@ pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
         uint8_t area[2048];
         if (rmem_read(&t->mem, main_pthread, area, sizeof area, &err) == 0) {
             for (size_t off = 0; off + 4 <= sizeof area; off += 4) {
-                if (i32_at(area, (int64_t)off) == (int32_t)t->pid) {
+                if (rd_i32(area, (int64_t)off) == (int32_t)t->pid) {
                     t->pthread_tid_offset = (int64_t)off;
                     break;
                 }
@@ -139,7 +124,7 @@ pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
     if (t->pthread_tid_offset < 0 || !pthread_addr)
         return 0;
     const uint8_t *p = target_read(t, pthread_addr + (uintptr_t)t->pthread_tid_offset, 4, &err);
-    int32_t tid = p ? i32_at(p, 0) : 0;
+    int32_t tid = p ? rd_i32(p, 0) : 0;
     return tid > 0 ? (uint64_t)tid : 0;
 }
 
@@ -157,7 +142,7 @@ gil_holder(Target *t, uintptr_t interp, Err *err)
                 gil = t->gil_addr[i];
         if (!gil) {
             const uint8_t *g = target_read(t, interp + (uintptr_t)L->interp.ceval_gil, 8, err);
-            if (!g || !(gil = ptr_at(g, 0)))
+            if (!g || !(gil = rd_ptr(g, 0)))
                 return 0;
             if (t->ngil < INTERPS_MAX) {
                 t->gil_interp[t->ngil] = interp;
@@ -171,9 +156,9 @@ gil_holder(Target *t, uintptr_t interp, Err *err)
     int64_t hi = L->gil.locked + 4 > L->gil.last_holder + 8 ? L->gil.locked + 4
                                                              : L->gil.last_holder + 8;
     const uint8_t *g = target_read(t, gil + (uintptr_t)lo, (size_t)(hi - lo), err);
-    if (!g || !i32_at(g, L->gil.locked - lo))
+    if (!g || !rd_i32(g, L->gil.locked - lo))
         return 0;
-    return ptr_at(g, L->gil.last_holder - lo);
+    return rd_ptr(g, L->gil.last_holder - lo);
 }
 
 static bool
@@ -193,8 +178,8 @@ main_pthread_of(Target *t, uintptr_t tstate)
         const uint8_t *tb = target_read(t, tstate, (size_t)t->span_thread, &err);
         if (!tb)
             break;
-        main = ptr_at(tb, L->thread.thread_id);
-        tstate = ptr_at(tb, L->thread.next);
+        main = rd_ptr(tb, L->thread.thread_id);
+        tstate = rd_ptr(tb, L->thread.next);
     }
     return main;
 }
@@ -220,18 +205,19 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
             drops->n[WALK_DROP_thread_list]++;
             break;
         }
-        if (ptr_at(ts, L->thread.interp) != interp) {
+        if (rd_ptr(ts, L->thread.interp) != interp) {
             drops->n[WALK_DROP_thread_list]++;
             break;
         }
-        uintptr_t next_ts = ptr_at(ts, L->thread.next);
+        uintptr_t next_ts = rd_ptr(ts, L->thread.next);
         WalkThread *w = &b->threads[*nthreads];
         memset(w, 0, sizeof *w);
         w->tstate = tstate;
+        w->interp = interp;
         w->interp_id = interp_id;
-        w->thread_id = ptr_at(ts, L->thread.thread_id);
+        w->thread_id = rd_ptr(ts, L->thread.thread_id);
         w->has_gil = holder && holder == tstate;
-        w->tid = L->thread.native_thread_id >= 0 ? ptr_at(ts, L->thread.native_thread_id)
+        w->tid = L->thread.native_thread_id >= 0 ? rd_ptr(ts, L->thread.native_thread_id)
                                                  : pthread_tid(t, w->thread_id, main_pthread);
         tstate = next_ts;
         size_t n;
@@ -283,7 +269,7 @@ walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkD
     size_t used = 0;
     const uint8_t *h = target_read(t, t->runtime_addr + (uintptr_t)L->runtime.interpreters_head,
                                    8, err);
-    uintptr_t interp = h ? ptr_at(h, 0) : 0;
+    uintptr_t interp = h ? rd_ptr(h, 0) : 0;
     if (!h) {
         if (fatal(err))
             rc = -1;
@@ -307,9 +293,9 @@ walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkD
                 drops->n[WALK_DROP_read]++;
             break;
         }
-        uintptr_t tstate = ptr_at(ib, L->interp.threads_head - lo);
-        uintptr_t next_interp = ptr_at(ib, L->interp.next - lo);
-        int64_t interp_id = (int64_t)ptr_at(ib, L->interp.id - lo);
+        uintptr_t tstate = rd_ptr(ib, L->interp.threads_head - lo);
+        uintptr_t next_interp = rd_ptr(ib, L->interp.next - lo);
+        int64_t interp_id = (int64_t)rd_ptr(ib, L->interp.id - lo);
         if (walk_interp(t, p, b, interp, tstate, interp_id, nthreads, &used, drops, err) < 0)
             rc = -1;
         interp = next_interp;

@@ -35,6 +35,7 @@ typedef struct {
     uint64_t tid;       /* kernel thread id; 0 when it cannot be known */
     uint64_t thread_id; /* the interpreter's own thread id (pthread_t) */
     uintptr_t tstate;
+    uintptr_t interp;
     int64_t interp_id;
     bool has_gil;
     bool partial;       /* deeper than the frame buffer allowed: outermost frames missing */

@@ -104,8 +104,9 @@ def test_gil_mode_shows_only_the_holder(python, ferret, tmp_path):
     compute, sleeper = weight(st, has("compute")), weight(st, has("sleeper"))
     assert compute > 200, st[:5]
     assert sleeper <= 0.05 * compute, (compute, sleeper)
-    # --threads: every stack starts with its thread
+    # --threads: every stack starts with its thread, named as the program named it
     assert all(frames[0].startswith("thread ") for frames, _ in st)
+    assert any(frames[0].endswith(" númber-cruncher") for frames, _ in st if has("compute")(frames))
     # without --gil the sleeping thread is there too
     r, allst = record(ferret, tmp_path, python, prog, name="all.txt")
     assert weight(allst, has("sleeper")) > 0.5 * weight(allst, has("compute"))
@@ -124,6 +125,8 @@ def test_text_report_thread_summary(python, ferret, tmp_path):
     idle = [float(l.split()[2].rstrip("%")) for l in rows]
     assert max(gil) > 80  # the computing thread held the GIL
     assert max(idle) > 90  # the sleeper was idle
+    names = {l.split()[-1] for l in rows}
+    assert {"MainThread", "númber-cruncher", "napper"} <= names, names
 
 
 def test_subprocesses(python, ferret, tmp_path):

@@ -14,7 +14,8 @@ def sleeper():
     time.sleep(1.0)
 
 
-threads = [threading.Thread(target=compute), threading.Thread(target=sleeper)]
+threads = [threading.Thread(target=compute, name="númber-cruncher"),
+           threading.Thread(target=sleeper, name="napper")]
 for t in threads:
     t.start()
 for t in threads:

@@ -18,6 +18,14 @@
 #include "internal/pycore_code.h"
 #endif
 #include "internal/pycore_gil.h"
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_dict.h"
+#include "internal/pycore_moduleobject.h"
+#include "internal/pycore_object.h"
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+#include "cpython/longintrepr.h"
+#endif
 
 #define MINOR ((PY_VERSION_HEX >> 16) & 0xff)
 #define ABSENT (-1L)
@@ -122,8 +130,10 @@ main(void)
 #endif
 #if PY_VERSION_HEX >= 0x030C0000
     field("ceval_gil", OFF(PyInterpreterState, ceval.gil));
+    field("modules", OFF(PyInterpreterState, imports.modules));
 #else
     field("ceval_gil", ABSENT);
+    field("modules", OFF(PyInterpreterState, modules));
 #endif
     end_section();
 
@@ -256,12 +266,113 @@ main(void)
         fprintf(stderr, "genlayout: unexpected str state bitfields\n");
         return 1;
     }
+    /* objects, for reading thread names (threading._active[ident].name) */
+    section("type_object");
+    field("size", (long)offsetof(PyTypeObject, tp_dictoffset) + 8);
+    field("tp_basicsize", OFF(PyTypeObject, tp_basicsize));
+    field("tp_flags", OFF(PyTypeObject, tp_flags));
+    field("tp_dictoffset", OFF(PyTypeObject, tp_dictoffset));
+    end_section();
+    section("heap_type");
+#if PY_VERSION_HEX >= 0x030B0000
+    field("size", (long)sizeof(PyHeapTypeObject));
+    field("ht_cached_keys", OFF(PyHeapTypeObject, ht_cached_keys));
+#else
+    field("size", 0);
+    field("ht_cached_keys", ABSENT);
+#endif
+    end_section();
+    section("dict_object");
+    field("size", (long)sizeof(PyDictObject));
+    field("ma_keys", OFF(PyDictObject, ma_keys));
+    field("ma_values", OFF(PyDictObject, ma_values));
+    end_section();
+    section("dict_keys");
+#if PY_VERSION_HEX >= 0x030B0000
+    field("size", (long)offsetof(PyDictKeysObject, dk_indices));
+    field("dk_size", ABSENT);
+    field("dk_log2_size", OFF(PyDictKeysObject, dk_log2_size));
+    field("dk_log2_index_bytes", OFF(PyDictKeysObject, dk_log2_index_bytes));
+    field("dk_kind", OFF(PyDictKeysObject, dk_kind));
+    field("dk_nentries", OFF(PyDictKeysObject, dk_nentries));
+    field("dk_indices", OFF(PyDictKeysObject, dk_indices));
+    field("entry_size", (long)sizeof(PyDictKeyEntry));
+    field("unicode_entry_size", (long)sizeof(PyDictUnicodeEntry));
+#else
+    /* 3.9/3.10 keep struct _dictkeysobject in Objects/dict-common.h, which is not installed:
+     * {dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, dk_indices[]}, all 8 bytes,
+     * entries of {hash, key, value}; unchanged from 3.6 to 3.10 */
+    field("size", 40);
+    field("dk_size", 8);
+    field("dk_log2_size", ABSENT);
+    field("dk_log2_index_bytes", ABSENT);
+    field("dk_kind", ABSENT);
+    field("dk_nentries", 32);
+    field("dk_indices", 40);
+    field("entry_size", 24);
+    field("unicode_entry_size", ABSENT);
+#endif
+    end_section();
+    section("dict_values");
+#if PY_VERSION_HEX >= 0x030B0000
+    field("size", (long)offsetof(PyDictValues, values));
+    field("values", OFF(PyDictValues, values));
+#else
+    field("size", 0);
+    field("values", ABSENT);
+#endif
+    end_section();
+    section("long_object");
+#if PY_VERSION_HEX >= 0x030C0000
+    field("size", (long)offsetof(PyLongObject, long_value.ob_digit) + 4);
+    field("size_or_tag", OFF(PyLongObject, long_value.lv_tag));
+    field("ob_digit", OFF(PyLongObject, long_value.ob_digit));
+    field("tagged", 1);
+#else
+    field("size", (long)offsetof(PyLongObject, ob_digit) + 4);
+    field("size_or_tag", OFF(PyVarObject, ob_size));
+    field("ob_digit", OFF(PyLongObject, ob_digit));
+    field("tagged", 0);
+#endif
+    end_section();
+    section("module_object");
+#if PY_VERSION_HEX >= 0x030B0000
+    field("size", (long)sizeof(PyModuleObject));
+    field("md_dict", OFF(PyModuleObject, md_dict));
+#else
+    /* PyModuleObject is private to Objects/moduleobject.c before 3.11: md_dict follows
+     * PyObject_HEAD */
+    field("size", (long)sizeof(PyObject) + 8);
+    field("md_dict", (long)sizeof(PyObject));
+#endif
+    end_section();
+    /* where an instance keeps its attributes */
+#if PY_VERSION_HEX < 0x030B0000
+    printf("    .attrs = { .kind = LAYOUT_ATTRS_DICTOFFSET, .managed_flag = 0, .inline_flag = 0,"
+           " .dict_offset = 0, .values_offset = 0 },\n");
+#elif PY_VERSION_HEX < 0x030C0000
+    printf("    .attrs = { .kind = LAYOUT_ATTRS_MANAGED, .managed_flag = %ld, .inline_flag = 0,"
+           " .dict_offset = %d, .values_offset = %d },\n",
+           (long)Py_TPFLAGS_MANAGED_DICT, MANAGED_DICT_OFFSET, -4 * (int)sizeof(PyObject *));
+#elif PY_VERSION_HEX < 0x030D0000
+    printf("    .attrs = { .kind = LAYOUT_ATTRS_DICT_OR_VALUES, .managed_flag = %ld,"
+           " .inline_flag = 0, .dict_offset = %d, .values_offset = %d },\n",
+           (long)Py_TPFLAGS_MANAGED_DICT, -3 * (int)sizeof(PyObject *),
+           -3 * (int)sizeof(PyObject *));
+#else
+    printf("    .attrs = { .kind = LAYOUT_ATTRS_INLINE, .managed_flag = %ld, .inline_flag = %ld,"
+           " .dict_offset = %d, .values_offset = %d },\n",
+           (long)Py_TPFLAGS_MANAGED_DICT, (long)Py_TPFLAGS_INLINE_VALUES,
+           (int)MANAGED_DICT_OFFSET, (int)sizeof(PyObject));
+#endif
+
     section("debug");
 #if PY_VERSION_HEX >= 0x030D0000
 #define DBG(name, member) field(#name, OFF(_Py_DebugOffsets, member))
     field("present", 1);
     field("table_size", (long)sizeof(_Py_DebugOffsets));
     DBG(version, version);
+    DBG(free_threaded, free_threaded);
     DBG(runtime_interpreters_head, runtime_state.interpreters_head);
     DBG(interp_id, interpreter_state.id);
     DBG(interp_next, interpreter_state.next);
@@ -290,8 +401,14 @@ main(void)
     DBG(unicode_state, unicode_object.state);
     DBG(unicode_length, unicode_object.length);
     DBG(unicode_asciiobject_size, unicode_object.asciiobject_size);
+    DBG(interp_imports_modules, interpreter_state.imports_modules);
+    DBG(dict_ma_keys, dict_object.ma_keys);
+    DBG(dict_ma_values, dict_object.ma_values);
+    DBG(long_lv_tag, long_object.lv_tag);
+    DBG(long_ob_digit, long_object.ob_digit);
 #else
     field("present", 0);
+    field("free_threaded", ABSENT);
 #endif
     end_section();
     printf("};\n");

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* driver.c: the Python side of ferret bench, and the line protocol ferret speaks with it.
+ * The driver only executes: it compiles the statement into a timing function (the same
+ * shape as timeit's: a for loop over itertools.repeat between two perf_counter() calls) and
+ * answers "r LOOPS" with the seconds those loops took. Calibration, the number of values
+ * and processes, and every statistic are decided in C (runner.c, stats.c).
+ *
+ * Protocol (one line each way; strings hex-encoded UTF-8, "-" for empty):
+ *   ferret -> driver   S <setup> <statement> <gc>   compile a statement (gc: 1 keeps it on)
+ *                      F <file> <function> <gc>     import a file, time calls of a function
+ *                      L <file>                     list the file's bench_* functions
+ *                      r <loops>                    time that many iterations
+ *   driver -> ferret   ok <version> <executable>    ready; fn <name> ... end (for L)
+ *                      t <seconds>                  one value
+ *                      err <where> <summary> <traceback>
+ * Any other line from ferret, or EOF, ends the driver. The driver talks on descriptors 3
+ * and 4 so the benchmarked code keeps stdin, stdout and stderr. */
+#include "bench/driver.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char driver_source[] =
+    "import gc, itertools, os, sys, time, traceback\n"
+    "def _ferret_driver():\n"
+    "    os.set_inheritable(3, False)\n"
+    "    os.set_inheritable(4, False)\n"
+    "    rf = os.fdopen(3, \"rb\")\n"
+    "    def send(*words):\n"
+    "        os.write(4, (\" \".join(words) + \"\\n\").encode())\n"
+    "    def hx(s):\n"
+    "        return s.encode(\"utf-8\", \"backslashreplace\").hex() or \"-\"\n"
+    "    def un(h):\n"
+    "        if h == b\"-\":\n"
+    "            return \"\"\n"
+    "        return bytes.fromhex(h.decode()).decode(\"utf-8\", \"surrogateescape\")\n"
+    "    def report(exc, where, src):\n"
+    "        # our own frames are left out; frames of the generated timing function are shown as\n"
+    "        # the user's setup or statement with their own line numbers\n"
+    "        frames = []\n"
+    "        for fs in traceback.extract_tb(exc.__traceback__):\n"
+    "            f = fs.filename\n"
+    "            if f == \"<string>\" or f.startswith(\"<frozen importlib\"):\n"
+    "                continue\n"
+    "            if fs.filename == \"<ferret-bench>\":\n"
+    "                n = fs.lineno or 0\n"
+    "                part, text, line = None, None, 0\n"
+    "                for name, body, start in src:\n"
+    "                    lines = body.split(\"\\n\")\n"
+    "                    if start <= n < start + len(lines):\n"
+    "                        part, line, text = name, n - start + 1, lines[n - start]\n"
+    "                if part is None:\n"
+    "                    continue\n"
+    "                fs = traceback.FrameSummary(\"<%s>\" % part, line, \"<module>\",\n"
+    "                                            line=text)\n"
+    "                where = part\n"
+    "            frames.append(fs)\n"
+    "        head = \"\".join(traceback.format_exception_only(type(exc), exc))\n"
+    "        body = \"\"\n"
+    "        if frames:\n"
+    "            body = \"Traceback (most recent call last):\\n\"\n"
+    "            body += \"\".join(traceback.StackSummary.from_list(frames).format())\n"
+    "        last = head.strip().split(\"\\n\")[-1]\n"
+    "        send(\"err\", hx(where), hx(last), hx(body + head))\n"
+    "    def syntax(what, e):\n"
+    "        text = \"\".join(traceback.format_exception_only(type(e), e))\n"
+    "        send(\"err\", hx(what), hx(\"%s: %s\" % (type(e).__name__, e.msg)), hx(text))\n"
+    "    cmd = rf.readline().split()\n"
+    "    if not cmd:\n"
+    "        return\n"
+    "    keep_gc = False\n"
+    "    inner, fn, parts = None, None, []\n"
+    "    try:\n"
+    "        if cmd[0] == b\"S\":\n"
+    "            setup, stmt = un(cmd[1]), un(cmd[2])\n"
+    "            keep_gc = cmd[3] == b\"1\"\n"
+    "            for what, code in ((\"setup\", setup), (\"statement\", stmt)):\n"
+    "                try:\n"
+    "                    compile(code, \"<%s>\" % what, \"exec\")\n"
+    "                except SyntaxError as e:\n"
+    "                    syntax(what, e)\n"
+    "                    return\n"
+    "            s_lines = (setup or \"pass\").split(\"\\n\")\n"
+    "            b_lines = (stmt or \"pass\").split(\"\\n\")\n"
+    "            src = \"def _ferret_inner(_ferret_it, _ferret_timer):\\n\"\n"
+    "            src += \"\".join(\"    \" + l + \"\\n\" for l in s_lines)\n"
+    "            src += \"    _ferret_t0 = _ferret_timer()\\n\"\n"
+    "            src += \"    for _ferret_i in _ferret_it:\\n\"\n"
+    "            src += \"\".join(\"        \" + l + \"\\n\" for l in b_lines)\n"
+    "            src += \"    _ferret_t1 = _ferret_timer()\\n\"\n"
+    "            src += \"    return _ferret_t1 - _ferret_t0\\n\"\n"
+    "            parts = [(\"setup\", setup, 2), (\"statement\", stmt, 4 + len(s_lines))]\n"
+    "            ns = {}\n"
+    "            try:\n"
+    "                exec(compile(src, \"<ferret-bench>\", \"exec\"), ns)\n"
+    "            except SyntaxError as e:\n"
+    "                syntax(\"statement\", e)\n"
+    "                return\n"
+    "            inner = ns[\"_ferret_inner\"]\n"
+    "        elif cmd[0] in (b\"F\", b\"L\"):\n"
+    "            path = un(cmd[1])\n"
+    "            import importlib.util\n"
+    "            d = os.path.dirname(os.path.abspath(path))\n"
+    "            sys.path.insert(0, d)\n"
+    "            name = os.path.splitext(os.path.basename(path))[0]\n"
+    "            spec = importlib.util.spec_from_file_location(name, path)\n"
+    "            mod = importlib.util.module_from_spec(spec)\n"
+    "            sys.modules[name] = mod\n"
+    "            try:\n"
+    "                spec.loader.exec_module(mod)\n"
+    "            except BaseException as e:\n"
+    "                report(e, \"import\", parts)\n"
+    "                return\n"
+    "            if cmd[0] == b\"L\":\n"
+    "                for k, v in list(vars(mod).items()):\n"
+    "                    own = getattr(v, \"__module__\", None) == name\n"
+    "                    if k.startswith(\"bench_\") and callable(v) and own:\n"
+    "                        send(\"fn\", hx(k))\n"
+    "                send(\"end\")\n"
+    "                return\n"
+    "            fn = getattr(mod, un(cmd[2]), None)\n"
+    "            if not callable(fn):\n"
+    "                msg = \"no function %s in %s\" % (un(cmd[2]), path)\n"
+    "                send(\"err\", hx(\"import\"), hx(msg), hx(\"\"))\n"
+    "                return\n"
+    "            keep_gc = cmd[3] == b\"1\"\n"
+    "            ns = {}\n"
+    "            code = (\"def _ferret_inner(_ferret_it, _ferret_timer, _ferret_f):\\n\"\n"
+    "                    \"    _ferret_t0 = _ferret_timer()\\n\"\n"
+    "                    \"    for _ferret_i in _ferret_it:\\n\"\n"
+    "                    \"        _ferret_f()\\n\"\n"
+    "                    \"    _ferret_t1 = _ferret_timer()\\n\"\n"
+    "                    \"    return _ferret_t1 - _ferret_t0\\n\")\n"
+    "            exec(compile(code, \"<string>\", \"exec\"), ns)\n"
+    "            f_inner = ns[\"_ferret_inner\"]\n"
+    "            inner = lambda it, timer: f_inner(it, timer, fn)\n"
+    "        else:\n"
+    "            return\n"
+    "    except BaseException as e:\n"
+    "        report(e, \"setup\", parts)\n"
+    "        return\n"
+    "    version = sys.version.split()[0] + \" \" + sys.implementation.name\n"
+    "    send(\"ok\", hx(version), hx(sys.executable or \"\"))\n"
+    "    timer = time.perf_counter\n"
+    "    for line in rf:\n"
+    "        w = line.split()\n"
+    "        if not w or w[0] != b\"r\":\n"
+    "            return\n"
+    "        it = itertools.repeat(None, int(w[1]))\n"
+    "        gc_was = gc.isenabled()\n"
+    "        if not keep_gc:\n"
+    "            gc.disable()\n"
+    "        try:\n"
+    "            t = inner(it, timer)\n"
+    "        except BaseException as e:\n"
+    "            report(e, \"statement\" if cmd[0] == b\"S\" else \"call\", parts)\n"
+    "            return\n"
+    "        finally:\n"
+    "            if gc_was:\n"
+    "                gc.enable()\n"
+    "        send(\"t\", repr(float(t)))\n"
+    "_ferret_driver()\n";
+
+void
+driver_hex(Buf *b, const char *s, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (n == 0) {
+        buf_putc(b, '-');
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf_putc(b, digits[c >> 4]);
+        buf_putc(b, digits[c & 15]);
+    }
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one hex word [s, e) into a fresh NUL-terminated string. */
+static int
+unhex(const char *s, const char *e, char **out, Err *err)
+{
+    size_t n = (size_t)(e - s);
+    if (n == 1 && *s == '-')
+        n = 0;
+    else if (n % 2)
+        return err_set(err, ERR_FORMAT, "malformed reply from the benchmark process");
+    char *o = malloc(n / 2 + 1);
+    if (!o)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(o);
+            return err_set(err, ERR_FORMAT, "malformed reply from the benchmark process");
+        }
+        o[i] = (char)(hi << 4 | lo);
+    }
+    o[n / 2] = 0;
+    *out = o;
+    return 0;
+}
+
+void
+driver_reply_fini(DriverReply *r)
+{
+    for (int i = 0; i < 3; i++) {
+        free(r->str[i]);
+        r->str[i] = NULL;
+    }
+}
+
+int
+driver_parse_reply(const char *line, DriverReply *r, Err *err)
+{
+    static const struct {
+        const char *word;
+        DriverReplyKind kind;
+        int nstr;
+    } kinds[] = {
+        {"ok", DRIVER_OK, 2},   {"t", DRIVER_VALUE, 0}, {"err", DRIVER_ERR, 3},
+        {"fn", DRIVER_FN, 1},   {"end", DRIVER_END, 0},
+    };
+    memset(r, 0, sizeof *r);
+    const char *words[5];
+    const char *ends[5];
+    size_t nw = 0;
+    for (const char *p = line; *p && nw < 5;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        words[nw] = p;
+        while (*p && *p != ' ')
+            p++;
+        ends[nw++] = p;
+    }
+    if (nw == 0)
+        return err_set(err, ERR_FORMAT, "empty reply from the benchmark process");
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t wl = (size_t)(ends[0] - words[0]);
+        if (wl != strlen(kinds[k].word) || memcmp(words[0], kinds[k].word, wl) != 0)
+            continue;
+        r->kind = kinds[k].kind;
+        size_t want = 1 + (kinds[k].kind == DRIVER_VALUE ? 1 : (size_t)kinds[k].nstr);
+        if (nw != want)
+            return err_set(err, ERR_FORMAT, "malformed reply from the benchmark process");
+        if (r->kind == DRIVER_VALUE) {
+            char tmp[64];
+            size_t n = (size_t)(ends[1] - words[1]);
+            if (n >= sizeof tmp)
+                return err_set(err, ERR_FORMAT, "malformed value from the benchmark process");
+            memcpy(tmp, words[1], n);
+            tmp[n] = 0;
+            char *end;
+            errno = 0;
+            r->seconds = strtod(tmp, &end);
+            if (*end || errno || !isfinite(r->seconds) || r->seconds < 0)
+                return err_set(err, ERR_FORMAT, "malformed value from the benchmark process");
+            return 0;
+        }
+        for (int i = 0; i < kinds[k].nstr; i++) {
+            if (unhex(words[1 + i], ends[1 + i], &r->str[i], err) < 0) {
+                driver_reply_fini(r);
+                return -1;
+            }
+        }
+        return 0;
+    }
+    return err_set(err, ERR_FORMAT, "unexpected reply from the benchmark process");
+}

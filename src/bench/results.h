@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* results.h: a set of benchmark results (one `ferret bench` call, a result file, or rows
+ * read back from the history) and its formats: the text table, JSON (the result file that
+ * `ferret compare` reads back; schema in docs/BENCH.md), Markdown and CSV. Writers fill a
+ * Buf; cli/ decides where the bytes go. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bench/bench.h"
+#include "bench/env.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define RESULTS_SCHEMA 1
+
+typedef struct {
+    BenchEnv env;
+    Bench *benches; /* owned */
+    size_t n;
+    char *ferret_version; /* owned; NULL if unknown */
+} BenchRun;
+
+void results_init(BenchRun *r);
+void results_fini(BenchRun *r);
+/* Appends a Bench, taking ownership of its contents (the caller's copy is zeroed). */
+int results_add(BenchRun *r, Bench *b, Err *err);
+/* The benchmark with that name, or NULL. */
+Bench *results_find(const BenchRun *r, const char *name);
+
+/* "12.35 ms", "98.1 µs": 4 significant digits and a unit that keeps the number >= 1. */
+void results_fmt_time(char *out, size_t n, double seconds);
+/* One comparison in words: "'b' is 31.2% slower than 'a' (1.312x; 95% CI 1.30x to 1.32x);
+ * significant: p = 4.1e-05 (Mann-Whitney U over 10 vs 10 process medians)". */
+void results_describe_ratio(Buf *out, const char *base, const char *b, const StatsRatio *q,
+                            size_t na, size_t nb, bool per_process);
+
+/* Text table, then each benchmark compared with the first, then warnings about spread. */
+int results_text(const BenchRun *r, Buf *out, Err *err);
+/* Warnings about unstable results (spread, outliers, too few values), numbered from 0;
+ * false when there are no more. */
+bool results_warning(const BenchRun *r, size_t idx, char *out, size_t n);
+int results_json(const BenchRun *r, Buf *out, Err *err);
+int results_markdown(const BenchRun *r, Buf *out, Err *err);
+int results_csv(const BenchRun *r, Buf *out, Err *err);
+
+/* Reads a result file's bytes (JSON written by results_json). Values are re-checked: each
+ * must be a positive finite number. Returns 0, or -1 with *err set (ERR_FORMAT). */
+int results_parse_json(const char *text, size_t len, BenchRun *out, Err *err);
+/* Reads a JSON array of arrays of seconds ([[v, ...], ...], one per process) into b. */
+int results_parse_runs(const char *text, size_t len, Bench *b, Err *err);
+/* Writes b's values as that JSON array of arrays. */
+void results_runs_json(const Bench *b, Buf *out);

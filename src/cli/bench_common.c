@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* bench_common.c: helpers shared by cmd_bench.c, cmd_compare.c and cmd_history.c. */
+#include "cli/bench_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "util/escape.h"
+
+volatile sig_atomic_t bench_stop;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    bench_stop = 1;
+}
+
+void
+bench_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+const char *
+bench_db_path(const char *opt)
+{
+    if (opt)
+        return opt;
+    const char *env = getenv("FERRET_DB");
+    return env && *env ? env : BENCH_DEFAULT_DB;
+}
+
+void
+bench_print_detail(const char *detail)
+{
+    if (!detail || !*detail)
+        return;
+    Buf b;
+    buf_init(&b);
+    const char *p = detail;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        buf_puts(&b, "  ");
+        esc_text(&b, p, n, 0);
+        buf_putc(&b, '\n');
+        p += n + (nl ? 1 : 0);
+    }
+    if (b.data)
+        fputs(b.data, stderr);
+    buf_fini(&b);
+}
+
+static int
+write_buf(void *ctx, FILE *out, Err *err)
+{
+    const Buf *b = ctx;
+    if (b->len && fwrite(b->data, 1, b->len, out) != b->len)
+        return err_sys(err, errno, "writing");
+    return 0;
+}
+
+int
+bench_write_output(const char *path, const Buf *b, Err *err)
+{
+    return report_write_atomic(path, write_buf, (void *)b, err);
+}
+
+int
+bench_read_file(const char *path, char **out, size_t *len, Err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_sys(err, errno, "cannot open %s", path);
+    Buf b;
+    buf_init(&b);
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        buf_append(&b, tmp, n);
+        if (b.len > (256u << 20)) {
+            fclose(f);
+            buf_fini(&b);
+            return err_set(err, ERR_FORMAT, "%s: too large for a result file", path);
+        }
+    }
+    int rerr = ferror(f) ? errno : 0;
+    fclose(f);
+    if (rerr) {
+        buf_fini(&b);
+        return err_sys(err, rerr, "reading %s", path);
+    }
+    if (buf_failed(&b)) {
+        buf_fini(&b);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    *len = b.len;
+    *out = b.data ? buf_steal(&b, NULL) : strdup("");
+    buf_fini(&b);
+    return *out ? 0 : err_set(err, ERR_NOMEM, "out of memory");
+}

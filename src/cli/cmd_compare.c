@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_compare.c: `ferret compare A B`: each side is a result file written by
+ * `ferret bench --json` or a benchmark name in the history (NAME is its latest run, NAME~K
+ * the K-th before). Files are matched benchmark by benchmark, by name. --fail-slower PCT
+ * makes it a CI gate. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bench/history.h"
+#include "bench/results.h"
+#include "cli/bench_common.h"
+#include "cli/bench_profile.h"
+#include "cli/cli.h"
+#include "cli/exitcode.h"
+
+static const char usage_text[] =
+    "usage: ferret compare [OPTIONS] A B\n"
+    "\n"
+    "Compares benchmark results B against A: the ratio B/A with its 95% interval, in words,\n"
+    "and whether the difference is significant (two-sided Mann-Whitney U test on the\n"
+    "per-process medians). A and B are result files (ferret bench --json) or benchmark names\n"
+    "from the history: NAME is the latest run, NAME~1 the one before, and so on.\n"
+    "\n"
+    "  --fail-slower PCT  exit 1 when B is significantly slower than A by more than PCT %\n"
+    "  --db PATH          history database (default $FERRET_DB or .ferret/history.db)\n"
+    "  --markdown FILE    the comparison as a Markdown table (- for stdout)\n";
+
+/* Loads one side: a file if it exists (or looks like one), else a history reference. */
+static int
+load_side(const char *arg, const char *db, BenchRun *out, Err *err)
+{
+    struct stat st;
+    size_t n = strlen(arg);
+    bool looks_file = n > 5 && strcmp(arg + n - 5, ".json") == 0;
+    results_init(out);
+    if (stat(arg, &st) == 0 || looks_file) {
+        char *text;
+        size_t len;
+        if (bench_read_file(arg, &text, &len, err) < 0)
+            return -1;
+        int rc = results_parse_json(text, len, out, err);
+        free(text);
+        return rc < 0 ? err_context(err, "%s", arg) : 0;
+    }
+    char *name = strdup(arg);
+    if (!name)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    size_t back = 0;
+    char *tilde = strrchr(name, '~');
+    if (tilde && tilde[1]) {
+        char *end;
+        errno = 0;
+        unsigned long long k = strtoull(tilde + 1, &end, 10);
+        if (!*end && !errno && k < 1000000) {
+            back = (size_t)k;
+            *tilde = 0;
+        }
+    }
+    History *h = NULL;
+    HistoryEntry e;
+    int rc = -1;
+    if (history_open(db, false, &h, err) < 0) {
+        err_context(err, "'%s' is not a result file, and looking it up in the history failed",
+                    arg);
+        goto done;
+    }
+    if (history_get(h, name, back, &e, err) < 0)
+        goto done;
+    snprintf(out->env.git_commit, sizeof out->env.git_commit, "%s", e.git_commit);
+    out->env.started_unix = e.started_unix;
+    if (bench_set_str(&e.bench.name, arg, err) < 0 || results_add(out, &e.bench, err) < 0) {
+        bench_fini(&e.bench);
+        goto done;
+    }
+    rc = 0;
+done:
+    history_close(h);
+    free(name);
+    return rc;
+}
+
+typedef struct {
+    const Bench *a, *b;
+    StatsRatio q;
+    size_t na, nb;
+    bool per_process;
+} Pair;
+
+static int
+make_pair(const Bench *a, const Bench *b, Pair *p, Err *err)
+{
+    p->a = a;
+    p->b = b;
+    double *u;
+    bool pa, pb;
+    if (bench_compare(a, b, &p->q, err) < 0 || bench_units(a, &u, &p->na, &pa, err) < 0)
+        return -1;
+    free(u);
+    if (bench_units(b, &u, &p->nb, &pb, err) < 0)
+        return -1;
+    free(u);
+    p->per_process = pa && pb;
+    return 0;
+}
+
+int
+cmd_compare(int argc, char **argv)
+{
+    enum { O_FAIL = 256, O_DB, O_MD };
+    static const struct option longopts[] = {{"fail-slower", required_argument, NULL, O_FAIL},
+                                              {"db", required_argument, NULL, O_DB},
+                                              {"markdown", required_argument, NULL, O_MD},
+                                              {"help", no_argument, NULL, 'h'},
+                                              {NULL, 0, NULL, 0}};
+    double fail_pct = -1;
+    const char *db = NULL, *md = NULL;
+    Err err;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_FAIL:
+            if (cli_parse_double("--fail-slower", optarg, 0, 1e6, &fail_pct, &err) < 0)
+                return cli_fail(&err);
+            break;
+        case O_DB: db = optarg; break;
+        case O_MD: md = optarg; break;
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        case ':': return cli_usage("compare: %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage("compare: unknown option '%s' (see `ferret compare --help`)",
+                             argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage("compare: give exactly two results, A and B (files or history names)");
+    db = bench_db_path(db);
+    BenchRun ra, rb;
+    results_init(&ra);
+    results_init(&rb);
+    Pair *pairs = NULL;
+    size_t np = 0;
+    int rc = EXIT_FAIL;
+    if (load_side(argv[optind], db, &ra, &err) < 0 || load_side(argv[optind + 1], db, &rb, &err) < 0) {
+        rc = cli_fail(&err);
+        goto done;
+    }
+    pairs = calloc(ra.n + 1, sizeof *pairs);
+    if (!pairs) {
+        err_set(&err, ERR_NOMEM, "out of memory");
+        rc = cli_fail(&err);
+        goto done;
+    }
+    if (ra.n == 1 && rb.n == 1) {
+        if (make_pair(&ra.benches[0], &rb.benches[0], &pairs[np++], &err) < 0) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+    } else {
+        for (size_t i = 0; i < ra.n; i++) {
+            const Bench *b = results_find(&rb, ra.benches[i].name);
+            if (!b)
+                continue;
+            if (make_pair(&ra.benches[i], b, &pairs[np++], &err) < 0) {
+                rc = cli_fail(&err);
+                goto done;
+            }
+        }
+        if (np == 0) {
+            err_set(&err, ERR_USAGE, "compare: %s and %s have no benchmark name in common",
+                    argv[optind], argv[optind + 1]);
+            rc = cli_fail(&err);
+            goto done;
+        }
+    }
+    Buf out, mdb;
+    buf_init(&out);
+    buf_init(&mdb);
+    buf_puts(&mdb, "| benchmark | A median | B median | B/A | 95% CI | p | verdict |\n"
+                   "|:---|---:|---:|---:|---:|---:|:---|\n");
+    const Pair *worst = NULL;
+    for (size_t i = 0; i < np; i++) {
+        const Pair *p = &pairs[i];
+        StatsSummary sa, sb;
+        if (bench_summary(p->a, &sa, &err) < 0 || bench_summary(p->b, &sb, &err) < 0) {
+            buf_fini(&out);
+            buf_fini(&mdb);
+            rc = cli_fail(&err);
+            goto done;
+        }
+        char ma[32], mb[32];
+        results_fmt_time(ma, sizeof ma, sa.median);
+        results_fmt_time(mb, sizeof mb, sb.median);
+        buf_printf(&out, "%s\n  A %s: median %s (%zu values)\n  B %s: median %s (%zu values)\n  ",
+                   p->b->name, argv[optind], ma, sa.n, argv[optind + 1], mb, sb.n);
+        /* the same benchmark on both sides: call the sides by what the user typed */
+        bool same = strcmp(p->a->name, p->b->name) == 0;
+        results_describe_ratio(&out, same ? argv[optind] : p->a->name,
+                               same ? argv[optind + 1] : p->b->name, &p->q, p->na, p->nb,
+                               p->per_process);
+        buf_puts(&out, "\n");
+        if (p->q.significant && bench_profile_explain(p->a, p->b, 6, &out, &err) < 0) {
+            buf_fini(&out);
+            buf_fini(&mdb);
+            rc = cli_fail(&err);
+            goto done;
+        }
+        buf_puts(&out, "\n");
+        const char *verdict = !p->q.significant ? "no significant difference"
+                              : p->q.ratio > 1  ? "**slower**"
+                                                : "**faster**";
+        buf_printf(&mdb, "| %s | %s | %s | %.3fx | %.3fx – %.3fx | %.2g | %s |\n", p->b->name, ma,
+                   mb, p->q.ratio, p->q.lo, p->q.hi, p->q.p, verdict);
+        if (fail_pct >= 0 && p->q.significant && p->q.ratio > 1 + fail_pct / 100 &&
+            (!worst || p->q.ratio > worst->q.ratio))
+            worst = p;
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    fflush(stdout);
+    rc = EXIT_OK;
+    if (md && (buf_failed(&mdb) || bench_write_output(md, &mdb, &err) < 0)) {
+        err_context(&err, "writing the Markdown comparison");
+        rc = cli_fail(&err);
+    }
+    buf_fini(&out);
+    buf_fini(&mdb);
+    if (worst) {
+        fprintf(stderr,
+                "ferret: '%s' is significantly slower: %.1f%% (95%% CI %.1f%% to %.1f%%), more "
+                "than --fail-slower %g%%\n",
+                worst->b->name, (worst->q.ratio - 1) * 100, (worst->q.lo - 1) * 100,
+                (worst->q.hi - 1) * 100, fail_pct);
+        rc = EXIT_FAIL;
+    }
+done:
+    free(pairs);
+    results_fini(&ra);
+    results_fini(&rb);
+    return rc;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* pynames.h: the name a Python program gave a thread (threading.Thread.name), read from
+ * outside. Used by the sampler once per new thread. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sampler/target.h"
+
+/* Looks up threading._active[ident].name in the interpreter at interp (ident is the thread
+ * state's thread_id). Returns 0 with the name in out (NUL-terminated, cut to cap), or -1
+ * when the program has no such thread object (yet) or anything read was implausible. */
+int pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, char *out, size_t cap);
