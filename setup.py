@@ -31,10 +31,12 @@ def report_html_header():
 
 report_html_header()
 # the extension's own code, the core it uses (the same as libferret.a for `make`): the
-# profile model, the report writers, and the sampler behind ferret.profile()
+# profile model, the report writers, the sampler behind ferret.profile() and the
+# statistics behind ferret.bench()
 sources = sorted(glob.glob("src/ext/*.c") + glob.glob("src/util/*.c") +
                  glob.glob("src/profile/*.c") + glob.glob("src/report/*.c") +
-                 glob.glob("src/sampler/*.c") + glob.glob("src/layouts/*.c"))
+                 glob.glob("src/sampler/*.c") + glob.glob("src/layouts/*.c") +
+                 ["src/bench/stats.c"])
 
 setup(
     name="ferret",

@@ -22,12 +22,20 @@ Where the time goes, at full speed (ferret run's sampler, on this very process):
     p.print()
     p.save("work.html")
 
+A quick benchmark, with `ferret bench`'s statistics::
+
+    old = ferret.bench(sorted, data)
+    new = ferret.bench(my_sort, data)
+    print(new, new.compare(old))       # median, 95% interval; ratio and significance
+
 The same tracer runs a whole program from the command line: `ferret trace -- python app.py`.
 See docs/PYTHON_API.md and docs/TRACE.md.
 """
 __version__ = "0.1.0"
-__all__ = ["trace", "Trace", "profile", "Profile", "Function", "Line", "Edge"]
+__all__ = ["trace", "Trace", "profile", "Profile", "bench", "Bench", "Comparison", "Function",
+           "Line", "Edge"]
 _HOME = {"trace": "_trace", "Trace": "_trace", "profile": "_profile", "Profile": "_profile",
+         "bench": "_bench", "Bench": "_bench", "Comparison": "_bench",
          "Function": "_results", "Line": "_results", "Edge": "_results"}
 
 

@@ -111,5 +111,7 @@ void hooks_remove(void);   /* safe to call twice */
 void hooks_check(void);
 /* Adds the hook layer's own functions to the module (pre-3.12: sys.setprofile routing). */
 int hooks_add_methods(PyObject *module);
+/* Adds ferret.bench()'s timing loop and statistics (timing.c). */
+int timing_add_methods(PyObject *module);
 /* Called after fork() in the child: drop the hooks without touching other threads. */
 void hooks_forget(void);

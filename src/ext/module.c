@@ -1026,7 +1026,7 @@ PyInit__ferret(void)
         Py_DECREF(m);
         return NULL;
     }
-    if (hooks_add_methods(m) < 0 || PyModule_AddStringConstant(m, "python_build", PY_VERSION) < 0 ||
+    if (hooks_add_methods(m) < 0 || timing_add_methods(m) < 0 || PyModule_AddStringConstant(m, "python_build", PY_VERSION) < 0 ||
         PyModule_AddIntConstant(m, "monitoring", PY_VERSION_HEX >= 0x030C0000) < 0) {
         Py_DECREF(m);
         return NULL;

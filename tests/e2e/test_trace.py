@@ -220,3 +220,15 @@ def test_python_profile_api(ferret, python, tmp_path):
     r = tk.run(ferret, ["report", tmp_path / "script.ferret"])
     assert r.returncode == 0, r.stderr
     assert "hot (" in r.stdout
+
+
+def test_python_bench_api(ferret, python):
+    """ferret.bench(): ferret bench's statistics from code; 3x the work is ~3x the time."""
+    r = tk.run_python(ferret, python, [tk.target("bench_api.py")])
+    assert r.returncode == 0, r.stderr
+    res = tk.last_json(r.stdout)
+    assert res["n"] == 10 and res["number"] >= 1
+    assert 2.0 < res["ratio"] < 4.5, res
+    assert res["lo"] <= res["ratio"] <= res["hi"]
+    assert res["significant"] and res["p"] < 0.05
+    assert res["text"].startswith("work(3000): ") and "per call (median of 10 samples" in res["text"]
