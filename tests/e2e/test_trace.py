@@ -227,8 +227,9 @@ def test_python_bench_api(ferret, python):
     r = tk.run_python(ferret, python, [tk.target("bench_api.py")])
     assert r.returncode == 0, r.stderr
     res = tk.last_json(r.stdout)
-    assert res["n"] == 10 and res["number"] >= 1
-    assert 2.0 < res["ratio"] < 4.5, res
+    assert res["n"] == 15 and res["number"] >= 1
+    # 3x the work; wide bounds, as a busy machine may slow one of the two benchmarks
+    assert 1.8 < res["ratio"] < 6, res
     assert res["lo"] <= res["ratio"] <= res["hi"]
     assert res["significant"] and res["p"] < 0.05
-    assert res["text"].startswith("work(3000): ") and "per call (median of 10 samples" in res["text"]
+    assert res["text"].startswith("work(3000): ") and "per call (median of 15 samples" in res["text"]

@@ -12,8 +12,8 @@ def work(n):
     return s
 
 
-small = ferret.bench(work, 1000, repeat=10, sample_time=0.005)
-big = ferret.bench(work, 3000, repeat=10, sample_time=0.005, name="work(3000)")
+small = ferret.bench(work, 1000, repeat=15, sample_time=0.005)
+big = ferret.bench(work, 3000, repeat=15, sample_time=0.005, name="work(3000)")
 c = big.compare(small)
 print(json.dumps({"small": small.median, "big": big.median, "n": len(big.samples),
                   "number": big.number, "ratio": c.ratio, "lo": c.lo, "hi": c.hi, "p": c.p,
