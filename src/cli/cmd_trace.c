@@ -56,10 +56,18 @@ typedef struct {
 static const struct {
     const char *ext, *format;
 } by_ext[] = {
-    {".speedscope.json", "speedscope"}, {".ferret", "ferret"}, {".prof", "pstats"},
-    {".pstats", "pstats"},             {".json", "chrome"},   {".html", "html"},
-    {".svg", "svg"},                   {".txt", "text"},      {".collapsed", "collapsed"},
-    {".folded", "collapsed"},          {".pb", "pprof"},      {".pb.gz", "pprof"},
+    {".speedscope.json", "speedscope"},
+    {".ferret", "ferret"},
+    {".prof", "pstats"},
+    {".pstats", "pstats"},
+    {".json", "chrome"},
+    {".html", "html"},
+    {".svg", "svg"},
+    {".txt", "text"},
+    {".collapsed", "collapsed"},
+    {".folded", "collapsed"},
+    {".pb", "pprof"},
+    {".pb.gz", "pprof"},
 };
 
 static const char *
@@ -174,8 +182,9 @@ print_warnings(const Profile *p)
             fprintf(stderr,
                     "ferret: warning: %s timeline spans were dropped (the newest %s were kept; "
                     "raise --timeline-size)\n",
-                    v, profile_meta_get(p, "timeline_size") ? profile_meta_get(p, "timeline_size")
-                                                            : "?");
+                    v,
+                    profile_meta_get(p, "timeline_size") ? profile_meta_get(p, "timeline_size")
+                                                         : "?");
     }
 }
 
@@ -216,8 +225,7 @@ set_options_env(const TraceArgs *a, const char *stream, Err *err)
         setenv("FERRET_TRACE_LINES", a->lines ? "1" : "0", 1) != 0 ||
         setenv("FERRET_TRACE_BUILTINS", a->builtins ? "1" : "0", 1) != 0 ||
         setenv("FERRET_TRACE_CPU", a->cpu ? "1" : "0", 1) != 0 ||
-        setenv("FERRET_TRACE_TIMELINE", num, 1) != 0 ||
-        setenv("FERRET_TRACE_INCLUDE", inc, 1) != 0)
+        setenv("FERRET_TRACE_TIMELINE", num, 1) != 0 || setenv("FERRET_TRACE_INCLUDE", inc, 1) != 0)
         rc = err_sys(err, errno, "setting the environment");
     free(inc);
     return rc;
@@ -243,7 +251,8 @@ cmd_trace(int argc, char **argv)
         format = a.output ? format_of_path(a.output) : "text";
     if (!format) {
         rc = cli_usage("-o %s: which format? (name it with -f, or use an extension such as "
-                       ".ferret, .prof, .json, .html, .txt)", a.output);
+                       ".ferret, .prof, .json, .html, .txt)",
+                       a.output);
         goto done;
     }
     bool raw = strcmp(format, "ferret") == 0;
@@ -326,8 +335,9 @@ cmd_trace(int argc, char **argv)
     if (st == INJECT_ERROR)
         fprintf(stderr, "ferret: %s\n", msg);
     if (st == INJECT_STARTED)
-        fprintf(stderr, "ferret: note: %s ended without finishing the trace (os._exit or a "
-                        "signal); the report covers its last second-by-second flush\n",
+        fprintf(stderr,
+                "ferret: note: %s ended without finishing the trace (os._exit or a "
+                "signal); the report covers its last second-by-second flush\n",
                 a.cmd[0]);
     p = ffile_read(stream, &err);
     if (!p) {

@@ -37,8 +37,10 @@ find_lib(char **out, Err *err)
     const char *env = getenv("FERRET_LIBDIR");
     if (env && *env) {
         if (!is_lib(env))
-            return err_set(err, ERR_USAGE, "FERRET_LIBDIR=%s holds no ferret library "
-                                           "(no inject/sitecustomize.py)", env);
+            return err_set(err, ERR_USAGE,
+                           "FERRET_LIBDIR=%s holds no ferret library "
+                           "(no inject/sitecustomize.py)",
+                           env);
         *out = strdup(env);
         return *out ? 0 : err_set(err, ERR_NOMEM, "out of memory");
     }
@@ -65,7 +67,8 @@ find_lib(char **out, Err *err)
     }
     return err_set(err, ERR_UNSUPPORTED,
                    "ferret's Python library is missing (looked in %s/lib/ferret and "
-                   "%s/../lib/ferret): run `make`, or set FERRET_LIBDIR", exe, exe);
+                   "%s/../lib/ferret): run `make`, or set FERRET_LIBDIR",
+                   exe, exe);
 }
 
 int

@@ -14,10 +14,10 @@
 #endif
 
 typedef struct {
-    bool use_tsc;      /* ticks are TSC cycles; otherwise monotonic ns */
-    uint64_t tick0;    /* ticks at calibration start */
-    int64_t mono0_ns;  /* CLOCK_MONOTONIC at calibration start */
-    int64_t real0_ns;  /* CLOCK_REALTIME at calibration start */
+    bool use_tsc;       /* ticks are TSC cycles; otherwise monotonic ns */
+    uint64_t tick0;     /* ticks at calibration start */
+    int64_t mono0_ns;   /* CLOCK_MONOTONIC at calibration start */
+    int64_t real0_ns;   /* CLOCK_REALTIME at calibration start */
     double ns_per_tick; /* 1 until clock_rate() has measured it */
 } TClock;
 

@@ -19,19 +19,19 @@ struct Emit {
     ProcId proc;
     SeriesId s_wall, s_calls, s_cpu, s_hits, s_line_ns, s_spans;
     bool cpu, lines, timeline;
-    uint64_t start_ticks;  /* baseline time of the first snapshot (spans start here) */
-    uint64_t spans_base;   /* t->spans_total then */
-    NodeBase *base;        /* per node */
-    uint32_t nbase;        /* nodes covered by base (newer nodes have a zero baseline) */
-    StackId *stack_of;     /* per node, 0 = not interned yet (roots are PROFILE_ROOT) */
-    uint8_t *partial_of;   /* per node: stack was cut at PROFILE_MAX_DEPTH */
-    uint32_t *base_of;     /* per node: itself, or for deep nodes the ancestor at depth
-                            * PROFILE_MAX_DEPTH - 1 their stacks hang from */
+    uint64_t start_ticks; /* baseline time of the first snapshot (spans start here) */
+    uint64_t spans_base;  /* t->spans_total then */
+    NodeBase *base;       /* per node */
+    uint32_t nbase;       /* nodes covered by base (newer nodes have a zero baseline) */
+    StackId *stack_of;    /* per node, 0 = not interned yet (roots are PROFILE_ROOT) */
+    uint8_t *partial_of;  /* per node: stack was cut at PROFILE_MAX_DEPTH */
+    uint32_t *base_of;    /* per node: itself, or for deep nodes the ancestor at depth
+                           * PROFILE_MAX_DEPTH - 1 their stacks hang from */
     uint32_t nstack_of;
-    FrameId *frame_of;     /* per func, +1 (0 = not interned) */
+    FrameId *frame_of; /* per func, +1 (0 = not interned) */
     uint32_t nframe_of;
-    HashU64 line_frames;   /* (func << 32 | line) -> FrameId */
-    ThreadId *thread_of;   /* per tracer thread, +1 */
+    HashU64 line_frames; /* (func << 32 | line) -> FrameId */
+    ThreadId *thread_of; /* per tracer thread, +1 */
     uint32_t nthread_of;
 };
 
@@ -164,8 +164,8 @@ func_frame(Emit *e, const Tracer *t, uint32_t func, FrameId *out, Err *err)
         return 0;
     }
     const TFunc *f = &t->funcs[func];
-    ProfFrame fr = {.line = f->line, .fn_line = f->line,
-                    .kind = f->kind == TFUNC_C ? FRAME_NATIVE : FRAME_PY};
+    ProfFrame fr = {
+        .line = f->line, .fn_line = f->line, .kind = f->kind == TFUNC_C ? FRAME_NATIVE : FRAME_PY};
     if (profile_cstr(e->p, f->name ? f->name : "?", &fr.name, err) < 0 ||
         profile_cstr(e->p, f->file ? f->file : "", &fr.file, err) < 0 ||
         profile_frame(e->p, &fr, out, err) < 0)
@@ -256,8 +256,8 @@ intern_stacks(Emit *e, const Tracer *t, Err *err)
 static int
 thread_id(Emit *e, const Tracer *t, uint32_t index, ThreadId *out, Err *err)
 {
-    if (grow_zero((void **)&e->thread_of, &e->nthread_of, t->nthreads, sizeof *e->thread_of,
-                  err) < 0)
+    if (grow_zero((void **)&e->thread_of, &e->nthread_of, t->nthreads, sizeof *e->thread_of, err) <
+        0)
         return -1;
     const TThread *th = t->threads[index];
     /* called every emission, so a thread renamed since the last one gets its new name */
@@ -271,8 +271,12 @@ static int
 add(Emit *e, SeriesId series, StackId stack, ThreadId thread, bool partial, int64_t t_ns,
     int64_t weight, Err *err)
 {
-    ProfSample s = {.t_ns = t_ns, .stack = stack, .thread = thread, .series = series,
-                    .weight = weight, .flags = partial ? SAMPLE_PARTIAL : 0};
+    ProfSample s = {.t_ns = t_ns,
+                    .stack = stack,
+                    .thread = thread,
+                    .series = series,
+                    .weight = weight,
+                    .flags = partial ? SAMPLE_PARTIAL : 0};
     return profile_add_sample(e->p, &s, err);
 }
 
@@ -298,8 +302,8 @@ emit_lines(Emit *e, Tracer *t, uint32_t node, ThreadId th, int64_t t_ns, Err *er
             node_stack(e, t, node, &fr, &s, &partial, err) < 0)
             return -1;
         if ((dh && add(e, e->s_hits, s, th, partial, t_ns, (int64_t)dh, err) < 0) ||
-            (dt && add(e, e->s_line_ns, s, th, partial, t_ns, (int64_t)((double)dt * rate),
-                       err) < 0))
+            (dt &&
+             add(e, e->s_line_ns, s, th, partial, t_ns, (int64_t)((double)dt * rate), err) < 0))
             return -1;
     }
     return 0;
@@ -336,7 +340,8 @@ emit_deltas(Emit *e, Tracer *t, uint64_t now, Err *err)
         ThreadId th = e->thread_of[n->thread] - 1;
         StackId s = e->stack_of[i];
         bool partial = e->partial_of[i];
-        if ((dt && add(e, e->s_wall, s, th, partial, t_ns, (int64_t)((double)dt * rate), err) < 0) ||
+        if ((dt &&
+             add(e, e->s_wall, s, th, partial, t_ns, (int64_t)((double)dt * rate), err) < 0) ||
             (dc && add(e, e->s_calls, s, th, partial, t_ns, (int64_t)dc, err) < 0) ||
             (e->cpu && dcpu * rate >= 1 &&
              add(e, e->s_cpu, s, th, partial, t_ns, (int64_t)(dcpu * rate), err) < 0))
@@ -374,8 +379,8 @@ emit_spans(Emit *e, Tracer *t, Err *err)
         if (thread_id(e, t, n->thread, &th, err) < 0)
             return -1;
         if (add(e, e->s_spans, e->stack_of[sp->node], th, e->partial_of[sp->node],
-                clock_ns_since_start(&t->clock, t0),
-                clock_ticks_to_ns(&t->clock, sp->t1 - t0), err) < 0)
+                clock_ns_since_start(&t->clock, t0), clock_ticks_to_ns(&t->clock, sp->t1 - t0),
+                err) < 0)
             return -1;
     }
     char buf[32];

@@ -13,14 +13,14 @@
 typedef struct Recording Recording;
 
 typedef struct {
-    Tracer *t;         /* the running tracer, or the last one until released */
-    uint64_t gen;      /* bumped at every start; per-thread slots from older runs are stale */
-    bool running;      /* hooks installed */
+    Tracer *t;    /* the running tracer, or the last one until released */
+    uint64_t gen; /* bumped at every start; per-thread slots from older runs are stale */
+    bool running; /* hooks installed */
     bool lines, builtins;
-    PyObject *keep;    /* list holding every key object (code, type) the tracer has seen */
-    PyObject *hint;    /* the callable being described (C functions), borrowed */
-    char *ignore_dir;  /* frames from files under this directory are ferret's own */
-    char **include;    /* --include patterns */
+    PyObject *keep;         /* list holding every key object (code, type) the tracer has seen */
+    PyObject *hint;         /* the callable being described (C functions), borrowed */
+    char *ignore_dir;       /* frames from files under this directory are ferret's own */
+    char **include;         /* --include patterns */
     uint64_t *include_hits; /* functions each pattern matched */
     size_t ninclude;
     uint64_t next_flush;   /* ticks when the stream is next flushed; UINT64_MAX: no stream */
@@ -104,8 +104,8 @@ ext_newref(PyObject *o)
 }
 
 /* Hook layer (one implementation per CPython generation). */
-int hooks_install(void);   /* 0, or -1 with a Python exception set */
-void hooks_remove(void);   /* safe to call twice */
+int hooks_install(void); /* 0, or -1 with a Python exception set */
+void hooks_remove(void); /* safe to call twice */
 /* Checks whether another profiler replaced ferret's hook in some thread (pre-3.12);
  * sets ext.hook_replaced. */
 void hooks_check(void);

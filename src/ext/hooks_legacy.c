@@ -33,9 +33,9 @@
 
 /* Per-thread Python-level profile function of the program (sys.setprofile), called by
  * ferret's hook: TThread has no Python fields, so these live in a dict ident -> func. */
-static PyObject *chains;           /* dict: thread ident -> callable */
-static PyObject *thread_profile;   /* threading.setprofile's function of the program */
-static PyObject *event_names[8];   /* "call", "exception", ... by PyTrace_* value */
+static PyObject *chains;         /* dict: thread ident -> callable */
+static PyObject *thread_profile; /* threading.setprofile's function of the program */
+static PyObject *event_names[8]; /* "call", "exception", ... by PyTrace_* value */
 
 static inline PyCodeObject *
 frame_code(PyFrameObject *f)
@@ -204,7 +204,7 @@ trace_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 }
 
 /* Which sources this run uses (decided in hooks_install). */
-static bool use_eval;    /* function mode through the frame evaluator */
+static bool use_eval; /* function mode through the frame evaluator */
 
 static bool
 need_profile_hook(void)
@@ -335,7 +335,6 @@ thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-
 static PyObject *saved_profile_hook, *saved_trace_hook; /* threading's, restored at the end */
 
 static int
@@ -361,7 +360,8 @@ set_threading_hook(const char *attr, PyObject *value, PyObject **saved)
 static int
 check_free_slots(PyInterpreterState *interp)
 {
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
         if (need_profile_hook() && ts->c_profilefunc && ts->c_profilefunc != prof_hook) {
             PyErr_Format(PyExc_RuntimeError,
                          "ferret: cannot trace: another profiler is active in thread %lu (%R); "
@@ -384,7 +384,7 @@ check_free_slots(PyInterpreterState *interp)
 int
 hooks_install(void)
 {
-    static const char *names[] = {"call", "exception", "line", "return",
+    static const char *names[] = {"call",   "exception",   "line",     "return",
                                   "c_call", "c_exception", "c_return", "opcode"};
     if (!event_names[0]) {
         for (size_t i = 0; i < 8; i++)
@@ -419,7 +419,8 @@ hooks_install(void)
         hooks_remove();
         return -1;
     }
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
         if ((need_profile_hook() && _PyEval_SetProfile(ts, prof_hook, NULL) < 0) ||
             (ext.lines && _PyEval_SetTrace(ts, trace_hook, NULL) < 0)) {
             hooks_remove();
@@ -438,7 +439,8 @@ hooks_remove(void)
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (_PyInterpreterState_GetEvalFrameFunc(interp) == eval_hook)
         _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
         if (ts->c_profilefunc == prof_hook && _PyEval_SetProfile(ts, NULL, NULL) < 0)
             PyErr_Clear();
         if (ts->c_tracefunc == trace_hook && _PyEval_SetTrace(ts, NULL, NULL) < 0)
@@ -448,8 +450,8 @@ hooks_remove(void)
     if (chains)
         PyDict_Clear(chains);
     if (saved_profile_hook) {
-        if (set_threading_hook("_profile_hook", thread_profile ? thread_profile : saved_profile_hook,
-                               NULL) < 0)
+        if (set_threading_hook("_profile_hook",
+                               thread_profile ? thread_profile : saved_profile_hook, NULL) < 0)
             PyErr_Clear();
         Py_CLEAR(saved_profile_hook);
     }
@@ -473,7 +475,8 @@ hooks_check(void)
             ext.hook_replaced = true;
         return;
     }
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts; ts = PyThreadState_Next(ts)) {
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
         bool lost = (need_profile_hook() && ts->c_profilefunc != prof_hook) ||
                     (ext.lines && ts->c_tracefunc != trace_hook);
         if (!lost)
@@ -572,9 +575,9 @@ py_needs_slot(PyObject *self, PyObject *args)
     int lines, builtins;
     if (!PyArg_ParseTuple(args, "pp", &lines, &builtins))
         return NULL;
-    bool eval = !lines && !builtins && eval_hook_sound() &&
-                _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) ==
-                    _PyEval_EvalFrameDefault;
+    bool eval =
+        !lines && !builtins && eval_hook_sound() &&
+        _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) == _PyEval_EvalFrameDefault;
     return PyBool_FromLong(!eval && (!lines || builtins));
 }
 

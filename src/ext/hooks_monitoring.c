@@ -152,8 +152,7 @@ on_jump(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         last_line = line;
     }
     TThread *th = ext_thread(false);
-    if (th && !th->guard && line > 0 &&
-        !tracer_line(ext.t, th, args[0], line, now_ticks()))
+    if (th && !th->guard && line > 0 && !tracer_line(ext.t, th, args[0], line, now_ticks()))
         return ext_newref(disable);
     Py_RETURN_NONE;
 }
@@ -210,9 +209,9 @@ static const struct {
     int cb;   /* index into cb_defs */
     int need; /* 0 always, 1 with lines, 2 with builtins */
 } bindings[] = {
-    {"PY_START", 0, 0},  {"PY_RESUME", 1, 0}, {"PY_THROW", 1, 0}, {"PY_RETURN", 2, 0},
-    {"PY_YIELD", 2, 0},  {"PY_UNWIND", 2, 0}, {"LINE", 3, 1},     {"JUMP", 6, 1},
-    {"CALL", 4, 2},      {"C_RETURN", 5, 2},  {"C_RAISE", 5, 2},
+    {"PY_START", 0, 0}, {"PY_RESUME", 1, 0}, {"PY_THROW", 1, 0}, {"PY_RETURN", 2, 0},
+    {"PY_YIELD", 2, 0}, {"PY_UNWIND", 2, 0}, {"LINE", 3, 1},     {"JUMP", 6, 1},
+    {"CALL", 4, 2},     {"C_RETURN", 5, 2},  {"C_RAISE", 5, 2},
 };
 
 /* sys.monitoring.events.<name>, or -1 with an exception set. */

@@ -29,7 +29,8 @@ merge_profiles(Profile *dst, const Profile *src, Err *err)
     for (FrameId i = 0; i < nf; i++) {
         ProfFrame f = *profile_frame_at(src, i);
         if (map_str(dst, src, f.name, &f.name, err) < 0 ||
-            map_str(dst, src, f.file, &f.file, err) < 0 || profile_frame(dst, &f, &fmap[i], err) < 0)
+            map_str(dst, src, f.file, &f.file, err) < 0 ||
+            profile_frame(dst, &f, &fmap[i], err) < 0)
             goto done;
     }
     smap[PROFILE_ROOT] = PROFILE_ROOT;
@@ -40,8 +41,8 @@ merge_profiles(Profile *dst, const Profile *src, Err *err)
     }
     for (ProcId i = 0; i < np; i++) {
         const ProfProcess *pr = profile_proc_at(src, i);
-        if (profile_process(dst, pr->pid, pr->ppid, profile_strp(src, pr->command), &pmap[i],
-                            err) < 0)
+        if (profile_process(dst, pr->pid, pr->ppid, profile_strp(src, pr->command), &pmap[i], err) <
+            0)
             goto done;
     }
     for (ThreadId i = 0; i < nt; i++) {

@@ -191,8 +191,8 @@ ext_thread_name(TThread *th)
     PyObject *threading = mod_name ? PyImport_GetModule(mod_name) : NULL;
     PyObject *active = threading ? PyObject_GetAttrString(threading, "_active") : NULL;
     PyObject *key = PyLong_FromUnsignedLongLong(th->ident);
-    PyObject *thread = active && key && PyDict_Check(active) ? PyDict_GetItemWithError(active, key)
-                                                             : NULL;
+    PyObject *thread =
+        active && key && PyDict_Check(active) ? PyDict_GetItemWithError(active, key) : NULL;
     PyObject *name = thread ? PyObject_GetAttrString(thread, "_name") : NULL;
     const char *s = utf8_or(name, NULL);
     if (s) {
@@ -333,8 +333,8 @@ static PyObject *
 py_start(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
-    static char *kwlist[] = {"lines",  "builtins", "cpu",        "timeline", "include",
-                             "seed",   "ignore_dir", "main_ident", NULL};
+    static char *kwlist[] = {"lines", "builtins",   "cpu",        "timeline", "include",
+                             "seed",  "ignore_dir", "main_ident", NULL};
     int lines = 0, builtins = 0, cpu = 1, seed = 1;
     unsigned long long timeline = 0, main_ident = 0;
     PyObject *include = NULL;
@@ -447,11 +447,10 @@ py_running(PyObject *self, PyObject *unused)
     (void)unused;
     if (!ext.running)
         Py_RETURN_NONE;
-    return Py_BuildValue("{s:O,s:O,s:O,s:I,s:s}", "lines", ext.lines ? Py_True : Py_False,
-                         "builtins", ext.builtins ? Py_True : Py_False, "cpu",
-                         ext.t->opt.cpu ? Py_True : Py_False, "timeline",
-                         (unsigned)ext.t->opt.timeline_cap, "hook",
-                         ext.hook_name ? ext.hook_name : "");
+    return Py_BuildValue(
+        "{s:O,s:O,s:O,s:I,s:s}", "lines", ext.lines ? Py_True : Py_False, "builtins",
+        ext.builtins ? Py_True : Py_False, "cpu", ext.t->opt.cpu ? Py_True : Py_False, "timeline",
+        (unsigned)ext.t->opt.timeline_cap, "hook", ext.hook_name ? ext.hook_name : "");
 }
 
 /* Raises the failure a hook recorded (once), as the next API call must. */
@@ -495,10 +494,10 @@ static PyTypeObject RecordingType;
 static PyObject *
 err_to_py(const Err *err)
 {
-    PyObject *type = err->kind == ERR_NOMEM ? PyExc_MemoryError
+    PyObject *type = err->kind == ERR_NOMEM                         ? PyExc_MemoryError
                      : err->kind == ERR_IO || err->kind == ERR_PERM ? PyExc_OSError
-                     : err->kind == ERR_USAGE ? PyExc_ValueError
-                                              : PyExc_RuntimeError;
+                     : err->kind == ERR_USAGE                       ? PyExc_ValueError
+                                                                    : PyExc_RuntimeError;
     return PyErr_Format(type, "ferret: %s", err->msg[0] ? err->msg : err_kind_name(err->kind));
 }
 
@@ -547,8 +546,10 @@ bind(Recording *r, Err *err)
     if (r->emit && r->gen == ext.gen)
         return emit_rebase(r->emit, ext.t, err);
     emit_free(r->emit);
-    EmitInfo info = {.pid = (int32_t)getpid(), .ppid = (int32_t)getppid(),
-                     .command = r->command, .python_version = r->python_version,
+    EmitInfo info = {.pid = (int32_t)getpid(),
+                     .ppid = (int32_t)getppid(),
+                     .command = r->command,
+                     .python_version = r->python_version,
                      .hook = ext.hook_name};
     r->emit = emit_new(r->p, ext.t, &info, err);
     r->gen = ext.gen;
@@ -680,8 +681,8 @@ rec_report(Recording *r, PyObject *args, PyObject *kw)
         return NULL;
     const ReportWriter *w = report_find(format);
     if (!w)
-        return PyErr_Format(PyExc_ValueError, "ferret: unknown format '%s' (one of: %s)",
-                            format, report_format_list());
+        return PyErr_Format(PyExc_ValueError, "ferret: unknown format '%s' (one of: %s)", format,
+                            report_format_list());
     ReportOptions opt;
     if (fill_options(&opt, r->p, sort, top, color) < 0)
         return NULL;
@@ -772,24 +773,24 @@ rec_stats(Recording *r, PyObject *args)
     }
     for (size_t i = 0; i < cg.nedges; i++) {
         const CgEdge *e = &cg.edges[i];
-        PyObject *t = Py_BuildValue("(LLLLLL)", e->caller == CG_ROOT ? -1LL : (long long)e->caller,
-                                    (long long)e->callee, (long long)e->calls,
-                                    (long long)e->prim_calls, (long long)e->self_ns,
-                                    (long long)e->total_ns);
+        PyObject *t =
+            Py_BuildValue("(LLLLLL)", e->caller == CG_ROOT ? -1LL : (long long)e->caller,
+                          (long long)e->callee, (long long)e->calls, (long long)e->prim_calls,
+                          (long long)e->self_ns, (long long)e->total_ns);
         if (!t)
             goto done;
         PyList_SET_ITEM(edges, (Py_ssize_t)i, t);
     }
     for (size_t i = 0; i < cg.nlines; i++) {
         const CgLine *l = &cg.lines[i];
-        PyObject *t = Py_BuildValue("(LiLL)", (long long)l->func, (int)l->line,
-                                    (long long)l->hits, (long long)l->ns);
+        PyObject *t = Py_BuildValue("(LiLL)", (long long)l->func, (int)l->line, (long long)l->hits,
+                                    (long long)l->ns);
         if (!t)
             goto done;
         PyList_SET_ITEM(lines, (Py_ssize_t)i, t);
     }
-    res = Py_BuildValue("(OOOLL)", funcs, edges, lines, (long long)cg.wall_ns,
-                        (long long)cg.cpu_ns);
+    res =
+        Py_BuildValue("(OOOLL)", funcs, edges, lines, (long long)cg.wall_ns, (long long)cg.cpu_ns);
 done:
     Py_XDECREF(funcs);
     Py_XDECREF(edges);
@@ -978,9 +979,11 @@ static PyMethodDef module_methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, .m_name = "_ferret",
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_ferret",
     .m_doc = "ferret's C core inside Python: the deterministic tracer (see the ferret package).",
-    .m_size = -1, .m_methods = module_methods,
+    .m_size = -1,
+    .m_methods = module_methods,
 };
 
 /* Refuses to load into an interpreter of another minor version: struct layouts differ and
@@ -1026,7 +1029,8 @@ PyInit__ferret(void)
         Py_DECREF(m);
         return NULL;
     }
-    if (hooks_add_methods(m) < 0 || timing_add_methods(m) < 0 || PyModule_AddStringConstant(m, "python_build", PY_VERSION) < 0 ||
+    if (hooks_add_methods(m) < 0 || timing_add_methods(m) < 0 ||
+        PyModule_AddStringConstant(m, "python_build", PY_VERSION) < 0 ||
         PyModule_AddIntConstant(m, "monitoring", PY_VERSION_HEX >= 0x030C0000) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -7,9 +7,8 @@
 #include "profile/profile.h"
 
 struct Recording {
-    PyObject_HEAD
-    Profile *p;
-    Emit *emit;       /* bound to tracer generation `gen`; NULL before begin() */
+    PyObject_HEAD Profile *p;
+    Emit *emit; /* bound to tracer generation `gen`; NULL before begin() */
     uint64_t gen;
     char *command;
     char *python_version;

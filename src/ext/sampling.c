@@ -19,8 +19,7 @@
 #include "sampler/sampler.h"
 
 typedef struct {
-    PyObject_HEAD
-    Sampler *s;
+    PyObject_HEAD Sampler *s;
     Profile *p;
     pthread_t thread;
     bool started, joined;
@@ -92,10 +91,8 @@ join(Sampling *sm)
     if (!sm->started || sm->joined)
         return;
     sm->stop = 1;
-    Py_BEGIN_ALLOW_THREADS
-    pthread_join(sm->thread, NULL);
-    Py_END_ALLOW_THREADS
-    sm->joined = true;
+    Py_BEGIN_ALLOW_THREADS pthread_join(sm->thread, NULL);
+    Py_END_ALLOW_THREADS sm->joined = true;
 }
 
 static void

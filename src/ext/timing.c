@@ -74,8 +74,8 @@ doubles(PyObject *list, size_t *n)
 static PyObject *
 stats_error(const Err *err)
 {
-    return PyErr_Format(err->kind == ERR_NOMEM ? PyExc_MemoryError : PyExc_ValueError,
-                        "ferret: %s", err->msg);
+    return PyErr_Format(err->kind == ERR_NOMEM ? PyExc_MemoryError : PyExc_ValueError, "ferret: %s",
+                        err->msg);
 }
 
 /* stats_summary(samples) -> dict (bench/stats.h StatsSummary). */
@@ -94,12 +94,12 @@ py_stats_summary(PyObject *self, PyObject *list)
     free(x);
     if (rc < 0)
         return stats_error(&err);
-    return Py_BuildValue("{s:n,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:n,s:n}",
-                         "n", (Py_ssize_t)s.n, "mean", s.mean, "stdev", s.stdev, "median",
-                         s.median, "mad", s.mad, "min", s.min, "max", s.max, "p5", s.p5, "p25",
-                         s.p25, "p75", s.p75, "p95", s.p95, "ci_lo", s.ci_lo, "ci_hi", s.ci_hi,
-                         "ci_level", s.ci_level, "outliers_low", (Py_ssize_t)s.outliers_low,
-                         "outliers_high", (Py_ssize_t)s.outliers_high);
+    return Py_BuildValue("{s:n,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:n,s:n}", "n",
+                         (Py_ssize_t)s.n, "mean", s.mean, "stdev", s.stdev, "median", s.median,
+                         "mad", s.mad, "min", s.min, "max", s.max, "p5", s.p5, "p25", s.p25, "p75",
+                         s.p75, "p95", s.p95, "ci_lo", s.ci_lo, "ci_hi", s.ci_hi, "ci_level",
+                         s.ci_level, "outliers_low", (Py_ssize_t)s.outliers_low, "outliers_high",
+                         (Py_ssize_t)s.outliers_high);
 }
 
 /* stats_ratio(a, b) -> dict: b relative to a (bench/stats.h StatsRatio). */
@@ -125,8 +125,8 @@ py_stats_ratio(PyObject *self, PyObject *args)
     free(b);
     if (rc < 0)
         return stats_error(&err);
-    return Py_BuildValue("{s:d,s:d,s:d,s:d,s:O,s:s}", "ratio", r.ratio, "lo", r.lo, "hi", r.hi,
-                         "p", r.p, "significant", r.significant ? Py_True : Py_False, "method",
+    return Py_BuildValue("{s:d,s:d,s:d,s:d,s:O,s:s}", "ratio", r.ratio, "lo", r.lo, "hi", r.hi, "p",
+                         r.p, "significant", r.significant ? Py_True : Py_False, "method",
                          r.method == STATS_MWU_EXACT ? "exact" : "asymptotic");
 }
 

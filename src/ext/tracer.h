@@ -25,8 +25,8 @@
 /* The per-event functions below must inline into the hooks (gcc sometimes declines). */
 #define TRACER_HOT static inline __attribute__((always_inline))
 
-#define TRACER_NO_NODE 0u          /* node ids start at 1 */
-#define TRACER_IGNORED UINT32_MAX  /* a key whose calls are transparent (ferret's own code) */
+#define TRACER_NO_NODE 0u         /* node ids start at 1 */
+#define TRACER_IGNORED UINT32_MAX /* a key whose calls are transparent (ferret's own code) */
 
 typedef struct {
     bool lines;            /* per-line hits and time */
@@ -87,9 +87,9 @@ typedef struct {
 } TNode;
 
 typedef struct {
-    const void *k1;  /* key of the frame, to match its exit */
+    const void *k1; /* key of the frame, to match its exit */
     uint32_t node;
-    int32_t line;    /* line being executed (0: none yet) */
+    int32_t line; /* line being executed (0: none yet) */
     uint64_t t_enter;
     uint64_t line_start;
     bool want_lines;
@@ -105,11 +105,11 @@ typedef struct {
     uint64_t ident; /* the interpreter's thread ident */
     char *name;
     uint32_t index;
-    uint32_t root;  /* root node */
-    uint32_t top;   /* node on top of the stack (root when empty) */
+    uint32_t root; /* root node */
+    uint32_t top;  /* node on top of the stack (root when empty) */
     TEntry *stack;
     uint32_t depth, cap;
-    uint64_t last;  /* ticks at the last charge */
+    uint64_t last; /* ticks at the last charge */
     /* CPU window */
     uint64_t win_start;
     int64_t win_cpu_ns;
@@ -117,8 +117,8 @@ typedef struct {
     uint32_t ndirty, dirty_cap;
     bool cpu_ok;
     uint8_t name_tries; /* lookups of the thread's name so far (bounded) */
-    bool guard;      /* ferret is running its own code in this thread: ignore events */
-    bool replaced;   /* another profiler took this thread's hook (pre-3.12) */
+    bool guard;         /* ferret is running its own code in this thread: ignore events */
+    bool replaced;      /* another profiler took this thread's hook (pre-3.12) */
 } TThread;
 
 typedef struct {
@@ -329,8 +329,7 @@ bool tracer_key_ignored(const Tracer *t, const void *k1, const void *k2);
 
 /* Pushes a frame that was already running when tracing started (no call is counted).
  * Returns like tracer_enter. */
-int tracer_seed(Tracer *t, TThread *th, const void *k1, const void *k2, int32_t line,
-                uint64_t now);
+int tracer_seed(Tracer *t, TThread *th, const void *k1, const void *k2, int32_t line, uint64_t now);
 /* Ends recording: charges every thread's top up to now, closes CPU windows (reading other
  * threads' CPU time from /proc), and records spans for frames still open. The current
  * thread is `self` (may be NULL). Stacks stay as they are. */

@@ -17,8 +17,7 @@ func_eq(const void *ctx, uint32_t id, const void *key)
 {
     const CgFunc *a = &((const FuncCtx *)ctx)->funcs[id];
     const ProfFrame *b = key;
-    return a->name == b->name && a->file == b->file && a->line == b->fn_line &&
-           a->kind == b->kind;
+    return a->name == b->name && a->file == b->file && a->line == b->fn_line && a->kind == b->kind;
 }
 
 typedef struct {
@@ -80,8 +79,8 @@ index_funcs(const Profile *p, Callgraph *cg, Scratch *s, Err *err)
         uint32_t id;
         if (!idset_find(&set, h, func_eq, &fc, fr, &id)) {
             id = (uint32_t)cg->nfuncs++;
-            cg->funcs[id] = (CgFunc){.name = fr->name, .file = fr->file, .line = fr->fn_line,
-                                     .kind = fr->kind};
+            cg->funcs[id] =
+                (CgFunc){.name = fr->name, .file = fr->file, .line = fr->fn_line, .kind = fr->kind};
             if (idset_add(&set, h, id) < 0)
                 goto nomem;
         }
@@ -107,8 +106,8 @@ recursive(const Profile *p, const Scratch *s, StackId sid)
 }
 
 static int
-add_edge(Callgraph *cg, HashU64 *edges, size_t *cap, uint32_t caller, uint32_t callee,
-         CgEdge **out, Err *err)
+add_edge(Callgraph *cg, HashU64 *edges, size_t *cap, uint32_t caller, uint32_t callee, CgEdge **out,
+         Err *err)
 {
     uint64_t key = (uint64_t)caller << 32 | callee;
     uint32_t *v = hashu64_find(edges, key);
@@ -201,8 +200,8 @@ callgraph_build(const Profile *p, int64_t thread, Callgraph *out, Err *err)
     s.wall_total = malloc(ns * sizeof *s.wall_total);
     s.cpu_total = malloc(ns * sizeof *s.cpu_total);
     s.func_of_stack = calloc(ns, sizeof *s.func_of_stack);
-    if (!s.calls || !s.wall || !s.cpu || !s.hits || !s.line_ns || !s.wall_total ||
-        !s.cpu_total || !s.func_of_stack) {
+    if (!s.calls || !s.wall || !s.cpu || !s.hits || !s.line_ns || !s.wall_total || !s.cpu_total ||
+        !s.func_of_stack) {
         err_set(err, ERR_NOMEM, "out of memory building the call graph");
         goto fail;
     }
@@ -342,8 +341,8 @@ callgraph_sort_parse(const char *s, CgSort *out)
     static const struct {
         const char *name;
         CgSort key;
-    } keys[] = {{"self", CG_SORT_SELF},   {"total", CG_SORT_TOTAL}, {"calls", CG_SORT_CALLS},
-                {"cpu", CG_SORT_CPU},     {"name", CG_SORT_NAME},   {"tottime", CG_SORT_SELF},
+    } keys[] = {{"self", CG_SORT_SELF},     {"total", CG_SORT_TOTAL}, {"calls", CG_SORT_CALLS},
+                {"cpu", CG_SORT_CPU},       {"name", CG_SORT_NAME},   {"tottime", CG_SORT_SELF},
                 {"cumtime", CG_SORT_TOTAL}, {"ncalls", CG_SORT_CALLS}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         if (strcmp(s, keys[i].name) == 0) {

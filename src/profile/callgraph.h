@@ -60,8 +60,8 @@ typedef enum { CG_SORT_SELF, CG_SORT_TOTAL, CG_SORT_CALLS, CG_SORT_CPU, CG_SORT_
 
 /* Builds the call graph of the samples of one thread (a ThreadId) or of all (-1). A
  * sampled profile (no "calls" and "wall_ns" series) gives times from its first series
- * (samples times the interval, 1 ms if none was recorded, or ns) and no calls; one whose first series is not a time
- * (memory) gives ERR_FORMAT. Returns 0 or -1. */
+ * (samples times the interval, 1 ms if none was recorded, or ns) and no calls; one whose first
+ * series is not a time (memory) gives ERR_FORMAT. Returns 0 or -1. */
 int callgraph_build(const Profile *p, int64_t thread, Callgraph *out, Err *err);
 void callgraph_fini(Callgraph *cg);
 /* Fills order[0..nfuncs) with function indices sorted by key, largest first (names

@@ -80,8 +80,7 @@ func_label(Ctx *c, const CgFunc *f)
     }
 }
 
-static void
-heading(Ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void heading(Ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
 heading(Ctx *c, const char *fmt, ...)
 {
@@ -128,8 +127,8 @@ write_header(Ctx *c)
     size_t nf = 0;
     for (size_t i = 0; i < c->cg->nfuncs; i++)
         nf += shown(&c->cg->funcs[i]);
-    buf_printf(c->b, "ferret trace: %" PRId64 " calls of %zu functions in %zu thread%s", c->cg->calls,
-               nf, profile_nthreads(p), profile_nthreads(p) == 1 ? "" : "s");
+    buf_printf(c->b, "ferret trace: %" PRId64 " calls of %zu functions in %zu thread%s",
+               c->cg->calls, nf, profile_nthreads(p), profile_nthreads(p) == 1 ? "" : "s");
     if (info->duration_ns > 0)
         buf_printf(c->b, " over %.2fs", (double)info->duration_ns / 1e9);
     const char *hook = profile_meta_get(p, "tracer");

@@ -195,7 +195,8 @@ test_cpu_windows(void)
     }
     CHECK(sleeper && busy);
     if (sleeper && busy) {
-        double sleep_wall = (double)sleeper->self_ticks * rate, sleep_cpu = sleeper->cpu_ticks * rate;
+        double sleep_wall = (double)sleeper->self_ticks * rate,
+               sleep_cpu = sleeper->cpu_ticks * rate;
         double busy_wall = (double)busy->self_ticks * rate, busy_cpu = busy->cpu_ticks * rate;
         CHECK(sleep_wall >= 59e6);
         CHECK(sleep_cpu < 10e6);
@@ -216,8 +217,8 @@ test_emit_and_callgraph(void)
     Err err;
     TThread *th = tracer_thread_new(t, 7, 7, "MainThread", &err);
     Profile *p = profile_new(PROFILE_TRACE, &err);
-    EmitInfo info = {.pid = 7, .command = "python3 app.py", .python_version = "3.12.1",
-                     .hook = "test"};
+    EmitInfo info = {
+        .pid = 7, .command = "python3 app.py", .python_version = "3.12.1", .hook = "test"};
     Emit *e = emit_new(p, t, &info, &err);
     CHECK(e != NULL);
     uint64_t now = 100;
@@ -289,8 +290,7 @@ test_emit_and_callgraph(void)
     /* pstats: counts beyond 32 bits go out as marshal longs (15-bit digits) */
     SeriesId calls;
     CHECK(profile_series_find(p, "calls", &calls));
-    ProfSample big = {.t_ns = 1, .stack = 1, .thread = 0, .series = calls,
-                      .weight = 5000000000LL};
+    ProfSample big = {.t_ns = 1, .stack = 1, .thread = 0, .series = calls, .weight = 5000000000LL};
     CHECK(profile_add_sample(p, &big, &err) == 0);
     char *data = NULL;
     size_t len = 0;
