@@ -27,7 +27,8 @@ usage(FILE *f)
             "usage: ferret trace [OPTIONS] -- COMMAND [ARGS...]\n\n"
             "Runs a Python program and counts every call exactly: calls, self and total wall\n"
             "and CPU time per function, callers and callees; with --lines, hits and time per\n"
-            "line. Every thread is traced. Without -o the text report goes to standard output.\n\n"
+            "line. Every thread is traced. Without -o the text report goes to standard output\n"
+            "(other formats: to ferret-DATE-TIME.EXT in the current directory).\n\n"
             "  -o, --output FILE     write the report to FILE; the format follows the extension\n"
             "                        (.ferret, .prof = pstats, .json = chrome, .html, .txt, ...)\n"
             "  -f, --format FORMAT   ferret, %s\n"
@@ -245,7 +246,7 @@ cmd_trace(int argc, char **argv)
     int rc = EXIT_OK;
     Inject inj = {0};
     Profile *p = NULL;
-    char *stream = NULL;
+    char *stream = NULL, *def = NULL;
     const char *format = a.format;
     if (!format)
         format = a.output ? format_of_path(a.output) : "text";
@@ -272,10 +273,6 @@ cmd_trace(int argc, char **argv)
     }
     if (w && strcmp(w->name, "chrome") == 0 && !a.timeline)
         a.timeline = TRACE_TIMELINE_DEFAULT; /* a Chrome trace is the timeline */
-    if (w && w->binary && !a.output) {
-        rc = cli_usage("the %s format is binary: write it to a file with -o", w->name);
-        goto done;
-    }
     if (a.output && strcmp(a.output, "-") != 0 && output_dir_check(a.output, &err) < 0) {
         rc = cli_fail(&err);
         goto done;
@@ -357,17 +354,30 @@ cmd_trace(int argc, char **argv)
         report_options_init(&opt, p);
         opt.top = (int)a.top;
         opt.sort = a.sort;
-        const char *out = a.output ? a.output : "-";
+        /* text and collapsed go to standard output; other formats without -o to a new file
+         * named by the date, as `ferret run` does */
+        const char *out = a.output;
+        if (!out && strcmp(w->name, "text") != 0 && strcmp(w->name, "collapsed") != 0) {
+            def = report_default_path(NULL, w, &err);
+            if (!def) {
+                rc = cli_fail(&err);
+                goto done;
+            }
+            out = def;
+        }
+        if (!out)
+            out = "-";
         opt.color = strcmp(out, "-") == 0 && cli_color(1);
         if (report_write_path(w, p, &opt, out, &err) < 0) {
             rc = cli_fail(&err);
             goto done;
         }
-        if (a.output)
-            fprintf(stderr, "ferret: wrote %s\n", a.output);
+        if (strcmp(out, "-") != 0)
+            fprintf(stderr, "ferret: wrote %s\n", out);
     }
     rc = st == INJECT_ERROR ? EXIT_FAIL : status;
 done:
+    free(def);
     profile_free(p);
     free(stream);
     inject_fini(&inj);

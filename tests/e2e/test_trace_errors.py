@@ -28,7 +28,6 @@ def one_error_line(r):
     (["-f", "nope", "--", "python3", "x.py"], 2, "unknown format 'nope'"),
     (["--sort", "nope", "--", "python3", "x.py"], 2, "--sort: unknown key 'nope'"),
     (["-o", "x.weird", "--", "python3", "x.py"], 2, "which format?"),
-    (["-f", "pstats", "--", "python3", "x.py"], 2, "binary"),
     (["--include", "", "--", "python3", "x.py"], 2, "non-empty pattern"),
     (["--", "no_such_command_xyz"], 2, "command not found: no_such_command_xyz"),
     (["--", "/bin/ls"], 1, "/bin/ls is not a Python program"),
