@@ -64,6 +64,6 @@ install: all
 	install -m 755 $(BUILD)/ferret $(DESTDIR)$(PREFIX)/bin/ferret
 	cp -R $(BUILD)/lib/ferret/. $(DESTDIR)$(PREFIX)/lib/ferret/
 
-# tests/unit/test_tracer.c compiles the extension's Python-free core (src/ext/tracer.c,
-# emit.c, clock.c) into itself: rebuild it when they change.
--include $(BUILD)/san/tests/test_tracer.d
+# tests/unit/test_tracer.c and test_inject.c compile the code they test into themselves
+# (the extension's Python-free core; cli/inject.c): rebuild them when it changes.
+-include $(BUILD)/san/tests/test_tracer.d $(BUILD)/san/tests/test_inject.d
