@@ -3,9 +3,9 @@
  * configuration allows:
  *  - function mode: the frame-evaluation function (PEP 523), called around the evaluation
  *    of every Python frame (calls and generator resumes). Unlike a profile function it
- *    leaves the interpreter on its fast paths: on calls.py under 3.11 an empty profile
- *    function alone costs 3-4x (tracing mode, a frame object per call), an empty frame
- *    evaluator ~1.3x (bench/trace_overhead.py). It also leaves sys.setprofile to the program.
+ *    leaves the interpreter on its fast paths (a profile function switches 3.11 into its
+ *    tracing mode and makes a frame object per call), and it leaves sys.setprofile to the
+ *    program.
  *  - --builtins: the C-level profile function (PyEval_SetProfile), the only source of C
  *    calls; --lines: the C-level trace function (PyEval_SetTrace), the only source of lines.
  *    Both are per thread: ferret sets them on every existing thread state and, through
