@@ -9,6 +9,7 @@ threads at once; the first one sets the options (lines, builtins, timeline, cpu)
 import os
 import sys
 import threading
+import warnings
 
 from . import _loader, _results
 
@@ -96,9 +97,10 @@ def _enter(opts, seed=True):
             running = _ferret.running()
             for key in ("lines", "builtins", "timeline"):
                 if opts[key] and running and not running[key]:
-                    raise RuntimeError(
-                        "ferret: a trace without %s is already running; nested traces share "
-                        "the outermost one's options" % key)
+                    # not an error: the program may be run by `ferret trace` without it
+                    warnings.warn("ferret: %s ignored: a trace without it is already running "
+                                  "(nested traces share the outermost one's options)" % key,
+                                  RuntimeWarning, stacklevel=4)
             _sessions += 1
             return False
         # Before 3.12, --builtins (and function mode on 3.11.0-3.11.3) needs each thread's
