@@ -26,7 +26,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRET = os.path.join(ROOT, "build", "ferret")
-WORKLOADS = os.path.join(os.path.dirname(ROOT), "shared", "workloads")
+WORKLOADS = os.environ.get("FERRET_WORKLOADS") or os.path.join(os.path.dirname(ROOT), "shared",
+                                                                 "workloads")
 
 
 def wall(cmd, cwd=None):

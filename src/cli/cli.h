@@ -13,6 +13,7 @@
 #define FERRET_COMMANDS(X)                                                                         \
     X(run, "run a Python command and sample where its time goes")                                 \
     X(attach, "sample a running Python process")                                                 \
+    X(mem, "run a Python program and report where its memory goes")                              \
     X(report, "render a saved .ferret profile (text, html, svg, pprof, ...)")                  \
     X(diff, "compare two profiles: which functions' share changed")                            \
     X(trace, "run a Python program and count every call exactly (calls, times, lines)")        \

@@ -32,7 +32,8 @@ typedef struct {
 
 /* Every format, in the order `ferret --help` lists them. X(symbol) names a ReportWriter
  * `report_<symbol>` defined in report/<symbol>.c. */
-#define REPORT_FORMATS(X) X(text) X(collapsed) X(html) X(svg) X(speedscope) X(pprof) X(chrome) X(ferret) \
+#define REPORT_FORMATS(X)                                                                          \
+    X(text) X(collapsed) X(html) X(svg) X(speedscope) X(pprof) X(chrome) X(json) X(ferret)     \
     X(pstats)
 
 #define X(sym) extern const ReportWriter report_##sym;

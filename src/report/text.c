@@ -11,6 +11,7 @@
 #include "profile/summary.h"
 #include "report/flame.h"
 #include "report/frame_name.h"
+#include "report/memtext.h"
 #include "report/report.h"
 #include "util/escape.h"
 
@@ -297,6 +298,8 @@ write_dropped(Ctx *c)
 static int
 text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
 {
+    if (profile_info_c(p)->kind == PROFILE_MEMORY)
+        return memtext_write(p, opt, out, err);
     SeriesId calls;
     if (profile_info_c(p)->kind == PROFILE_TRACE && profile_series_find(p, "calls", &calls))
         return report_trace_text(p, opt, out, err);

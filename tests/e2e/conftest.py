@@ -14,7 +14,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKLOADS = ROOT.parent / "shared" / "workloads"
+def _find_workloads():
+    """The project's shared workloads (../shared/workloads next to the checkout; a worktree
+    elsewhere can point FERRET_WORKLOADS at them). Missing workloads are an error."""
+    env = os.environ.get("FERRET_WORKLOADS")
+    for d in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "workloads",
+                                            Path("/work/shared/workloads")]:
+        if (d / "split.py").is_file():
+            return d
+    raise pytest.UsageError("the shared workloads (split.py, ...) were not found next to the "
+                            "checkout; set FERRET_WORKLOADS to their folder")
+
+
+WORKLOADS = _find_workloads()
 TARGETS = ROOT / "tests" / "targets"
 SUPPORTED = {(3, 9), (3, 10), (3, 11), (3, 12), (3, 13)}
 
