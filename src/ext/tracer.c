@@ -487,23 +487,10 @@ tracer_seed(Tracer *t, TThread *th, const void *k1, const void *k2, int32_t line
 {
     if (t->failed)
         return -1;
-    uint32_t node = tracer_child(t, th->top, k1, k2);
-    if (node == TRACER_IGNORED)
-        return 1;
-    if (node == TRACER_NO_NODE)
-        return -1;
-    if (th->depth == th->cap && tracer_stack_grow(t, th) < 0)
-        return -1;
-    tracer_charge(t, th, now);
-    TEntry *e = &th->stack[th->depth++];
-    e->k1 = k1;
-    e->node = node;
-    e->t_enter = now;
-    e->want_lines = t->funcs[t->nodes[node].func].lines;
-    e->line = e->want_lines ? line : 0;
-    e->line_start = now;
-    th->top = node;
-    return 0;
+    int rc = tracer_enter(t, th, k1, k2, false, now);
+    if (rc == 0)
+        tracer_resume_line(th, line, now);
+    return rc;
 }
 
 /* CPU time of another thread of this process, from /proc (sum_exec_runtime, the same
