@@ -16,6 +16,7 @@
     X(mem, "run a Python program and report where its memory goes")                              \
     X(report, "render a saved .ferret profile (text, html, svg, pprof, ...)")                  \
     X(diff, "compare two profiles: which functions' share changed")                            \
+    X(trace, "run a Python program and count every call exactly (calls, times, lines)")        \
     X(dump, "print the current Python stack of every thread of a process")                        \
     X(bench, "benchmark statements, bench_* functions or commands, with statistics")              \
     X(compare, "compare two benchmark results: ratio, interval, significance")                    \

@@ -19,6 +19,7 @@ typedef struct {
     int top;             /* text: rows per table */
     bool color;          /* text: ANSI colours allowed (a terminal) */
     const char *title;   /* report title; NULL for a default from the profile */
+    const char *sort;    /* text of a trace: self, total, calls, cpu or name (NULL: self) */
 } ReportOptions;
 
 typedef struct {
@@ -32,11 +33,15 @@ typedef struct {
 /* Every format, in the order `ferret --help` lists them. X(symbol) names a ReportWriter
  * `report_<symbol>` defined in report/<symbol>.c. */
 #define REPORT_FORMATS(X)                                                                          \
-    X(text) X(collapsed) X(html) X(svg) X(speedscope) X(pprof) X(chrome) X(json) X(ferret)
+    X(text) X(collapsed) X(html) X(svg) X(speedscope) X(pprof) X(chrome) X(json) X(ferret)     \
+    X(pstats)
 
 #define X(sym) extern const ReportWriter report_##sym;
 REPORT_FORMATS(X)
 #undef X
+
+/* The text report of a trace profile (trace_text.c; text.c hands PROFILE_TRACE to it). */
+int report_trace_text(const Profile *p, const ReportOptions *opt, FILE *out, Err *err);
 
 /* Looks a format up by name; NULL if unknown. */
 const ReportWriter *report_find(const char *name);

@@ -300,6 +300,9 @@ text_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
 {
     if (profile_info_c(p)->kind == PROFILE_MEMORY)
         return memtext_write(p, opt, out, err);
+    SeriesId calls;
+    if (profile_info_c(p)->kind == PROFILE_TRACE && profile_series_find(p, "calls", &calls))
+        return report_trace_text(p, opt, out, err);
     Buf b;
     buf_init(&b);
     Ctx c = {.p = p, .opt = opt, .b = &b};

@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+/* hooks_legacy.c: the tracer's events before CPython 3.12, from the fastest source each
+ * configuration allows:
+ *  - function mode: the frame-evaluation function (PEP 523), called around the evaluation
+ *    of every Python frame (calls and generator resumes). Unlike a profile function it
+ *    leaves the interpreter on its fast paths (a profile function switches 3.11 into its
+ *    tracing mode and makes a frame object per call), and it leaves sys.setprofile to the
+ *    program.
+ *  - --builtins: the C-level profile function (PyEval_SetProfile), the only source of C
+ *    calls; --lines: the C-level trace function (PyEval_SetTrace), the only source of lines.
+ *    Both are per thread: ferret sets them on every existing thread state and, through
+ *    threading.setprofile / settrace, on each new thread.
+ * A program that calls sys.setprofile while a profile function is in use keeps ferret's:
+ * the Python layer routes the call here and ferret calls the program's function for every
+ * profile event, as CPython would (chain_call). A C-level profiler (cProfile, yappi)
+ * replaces the hook of its thread; hooks_check notices and the report says so.
+ * Compiled to nothing from 3.12 on (hooks_monitoring.c). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#if PY_VERSION_HEX < 0x030C0000
+#include <frameobject.h>
+
+#include "ext/ext.h"
+
+#if PY_VERSION_HEX >= 0x030B0000
+/* 3.11 made PyFrameObject opaque; its layout is in the internal header (Include/internal/
+ * pycore_frame.h), which an extension may include: fields are stable within 3.11.x. */
+#include <opcode.h>
+
+#include "internal/pycore_frame.h"
+#endif
+
+/* Per-thread Python-level profile function of the program (sys.setprofile), called by
+ * ferret's hook: TThread has no Python fields, so these live in a dict ident -> func. */
+static PyObject *chains;         /* dict: thread ident -> callable */
+static PyObject *thread_profile; /* threading.setprofile's function of the program */
+static PyObject *event_names[8]; /* "call", "exception", ... by PyTrace_* value */
+
+static inline PyCodeObject *
+frame_code(PyFrameObject *f)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return f->f_frame->f_code;
+#else
+    return f->f_code;
+#endif
+}
+
+/* Is this 'call' event the start of the code (not a generator or coroutine resuming)? */
+static inline bool
+frame_is_start(PyFrameObject *f, PyCodeObject *co)
+{
+    if (!ext_code_is_gen(co))
+        return true;
+#if PY_VERSION_HEX >= 0x030B0000
+    /* 3.11: a generator's first entry stops on its RESUME 0 (after RETURN_GENERATOR and
+     * POP_TOP); a resume stops on RESUME 1..3. The adaptive copy may hold RESUME_QUICK. */
+    _Py_CODEUNIT w = *f->f_frame->prev_instr;
+    return (_Py_OPCODE(w) == RESUME || _Py_OPCODE(w) == RESUME_QUICK) && _Py_OPARG(w) == 0;
+#else
+    /* 3.9, 3.10: f_lasti is -1 until the first instruction runs */
+    return f->f_lasti < 0;
+#endif
+}
+
+static inline int
+frame_line(PyFrameObject *f)
+{
+    /* call_trace sets f_lineno before calling the trace function (3.9: maybe_call_line_trace;
+     * 3.10, 3.11: call_trace itself), so no line table is decoded here */
+    return f->f_lineno;
+}
+
+static int
+chain_call(TThread *th, PyFrameObject *frame, int what, PyObject *arg)
+{
+    PyObject *key = PyLong_FromUnsignedLongLong(th ? th->ident : PyThread_get_thread_ident());
+    if (!key)
+        return -1;
+    PyObject *fn = PyDict_GetItemWithError(chains, key); /* borrowed */
+    if (!fn) {
+        Py_DECREF(key);
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(fn);
+    PyObject *r = PyObject_CallFunctionObjArgs(fn, (PyObject *)frame, event_names[what],
+                                               arg ? arg : Py_None, NULL);
+    Py_DECREF(fn);
+    if (!r) {
+        /* as CPython's profile_trampoline: a failing profile function is removed and its
+         * exception propagates into the program */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (PyDict_DelItem(chains, key) < 0)
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+        Py_DECREF(key);
+        return -1;
+    }
+    Py_DECREF(r);
+    Py_DECREF(key);
+    return 0;
+}
+
+static inline int
+maybe_chain(TThread *th, PyFrameObject *frame, int what, PyObject *arg)
+{
+    if (!chains || !PyDict_GET_SIZE(chains) || what > PyTrace_C_RETURN)
+        return 0;
+    return chain_call(th, frame, what, arg);
+}
+
+static inline void
+c_event(TThread *th, PyFrameObject *frame, int what, PyObject *arg, uint64_t now)
+{
+    const void *k1, *k2;
+    if (what == PyTrace_C_CALL) {
+        if (!ext_caller_ignored(th, frame_code(frame)) && ext_cfunc_key(arg, &k1, &k2))
+            tracer_enter(ext.t, th, k1, k2, true, now);
+    } else if (th->depth && ext_cfunc_key(arg, &k1, &k2) && th->stack[th->depth - 1].k1 == k1) {
+        tracer_charge(ext.t, th, now);
+        tracer_pop(ext.t, th, now);
+    }
+}
+
+static int
+prof_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    if (!ext.running)
+        return 0;
+    /* without --builtins the C events (a million a second in loop-heavy code) only matter
+     * to a chained profile function: no thread lookup, no clock read */
+    bool c_ev = what == PyTrace_C_CALL || what == PyTrace_C_RETURN || what == PyTrace_C_EXCEPTION;
+    if (c_ev && !ext.builtins)
+        return maybe_chain(NULL, frame, what, arg);
+    TThread *th = ext_thread(what == PyTrace_CALL);
+    if (th && !th->guard) {
+        uint64_t now = clock_ticks(&ext.t->clock);
+        switch (what) {
+        case PyTrace_CALL:
+            if (!ext.lines) {
+                PyCodeObject *co = frame_code(frame);
+                tracer_enter(ext.t, th, co, NULL, frame_is_start(frame, co), now);
+                if (!th->name[0] && th->name_tries < 16)
+                    ext_thread_name(th);
+            }
+            break;
+        case PyTrace_RETURN:
+            if (!ext.lines)
+                tracer_exit(ext.t, th, frame_code(frame), now);
+            break;
+        case PyTrace_C_CALL:
+        case PyTrace_C_RETURN:
+        case PyTrace_C_EXCEPTION:
+            if (ext.builtins)
+                c_event(th, frame, what, arg, now);
+            break;
+        default:
+            break;
+        }
+        ext_maybe_flush(now);
+    }
+    return maybe_chain(th, frame, what, arg);
+}
+
+static int
+trace_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    (void)arg;
+    if (!ext.running)
+        return 0;
+    TThread *th = ext_thread(what == PyTrace_CALL);
+    if (!th || th->guard)
+        return 0;
+    uint64_t now = clock_ticks(&ext.t->clock);
+    switch (what) {
+    case PyTrace_CALL: {
+        PyCodeObject *co = frame_code(frame);
+        if (tracer_enter(ext.t, th, co, NULL, frame_is_start(frame, co), now) != 0 ||
+            !th->stack[th->depth - 1].want_lines)
+            frame->f_trace_lines = 0; /* no line events for this frame at all */
+        else if (!frame_is_start(frame, co))
+            tracer_resume_line(th, frame_line(frame), now);
+        if (!th->name[0] && th->name_tries < 16)
+            ext_thread_name(th);
+        ext_maybe_flush(now);
+        break;
+    }
+    case PyTrace_RETURN:
+        tracer_exit(ext.t, th, frame_code(frame), now);
+        ext_maybe_flush(now);
+        break;
+    case PyTrace_LINE:
+        if (!tracer_line(ext.t, th, frame_code(frame), frame_line(frame), now))
+            frame->f_trace_lines = 0;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* Which sources this run uses (decided in hooks_install). */
+static bool use_eval; /* function mode through the frame evaluator */
+
+static bool
+need_profile_hook(void)
+{
+    return !use_eval && (!ext.lines || ext.builtins);
+}
+
+/* ---- the frame evaluator (PEP 523) ---- */
+
+#if PY_VERSION_HEX >= 0x030B0000
+typedef struct _PyInterpreterFrame EvalFrame;
+static inline PyCodeObject *
+eval_code(EvalFrame *f)
+{
+    return f->f_code;
+}
+/* 3.11: a generator's frame is evaluated once to create it (its first instruction,
+ * RETURN_GENERATOR, returns the generator), then at each resume; at the first resume the
+ * last instruction run is still that RETURN_GENERATOR (Python/ceval.c, RETURN_GENERATOR
+ * and gen_send_ex2). Returns -1 for the creation, 1 for a start, 0 for a resume. */
+static inline int
+eval_kind(EvalFrame *f, PyCodeObject *co)
+{
+    if (!ext_code_is_gen(co))
+        return 1;
+    if (f->prev_instr < _PyCode_CODE(co))
+        return -1; /* creating the generator: not a call of its body */
+    return _Py_OPCODE(*f->prev_instr) == RETURN_GENERATOR;
+}
+#else
+typedef PyFrameObject EvalFrame;
+static inline PyCodeObject *
+eval_code(EvalFrame *f)
+{
+    return f->f_code;
+}
+/* 3.9, 3.10: a generator's frame is first evaluated at its first resume (f_lasti -1). */
+static inline int
+eval_kind(EvalFrame *f, PyCodeObject *co)
+{
+    return !ext_code_is_gen(co) || f->f_lasti < 0;
+}
+#endif
+
+/* 3.11.0 to 3.11.3 run Python __getitem__ methods without calling the frame evaluator
+ * (BINARY_SUBSCR_GETITEM, gh-104405, fixed in 3.11.4): there the profile function is the
+ * only exact source. Py_Version is the running interpreter's (3.11+). */
+static bool
+eval_hook_sound(void)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return (Py_Version & 0xffffff00UL) >= 0x030B0400UL;
+#else
+    return true;
+#endif
+}
+
+static PyObject *
+eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
+{
+    if (!ext.running)
+        return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    PyCodeObject *co = eval_code(f);
+    int kind = eval_kind(f, co);
+    TThread *th = kind >= 0 ? ext_thread(false) : NULL;
+    if (!th || th->guard)
+        return _PyEval_EvalFrameDefault(ts, f, throwflag);
+    char probe;
+    if ((uintptr_t)&probe < ext_tls.stack_lo && !ext_code_is_gen(co)) {
+        /* each Python call now nests a C call (3.11 would not): at the end of the thread's
+         * stack, raise what the interpreter raises for runaway recursion, not crash */
+        PyErr_SetString(PyExc_RecursionError,
+                        "maximum recursion depth exceeded (the C stack is nearly full: ferret's "
+                        "tracer nests a C call per Python call before 3.12)");
+        return NULL;
+    }
+    uint64_t now = clock_ticks(&ext.t->clock);
+    int rc = tracer_enter(ext.t, th, co, NULL, kind == 1, now);
+    if (rc == 0 && !th->name[0] && th->name_tries < 16)
+        ext_thread_name(th);
+    PyObject *res = _PyEval_EvalFrameDefault(ts, f, throwflag);
+    if (rc == 0) {
+        /* the tracer may have stopped meanwhile (ferret.trace() ended inside this frame) */
+        if (ext.running && ext_tls.gen == ext.gen && ext_tls.th == th) {
+            now = clock_ticks(&ext.t->clock);
+            tracer_exit(ext.t, th, co, now);
+            ext_maybe_flush(now);
+        }
+    }
+    return res;
+}
+
+static int
+chain_set(uint64_t ident, PyObject *fn)
+{
+    PyObject *key = PyLong_FromUnsignedLongLong(ident);
+    int rc = key ? PyDict_SetItem(chains, key, fn) : -1;
+    Py_XDECREF(key);
+    return rc;
+}
+
+static PyObject *thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
+static PyMethodDef boot_def = {"_thread_boot", (PyCFunction)(void (*)(void))thread_boot,
+                               METH_FASTCALL, NULL};
+
+/* threading.setprofile / settrace target: runs once in each new thread, as a Python-level
+ * hook (unless the patched sys.setprofile sees it first, see py_setprofile), and swaps
+ * itself for the C-level ones. */
+static PyObject *
+thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (!ext.running || nargs < 3 || !PyFrame_Check(args[0]) || !PyUnicode_Check(args[1]))
+        Py_RETURN_NONE;
+    PyFrameObject *frame = (PyFrameObject *)args[0];
+    bool is_call = PyUnicode_CompareWithASCIIString(args[1], "call") == 0;
+    PyEval_SetProfile(need_profile_hook() ? prof_hook : NULL, NULL);
+    if (ext.lines)
+        PyEval_SetTrace(trace_hook, NULL);
+    TThread *th = ext_thread(is_call);
+    if (th && thread_profile && chain_set(th->ident, thread_profile) < 0)
+        return NULL;
+    if (th && is_call) {
+        uint64_t now = clock_ticks(&ext.t->clock);
+        PyCodeObject *co = frame_code(frame);
+        tracer_enter(ext.t, th, co, NULL, frame_is_start(frame, co), now);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *saved_profile_hook, *saved_trace_hook; /* threading's, restored at the end */
+
+static int
+set_threading_hook(const char *attr, PyObject *value, PyObject **saved)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    if (!threading)
+        return -1;
+    if (saved) {
+        *saved = PyObject_GetAttrString(threading, attr);
+        if (!*saved) {
+            PyErr_Clear();
+            *saved = ext_newref(Py_None);
+        }
+    }
+    int rc = PyObject_SetAttrString(threading, attr, value);
+    Py_DECREF(threading);
+    return rc;
+}
+
+/* Refuses to start where another C-level profiler or tracer owns a thread's hook: on these
+ * versions there is one slot per thread and taking it would silently stop the other. */
+static int
+check_free_slots(PyInterpreterState *interp)
+{
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
+        if (need_profile_hook() && ts->c_profilefunc && ts->c_profilefunc != prof_hook) {
+            PyErr_Format(PyExc_RuntimeError,
+                         "ferret: cannot trace: another profiler is active in thread %lu (%R); "
+                         "on Python < 3.12 a thread has one profiler slot: stop it first",
+                         ts->thread_id, ts->c_profileobj ? ts->c_profileobj : Py_None);
+            return -1;
+        }
+        if (ext.lines && ts->c_tracefunc && ts->c_tracefunc != trace_hook) {
+            PyErr_Format(PyExc_RuntimeError,
+                         "ferret: cannot trace lines: another tracer (sys.settrace: a debugger "
+                         "or coverage) is active in thread %lu; on Python < 3.12 a thread has "
+                         "one trace slot: stop it first",
+                         ts->thread_id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+hooks_install(void)
+{
+    static const char *names[] = {"call",   "exception",   "line",     "return",
+                                  "c_call", "c_exception", "c_return", "opcode"};
+    if (!event_names[0]) {
+        for (size_t i = 0; i < 8; i++)
+            if (!(event_names[i] = PyUnicode_InternFromString(names[i])))
+                return -1;
+    }
+    if (!chains && !(chains = PyDict_New()))
+        return -1;
+    PyDict_Clear(chains);
+    Py_CLEAR(thread_profile);
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    use_eval = !ext.lines && !ext.builtins && eval_hook_sound() &&
+               _PyInterpreterState_GetEvalFrameFunc(interp) == _PyEval_EvalFrameDefault;
+    if (use_eval) {
+        /* per interpreter: every thread, old and new, goes through it */
+        _PyInterpreterState_SetEvalFrameFunc(interp, eval_hook);
+        ext.hook_name = "frame evaluation (PEP 523)";
+        return 0;
+    }
+    if (check_free_slots(interp) < 0)
+        return -1;
+    PyObject *boot = PyCFunction_New(&boot_def, NULL);
+    if (!boot)
+        return -1;
+    int rc = 0;
+    if (need_profile_hook())
+        rc = set_threading_hook("_profile_hook", boot, &saved_profile_hook);
+    if (rc == 0 && ext.lines)
+        rc = set_threading_hook("_trace_hook", boot, &saved_trace_hook);
+    Py_DECREF(boot);
+    if (rc < 0) {
+        hooks_remove();
+        return -1;
+    }
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
+        if ((need_profile_hook() && _PyEval_SetProfile(ts, prof_hook, NULL) < 0) ||
+            (ext.lines && _PyEval_SetTrace(ts, trace_hook, NULL) < 0)) {
+            hooks_remove();
+            return -1;
+        }
+    }
+    ext.hook_name = ext.lines ? "settrace" : "setprofile";
+    return 0;
+}
+
+void
+hooks_remove(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    if (_PyInterpreterState_GetEvalFrameFunc(interp) == eval_hook)
+        _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
+        if (ts->c_profilefunc == prof_hook && _PyEval_SetProfile(ts, NULL, NULL) < 0)
+            PyErr_Clear();
+        if (ts->c_tracefunc == trace_hook && _PyEval_SetTrace(ts, NULL, NULL) < 0)
+            PyErr_Clear();
+    }
+    /* the program's own sys.setprofile functions are handed back by the Python layer */
+    if (chains)
+        PyDict_Clear(chains);
+    if (saved_profile_hook) {
+        if (set_threading_hook("_profile_hook",
+                               thread_profile ? thread_profile : saved_profile_hook, NULL) < 0)
+            PyErr_Clear();
+        Py_CLEAR(saved_profile_hook);
+    }
+    if (saved_trace_hook) {
+        if (set_threading_hook("_trace_hook", saved_trace_hook, NULL) < 0)
+            PyErr_Clear();
+        Py_CLEAR(saved_trace_hook);
+    }
+    Py_CLEAR(thread_profile);
+    PyErr_Restore(type, value, tb);
+}
+
+void
+hooks_check(void)
+{
+    if (!ext.running || !ext.t)
+        return;
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    if (use_eval) {
+        if (_PyInterpreterState_GetEvalFrameFunc(interp) != eval_hook)
+            ext.hook_replaced = true;
+        return;
+    }
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
+         ts = PyThreadState_Next(ts)) {
+        bool lost = (need_profile_hook() && ts->c_profilefunc != prof_hook) ||
+                    (ext.lines && ts->c_tracefunc != trace_hook);
+        if (!lost)
+            continue;
+        for (uint32_t i = 0; i < ext.t->nthreads; i++) {
+            TThread *th = ext.t->threads[i];
+            if (th->ident == ts->thread_id && !th->replaced) {
+                th->replaced = true;
+                ext.hook_replaced = true;
+            }
+        }
+    }
+}
+
+void
+hooks_forget(void)
+{
+    /* after fork only this thread remains; its hooks go, threading's hooks go back */
+    if (!use_eval)
+        PyEval_SetProfile(NULL, NULL);
+    if (ext.lines)
+        PyEval_SetTrace(NULL, NULL);
+    hooks_remove();
+}
+
+/* _ferret._setprofile(func): the program's sys.setprofile while ferret traces (the Python
+ * layer routes sys.setprofile here only then). */
+static PyObject *
+py_setprofile(PyObject *self, PyObject *fn)
+{
+    (void)self;
+    if (!ext.running || !chains) {
+        PyErr_SetString(PyExc_RuntimeError, "ferret is not tracing");
+        return NULL;
+    }
+    if (PyCFunction_Check(fn) && ((PyCFunctionObject *)fn)->m_ml == &boot_def) {
+        /* threading's bootstrap of a new thread, calling sys.setprofile(threading's hook),
+         * which is ferret's: install the C-level hooks now */
+        PyEval_SetProfile(need_profile_hook() ? prof_hook : NULL, NULL);
+        if (ext.lines)
+            PyEval_SetTrace(trace_hook, NULL);
+        TThread *th = ext_thread(false);
+        if (th && thread_profile && chain_set(th->ident, thread_profile) < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+    if (!key)
+        return NULL;
+    int rc = fn == Py_None ? PyDict_DelItem(chains, key) : PyDict_SetItem(chains, key, fn);
+    if (rc < 0 && fn == Py_None && PyErr_ExceptionMatches(PyExc_KeyError)) {
+        PyErr_Clear();
+        rc = 0;
+    }
+    Py_DECREF(key);
+    if (rc < 0)
+        return NULL;
+    if (PyThreadState_Get()->c_profilefunc != prof_hook && fn != Py_None)
+        PyEval_SetProfile(prof_hook, NULL); /* --lines without --builtins had none */
+    Py_RETURN_NONE;
+}
+
+/* _ferret._getprofile(): what sys.getprofile should answer while ferret traces. */
+static PyObject *
+py_getprofile(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (!chains)
+        Py_RETURN_NONE;
+    PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+    if (!key)
+        return NULL;
+    PyObject *fn = PyDict_GetItemWithError(chains, key);
+    Py_DECREF(key);
+    if (!fn && PyErr_Occurred())
+        return NULL;
+    return ext_newref(fn ? fn : Py_None);
+}
+
+/* _ferret._thread_setprofile(func): threading.setprofile while ferret traces. */
+static PyObject *
+py_thread_setprofile(PyObject *self, PyObject *fn)
+{
+    (void)self;
+    Py_XSETREF(thread_profile, fn == Py_None ? NULL : ext_newref(fn));
+    Py_RETURN_NONE;
+}
+
+/* _ferret._needs_profile_slot(lines, builtins): will a trace with these options take each
+ * thread's profile function slot (so the Python layer must route sys.setprofile)? */
+static PyObject *
+py_needs_slot(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int lines, builtins;
+    if (!PyArg_ParseTuple(args, "pp", &lines, &builtins))
+        return NULL;
+    bool eval =
+        !lines && !builtins && eval_hook_sound() &&
+        _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) == _PyEval_EvalFrameDefault;
+    return PyBool_FromLong(!eval && (!lines || builtins));
+}
+
+static PyMethodDef legacy_methods[] = {
+    {"_needs_profile_slot", py_needs_slot, METH_VARARGS, NULL},
+    {"_setprofile", py_setprofile, METH_O, NULL},
+    {"_getprofile", py_getprofile, METH_NOARGS, NULL},
+    {"_thread_setprofile", py_thread_setprofile, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+int
+hooks_add_methods(PyObject *module)
+{
+    return PyModule_AddFunctions(module, legacy_methods);
+}
+
+#else
+typedef int hooks_legacy_unused; /* ISO C wants a declaration in every file */
+#endif

@@ -1,0 +1,209 @@
+"""Bad input for `ferret trace` and its install paths: one `ferret: ...` line and a non-zero
+exit, no output file left behind, the command's own status passed on, a killed program's
+flushed data still reported, a mismatched or missing extension named with both versions,
+and the layouts the extension is found in (installed tree, pip)."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import tracekit as tk
+from conftest import ROOT
+
+
+def one_error_line(r):
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("ferret: "), r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, code, text", [
+    ([], 2, "which program?"),
+    (["--bogus", "--", "python3", "x.py"], 2, "unknown option '--bogus'"),
+    (["--top", "0", "--", "python3", "x.py"], 2, "--top: 0 is out of range"),
+    (["--timeline-size", "x", "--", "python3", "x.py"], 2, "is not a whole number"),
+    (["-f", "nope", "--", "python3", "x.py"], 2, "unknown format 'nope'"),
+    (["--sort", "nope", "--", "python3", "x.py"], 2, "--sort: unknown key 'nope'"),
+    (["-o", "x.weird", "--", "python3", "x.py"], 2, "which format?"),
+    (["--include", "", "--", "python3", "x.py"], 2, "non-empty pattern"),
+    (["--", "no_such_command_xyz"], 2, "command not found: no_such_command_xyz"),
+    (["--", "/bin/ls"], 1, "/bin/ls is not a Python program"),
+])
+def test_bad_command_line(ferret, args, code, text, tmp_path):
+    r = subprocess.run([ferret, "trace"] + args, capture_output=True, text=True, cwd=tmp_path,
+                       env=tk.env(ferret, ASAN_OPTIONS="detect_leaks=1"))
+    assert r.returncode == code, r.stderr
+    assert text in one_error_line(r)
+    assert r.stdout == ""
+    assert os.listdir(tmp_path) == []
+
+
+def test_script_that_never_starts_python(ferret, tmp_path):
+    script = tmp_path / "hello.sh"
+    script.write_text("#!/bin/sh\necho hello\n")
+    script.chmod(0o755)
+    out = tmp_path / "out.prof"
+    r = subprocess.run([ferret, "trace", "-o", out, "--", script], capture_output=True,
+                       text=True, env=tk.env(ferret, ASAN_OPTIONS="detect_leaks=1"))
+    assert r.returncode == 1
+    assert r.stdout == "hello\n"
+    assert "did not start a Python interpreter" in one_error_line(r)
+    assert not out.exists()
+
+
+def test_python_run_isolated_is_reported(ferret, python, tmp_path):
+    r = tk.run(ferret, ["trace", "--", python, "-I", "-c", "print('ran')"])
+    assert r.returncode == 1
+    assert r.stdout == "ran\n"
+    assert "did not start a Python interpreter that ferret could trace" in one_error_line(r)
+
+
+def test_unwritable_output(ferret, python, tmp_path):
+    r = tk.run(ferret, ["trace", "-o", tmp_path / "no" / "dir" / "x.prof", "--", python, "-c",
+                        "print('ran')"])
+    assert r.returncode == 1
+    assert "cannot write" in one_error_line(r)
+    assert r.stdout == ""  # refused before running the program
+
+
+def test_exit_status_passed_on(ferret, python, tmp_path):
+    out = tmp_path / "x.prof"
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, "-c",
+                        "import sys\ndef f(): pass\nf()\nsys.exit(3)"])
+    assert r.returncode == 3, r.stderr
+    assert out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["x.prof"]
+
+
+def test_killed_program_keeps_flushed_data(ferret, python, tmp_path):
+    prog = ("import os, signal, time\n"
+            "def leaf(): pass\n"
+            "t = time.time()\n"
+            "while time.time() - t < 1.5: leaf()\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    out = tmp_path / "k.ferret"
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, "-c", prog])
+    assert r.returncode == 128 + signal.SIGKILL, r.stderr
+    assert "ended without finishing the trace" in r.stderr
+    r = tk.run(ferret, ["report", out, "--top", "100000"])
+    assert r.returncode == 0, r.stderr
+    leaf = [line for line in r.stdout.splitlines() if line.rstrip().endswith(":2)")
+            and " leaf " in line]
+    assert leaf and int(leaf[0].split()[0]) > 1000, r.stdout
+
+
+def _copy_tree(ferret, tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(tk.libdir(ferret), lib)
+    return lib
+
+
+def _ext_dirs(lib):
+    base = lib / "python" / "ferret" / "_ext"
+    return {d: (d / "python.txt").read_text().split() for d in base.iterdir()}
+
+
+def test_extension_missing_for_interpreter(ferret, python, tmp_path):
+    lib = _copy_tree(ferret, tmp_path)
+    v = tk.version(python)
+    mine = "%d.%d.%d" % v
+    for d, (version, exe) in _ext_dirs(lib).items():
+        if version.rsplit(".", 1)[0] == "%d.%d" % v[:2]:
+            shutil.rmtree(d)
+    r = tk.run(ferret, ["trace", "--", python, "-c", "print('ran')"], FERRET_LIBDIR=lib)
+    assert r.returncode == 1
+    line = one_error_line(r)
+    assert "no _ferret extension for Python %s" % mine in line
+    assert "this ferret was built for Python" in line
+    assert r.stdout == ""
+
+
+def test_extension_mismatch(ferret, python, tmp_path):
+    lib = _copy_tree(ferret, tmp_path)
+    v = tk.version(python)
+    dirs = _ext_dirs(lib)
+    # a build of another minor version under this interpreter's name, one whose symbols the
+    # interpreter has (3.13 dropped _PyEval_SetTrace), so the extension's own check refuses it
+    other = {(3, 9): "3.10", (3, 12): "3.13", (3, 13): "3.12"}.get(v[:2], "3.9")
+    foreign = [d for d, (ver, _) in dirs.items() if ver.startswith(other + ".")][0]
+    so = tmp_path / "foreign.so"
+    shutil.copy(next(foreign.glob("_ferret*.so")), so)
+    suffix = subprocess.run([python, "-c", "import sysconfig;"
+                             "print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+                            capture_output=True, text=True).stdout.strip()
+    for d in dirs:
+        shutil.rmtree(d)
+    fake = lib / "python" / "ferret" / "_ext" / "fake"
+    fake.mkdir()
+    shutil.copy(so, fake / ("_ferret" + suffix))
+    exe = os.path.realpath(subprocess.run([python, "-c", "import sys; print(sys.executable)"],
+                                          capture_output=True, text=True).stdout.strip())
+    (fake / "python.txt").write_text("%d.%d.%d %s\n" % (v + (exe,)))
+    r = tk.run(ferret, ["trace", "--", python, "-c", "print('ran')"], FERRET_LIBDIR=lib)
+    assert r.returncode == 1
+    line = one_error_line(r)
+    assert "built for Python %s." % other in line
+    assert "loaded into Python %d.%d.%d" % v in line
+    assert r.stdout == ""
+
+
+def test_installed_layout(ferret, python, tmp_path):
+    """$PREFIX/bin/ferret finds $PREFIX/lib/ferret, as `make install` lays them out."""
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    shutil.copy(ferret, prefix / "bin" / "ferret")
+    shutil.copytree(tk.libdir(ferret), prefix / "lib" / "ferret")
+    out = tmp_path / "x.prof"
+    r = tk.run(prefix / "bin" / "ferret", ["trace", "-o", out, "--", python, "-c",
+                                           "def f(): pass\nfor _ in range(9): f()"],
+               san=tk.is_san(ferret))
+    assert r.returncode == 0, r.stderr
+    assert tk.pstats_by_name(tk.load_pstats(out), "<string>")["f"][1] == 9
+
+
+def test_pip_install(tmp_path):
+    """`pip install --no-build-isolation .` for an interpreter with setuptools (Debian's)."""
+    py = "/usr/bin/python3"
+    has = subprocess.run([py, "-c", "import setuptools, pip"], capture_output=True)
+    if has.returncode != 0:
+        pytest.skip("no setuptools/pip for %s" % py)
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns("build", ".git", "node_modules",
+                                                             "*.egg-info", "__pycache__"))
+    target = tmp_path / "site"
+    r = subprocess.run([py, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+                        "--no-index", "--target", target, src], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    prog = ("import ferret\n"
+            "def f(): pass\n"
+            "with ferret.trace() as t:\n"
+            "    for _ in range(11): f()\n"
+            "print(t.function('f').calls, ferret.__file__)\n")
+    r = subprocess.run([py, "-c", prog], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(target)), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    calls, path = r.stdout.split()
+    assert calls == "11" and path.startswith(str(target))
+
+
+def test_forked_child_leaves_the_trace_alone(ferret, python, tmp_path):
+    """A forked child inherits the tracer and the open file: it must drop both, so the
+    parent's trace stays whole and counts only the parent's calls."""
+    prog = ("import os\n"
+            "def leaf(): pass\n"
+            "for _ in range(10): leaf()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    for _ in range(50): leaf()\n"
+            "    raise SystemExit(0)\n"
+            "os.waitpid(pid, 0)\n"
+            "for _ in range(5): leaf()\n")
+    out = tmp_path / "f.prof"
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, "-c", prog])
+    assert r.returncode == 0, r.stderr
+    assert "note" not in r.stderr and "warning" not in r.stderr, r.stderr
+    assert tk.pstats_by_name(tk.load_pstats(out), "<string>")["leaf"][1] == 15
