@@ -19,5 +19,5 @@ $(BUILD)/gen/report_html.h: src/report/report.html mk/report.mk
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@.tmp && mv $@.tmp $@
 CPPFLAGS += -I$(BUILD)/gen
-$(BUILD)/obj/rel/src/report/html.o $(BUILD)/obj/san/src/report/html.o: $(BUILD)/gen/report_html.h
-$(BUILD)/obj/fuzz/src/report/html.o: $(BUILD)/gen/report_html.h
+$(BUILD)/obj/rel/src/report/htmlpage.o $(BUILD)/obj/san/src/report/htmlpage.o: $(BUILD)/gen/report_html.h
+$(BUILD)/obj/fuzz/src/report/htmlpage.o: $(BUILD)/gen/report_html.h
