@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_reports.c: the report writers on hand-built profiles: the pprof encoder against bytes
- * worked out from profile.proto, the call tree, hostile names in every format (nothing
- * unescaped reaches JSON, markup or a terminal), the diff statistics against scipy
+ * worked out from profile.proto, the call tree, hostile names in every format for sampled,
+ * memory and trace profiles (nothing unescaped reaches JSON, markup or a terminal), the diff statistics against scipy
  * (tests/data/diff_reference.py), and the default output paths. */
 #include <stdlib.h>
 #include <unistd.h>
@@ -188,32 +188,35 @@ test_call_tree(void)
     profile_free(p);
 }
 
-/* Every format, with names that try to break out of JSON strings, markup and terminals. */
+static const char *const hostile[] = {
+    "<script>window.__ferretInjected=true</script>",
+    "\"}]},{\"injected\":\"1",
+    "</svg><svg onload=alert(1)>",
+    "ctl\x01\x1b[31mred\x7f",
+    "bad\xff\xfe\xc0\xafutf8",
+    "sep\xe2\x80\xa8line;semi\nnl",
+    "amp&lt;&amp;'quote'",
+};
+
+/* Renders p in every format and checks that nothing hostile got through unescaped. */
 static void
-test_hostile_names(void)
+check_hostile(const Profile *p, ProfileKind kind, FrameId probe)
 {
-    static const char *const names[] = {
-        "<script>window.__ferretInjected=true</script>",
-        "\"}]},{\"injected\":\"1",
-        "</svg><svg onload=alert(1)>",
-        "ctl\x01\x1b[31mred\x7f",
-        "bad\xff\xfe\xc0\xafutf8",
-        "sep\xe2\x80\xa8line;semi\nnl",
-        "amp&lt;&amp;'quote'",
-    };
-    ThreadId th;
-    Profile *p = new_profile(&th, "<th>\"\x1b");
     Err err;
-    CHECK(profile_meta_set(p, "command", "python3 \"<b>\"\x1b.py", &err) == 0);
-    FrameId frames[7];
-    int64_t t = 0;
-    for (size_t i = 0; i < 7; i++) {
-        frames[i] = frame(p, names[i], names[(i + 3) % 7], 5, 4);
-        add(p, th, frames, i + 1, 3, &t);
-    }
     for (size_t i = 0; report_format_at(i); i++) {
         const ReportWriter *w = report_format_at(i);
         size_t len;
+        if (kind == PROFILE_MEMORY && strcmp(w->name, "pstats") == 0) {
+            /* pstats holds times: a memory profile is refused, clearly */
+            char *data = NULL;
+            FILE *f = open_memstream(&data, &len);
+            ReportOptions opt;
+            report_options_init(&opt, p);
+            CHECK(w->write(p, &opt, f, &err) < 0 && err.kind == ERR_FORMAT);
+            fclose(f);
+            free(data);
+            continue;
+        }
         char *out = render(p, w, &len);
         if (!out)
             continue;
@@ -244,7 +247,7 @@ test_hostile_names(void)
             CHECK(back != NULL);
             if (back) {
                 CHECK_EQ_SIZE(profile_nsamples(back), profile_nsamples(p));
-                CHECK_EQ_STR(profile_strp(back, profile_frame_at(back, frames[3])->name), names[3]);
+                CHECK_EQ_STR(profile_strp(back, profile_frame_at(back, probe)->name), hostile[3]);
             }
             profile_free(back);
             free(out);
@@ -263,6 +266,9 @@ test_hostile_names(void)
             CHECK_EQ_INT(count(out, len, "</script"), 2);
             CHECK_EQ_INT(count(out, len, "<svg"), 0);
             CHECK(count(out, len, "\\u003cscript\\u003ewindow") >= 1);
+            static const char *const kind_key[] = {"\"kind\":\"sampled\"", "\"kind\":\"memory\"",
+                                                   "\"kind\":\"trace\""};
+            CHECK_EQ_INT(count(out, len, kind_key[kind]), 1); /* the kind's own report */
             CHECK(!has_control(out, len));
         } else if (strcmp(name, "svg") == 0) {
             CHECK_EQ_INT(count(out, len, "<svg"), 1);
@@ -279,7 +285,77 @@ test_hostile_names(void)
         }
         free(out);
     }
-    profile_free(p);
+}
+
+/* A profile of `kind` whose function and file names, thread name and command are hostile:
+ * seven nested functions, each with its own weight in every series of the kind (memory:
+ * the views and the timeline; trace: calls, times and lines). frames[3] is checked after a
+ * round trip. */
+static Profile *
+hostile_profile(ProfileKind kind, FrameId *frames)
+{
+    static const char *const memory[] = {"peak_bytes",  "peak_count",      "leaked_bytes",
+                                         "leaked_count", "allocated_bytes", "allocated_count",
+                                         "heap_bytes",   "rss_bytes"};
+    static const char *const trace[] = {"wall_ns", "calls", "cpu_ns", "line_hits", "line_ns"};
+    ThreadId th;
+    Err err;
+    Profile *p;
+    if (kind == PROFILE_SAMPLED) {
+        p = new_profile(&th, "<th>\"\x1b");
+    } else {
+        p = profile_new(kind, &err);
+        const char *const *names = kind == PROFILE_MEMORY ? memory : trace;
+        size_t n = kind == PROFILE_MEMORY ? ARRAY_LEN(memory) : ARRAY_LEN(trace);
+        ProcId proc;
+        SeriesId ser;
+        for (size_t i = 0; i < n; i++)
+            CHECK(profile_series(p, names[i], strstr(names[i], "bytes") ? "bytes" : "ns", &ser,
+                                 &err) == 0);
+        CHECK(profile_process(p, 7, 0, NULL, &proc, &err) == 0);
+        CHECK(profile_thread(p, proc, 7, "<th>\"\x1b", &th, &err) == 0);
+        CHECK(profile_meta_set(p, kind == PROFILE_MEMORY ? "mem.mode" : "tracer",
+                               "</script><script>window.__ferretInjected=true</script>",
+                               &err) == 0);
+    }
+    CHECK(profile_meta_set(p, "command", "python3 \"<b>\"\x1b.py", &err) == 0);
+    int64_t t = 0;
+    for (size_t i = 0; i < 7; i++) {
+        frames[i] = frame(p, hostile[i], hostile[(i + 3) % 7], 5, 4);
+        if (kind == PROFILE_SAMPLED) {
+            add(p, th, frames, i + 1, 3, &t);
+            continue;
+        }
+        StackId st, line_st;
+        FrameId at_line[7];
+        memcpy(at_line, frames, (i + 1) * sizeof *frames);
+        at_line[i] = frame(p, hostile[i], hostile[(i + 3) % 7], 6, 4);
+        CHECK(profile_stack_path(p, frames, i + 1, &st, &err) == 0);
+        CHECK(profile_stack_path(p, at_line, i + 1, &line_st, &err) == 0);
+        for (SeriesId s = 0; s < profile_nseries(p); s++) {
+            const char *name = profile_series_name(p, s);
+            bool gauge = strcmp(name, "heap_bytes") == 0 || strcmp(name, "rss_bytes") == 0;
+            bool line = strncmp(name, "line_", 5) == 0;
+            ProfSample smp = {.t_ns = (int64_t)i * 1000, .stack = gauge ? PROFILE_ROOT : line ? line_st : st,
+                              .thread = th, .series = s, .weight = 3 + (int64_t)i};
+            CHECK(profile_add_sample(p, &smp, &err) == 0);
+        }
+    }
+    return p;
+}
+
+/* Every format, with names that try to break out of JSON strings, markup and terminals, in
+ * a sampled, a memory and a trace profile (each kind has writers of its own). */
+static void
+test_hostile_names(void)
+{
+    static const ProfileKind kinds[] = {PROFILE_SAMPLED, PROFILE_MEMORY, PROFILE_TRACE};
+    for (size_t ki = 0; ki < ARRAY_LEN(kinds); ki++) {
+        FrameId frames[7];
+        Profile *p = hostile_profile(kinds[ki], frames);
+        check_hostile(p, kinds[ki], frames[3]);
+        profile_free(p);
+    }
 }
 
 static void
