@@ -207,12 +207,13 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
     if (w->binary && !to_file && cli_isatty(STDOUT_FILENO))
         return err_set(err, ERR_USAGE, "%s output is binary: give -o FILE", w->name);
     /* the timeline is a curve, not stacks: formats that only draw stacks cannot show it
-     * (the .ferret file holds every view, whatever --view says) */
+     * (the .ferret file holds every view, whatever --view says; the HTML report plots it) */
     if (o->view == MEMVIEW_TIMELINE && strcmp(w->name, "text") != 0 &&
-        strcmp(w->name, "json") != 0 && strcmp(w->name, "ferret") != 0)
+        strcmp(w->name, "json") != 0 && strcmp(w->name, "ferret") != 0 &&
+        strcmp(w->name, "html") != 0)
         return err_set(err, ERR_USAGE,
-                       "--view timeline has no stacks to draw as %s; use -f text or json (or "
-                       "keep the profile with -f ferret)",
+                       "--view timeline has no stacks to draw as %s; use -f text, json or html "
+                       "(or keep the profile with -f ferret)",
                        w->name);
     return 0;
 }
@@ -525,7 +526,7 @@ cmd_mem(int argc, char **argv)
         rc = 0;
     }
     char *html = NULL;
-    if (rc == 0 && o.default_html && o.view != MEMVIEW_TIMELINE && report_find("html")) {
+    if (rc == 0 && o.default_html && report_find("html")) {
         html = report_default_path(NULL, report_find("html"), &err);
         opt.color = false;
         rc = html ? report_write_path(report_find("html"), p, &opt, html, &err) : -1;
