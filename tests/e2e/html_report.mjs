@@ -5,33 +5,10 @@
 // what it saw; tests/e2e/test_reports.py asserts on it.
 //
 //   node html_report.mjs REPORT.html SCREENSHOT_PREFIX FRAME_TO_CLICK SEARCH_TERM
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { drive } from './browser.mjs';
 
 const [report, shot, clickName, searchTerm] = process.argv.slice(2);
-const userDir = mkdtempSync(join(tmpdir(), 'ferret-chromium-'));
-const out = { errors: [], requests: [] };
-// a fresh profile directory per run (playwright passes it as --user-data-dir)
-const browser = await chromium.launchPersistentContext(userDir, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 860 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-try {
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => out.errors.push(String(e.message)));
-  page.on('console', (m) => { if (m.type() === 'error') out.errors.push(m.text()); });
-  page.on('request', (r) => { if (!r.url().startsWith('file:')) out.requests.push(r.url()); });
-  page.on('dialog', (d) => { out.errors.push('dialog: ' + d.message()); d.dismiss(); });
-  const t0 = Date.now();
-  await page.goto('file://' + report, { waitUntil: 'load' });
-  for (let i = 0; i < 200 && !(await page.evaluate(() => window.ferretReport !== undefined)); i++)
-    await page.waitForTimeout(100);
-  out.loadMs = Date.now() - t0;
+await drive(report, async (page, out) => {
   out.title = await page.title();
   out.heading = await page.textContent('#title');
   out.nodes = await page.evaluate(() => window.ferretReport.nodes);
@@ -98,14 +75,4 @@ try {
     }));
     await page.screenshot({ path: shot + '-threads.png' });
   }
-  await page.click('#tab-meta');
-  out.metaText = await page.textContent('#meta');
-  out.scriptInjected = await page.evaluate(() => window.__ferretInjected === true ||
-    document.querySelectorAll('script').length !== 2 || document.querySelectorAll('svg,img,iframe').length !== 0);
-} catch (e) {
-  out.errors.push('driver: ' + String(e && e.message));
-} finally {
-  await browser.close();
-  rmSync(userDir, { recursive: true, force: true });
-}
-console.log(JSON.stringify(out));
+});
