@@ -43,12 +43,15 @@ put_facts(Buf *b, const Profile *p)
     buf_printf(&v, " at %.2f s of %.2f s", (double)memview_meta_i(p, "mem.peak_t_ns") / 1e9,
                (double)profile_info_c(p)->duration_ns / 1e9);
     htmlpage_fact(b, &first, "Peak heap", &v);
-    buf_reset(&v);
-    int64_t attributed = memview_meta_i(p, "mem.peak_attributed_bytes");
-    bytes(&v, attributed);
-    if (peak > 0)
-        buf_printf(&v, " (%.0f%% of the peak heap)", 100.0 * (double)attributed / (double)peak);
-    htmlpage_fact(b, &first, "Attributed at the peak", &v);
+    if (profile_meta_get(p, "mem.peak_attributed_bytes")) {
+        buf_reset(&v);
+        int64_t attributed = memview_meta_i(p, "mem.peak_attributed_bytes");
+        bytes(&v, attributed);
+        if (peak > 0)
+            buf_printf(&v, " (%.0f%% of the peak heap)",
+                       100.0 * (double)attributed / (double)peak);
+        htmlpage_fact(b, &first, "Attributed at the peak", &v);
+    }
     const char *end = profile_meta_get(p, "mem.end");
     bool ended = end && strcmp(end, "none") != 0;
     if (ended) {
