@@ -5,7 +5,9 @@
 # tool measured in the same run, `go tool pprof -top` reading the pprof file ferret wrote.
 # Each conversion runs RUNS times (alternating formats, so drift hits all alike); the table
 # gives the median wall time and the largest peak RSS (GNU time's %M). Also the HTML
-# report's load and zoom time in headless chromium (tests/e2e/html_report.mjs).
+# report's load and zoom time in headless chromium (tests/e2e/html_report.mjs), and the same
+# for the HTML report of a memory and of a trace profile over as many stacks (SAMPLES / 5
+# allocations or calls; tests/tools/mkprofile --kind).
 #
 #   bench/report.sh [SAMPLES] [STACKS] [RUNS]      results: docs/PERFORMANCE.md
 set -eu
@@ -54,10 +56,34 @@ echo "size per million samples (MiB): .ferret $(per_m "$(size "$prof")"), collap
      "$(per_m "$(size "$dir/out.collapsed")"), pprof $(per_m "$(size "$dir/out.pprof")")"
 echo "bytes per sample in .ferret: $(awk -v b="$(size "$prof")" -v n="$SAMPLES" 'BEGIN {printf "%.2f", b / n}')"
 
-if [ -d tests/e2e/node_modules/playwright-core ]; then
-    seen=$(cd tests/e2e && node html_report.mjs "$dir/out.html" "$dir/shot" main main)
+chromium() { # REPORT.html LABEL: load, zoom and view switch times in headless chromium
+    [ -d tests/e2e/node_modules/playwright-core ] || return 0
+    seen=$(cd tests/e2e && node html_report.mjs "$1" "$dir/shot" main main)
     echo "$seen" | /usr/bin/python3 -c 'import json, sys
 d = json.load(sys.stdin)
-print("html in chromium: %s nodes, load %s ms, zoom click %s ms, errors %s"
-      % (d["nodes"], d["loadMs"], d.get("zoomMs"), d["errors"]))'
-fi
+view = ", view switch %s ms" % d["viewMs"] if "viewMs" in d else ""
+print("%s in chromium: %s nodes, load %s ms, zoom click %s ms%s, errors %s"
+      % (sys.argv[1], d["nodes"], d["loadMs"], d.get("zoomMs"), view, d["errors"]))' "$2"
+}
+chromium "$dir/out.html" html
+
+# The HTML report of a memory profile (three views, the timeline) and of a trace profile
+# (exact table, per-line hits) over as many unique stacks, one sample per allocation or call.
+KIND_SAMPLES=$((SAMPLES / 5))
+echo
+printf '%-12s %10s %12s %14s\n' "html of" "time (s)" "peak RSS MB" "output MB"
+for kind in memory trace; do
+    build/rel/tools/mkprofile -o "$dir/$kind.ferret" --kind "$kind" --samples "$KIND_SAMPLES" \
+        --stacks "$STACKS" --funcs 5000 --threads 4 --run 8 --seed 1
+    for run in $(seq "$RUNS"); do
+        /usr/bin/time -f "%e %M" -o "$dir/$kind.$run.time" \
+            build/ferret report "$dir/$kind.ferret" -f html -o "$dir/$kind.html" 2>/dev/null
+    done
+    t=$(for r in $(seq "$RUNS"); do cut -d' ' -f1 "$dir/$kind.$r.time"; done | median)
+    m=$(for r in $(seq "$RUNS"); do cut -d' ' -f2 "$dir/$kind.$r.time"; done | sort -n | tail -1)
+    printf '%-12s %10s %12s %14.1f\n' "$kind" "$t" "$((m / 1024))" \
+        "$(awk -v b="$(size "$dir/$kind.html")" 'BEGIN {print b / 1048576}')"
+done
+for kind in memory trace; do
+    chromium "$dir/$kind.html" "html of $kind"
+done

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // html_report.mjs: opens a ferret HTML report in Debian's headless chromium (playwright-core)
 // and acts on it as a person would: looks at what the flame graph drew, clicks a frame to
-// zoom, types a search, opens the other tabs, takes screenshots. Prints one JSON object with
-// what it saw; tests/e2e/test_reports.py asserts on it.
+// zoom, types a search, switches a memory or trace report's view, opens the other tabs,
+// takes screenshots. Prints one JSON object with what it saw; tests/e2e/test_reports.py
+// asserts on it and bench/report.sh times it.
 //
 //   node html_report.mjs REPORT.html SCREENSHOT_PREFIX FRAME_TO_CLICK SEARCH_TERM
 import { drive } from './browser.mjs';
@@ -54,6 +55,15 @@ await drive(report, async (page, out) => {
   }, searchTerm);
   await page.screenshot({ path: shot + '-search.png' });
 
+  // a memory or trace report: switching to its second view (the flame graph laid out again)
+  if (await page.locator('#views button').count() > 1) {
+    await page.click('#tab-flame');
+    const t2 = Date.now();
+    await page.click('#views button:nth-child(2)');
+    out.viewMs = Date.now() - t2;
+    out.secondView = await page.evaluate(() => window.ferretReport.view());
+  }
+
   // the other tabs render without errors
   await page.click('#tab-table');
   out.tableRows = await page.locator('#ftable tbody tr').count();
@@ -63,6 +73,8 @@ await drive(report, async (page, out) => {
   if (await page.locator('#tab-source').count()) {
     await page.click('#tab-source');
     out.sourceFiles = await page.locator('.src').count();
+  }
+  if (await page.locator('#tab-threads').count()) {
     await page.click('#tab-threads');
     out.threadRows = await page.locator('.tl').count();
     // per thread: its label, and whether its GIL band (lower strip) has any colour

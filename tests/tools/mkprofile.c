@@ -4,6 +4,7 @@
  *
  *   mkprofile -o OUT [--samples N] [--stacks N] [--funcs N] [--threads N] [--run N]
  *             [--seed N] [--sample-seed N] [--flush N] [--hostile] [--spans N] [--killed] [--hang] [--hot P] [--raw]
+ *             [--kind sampled|memory|trace]
  *
  * Stacks form a random tree under a fixed `<module> -> main -> run` prefix; samples pick a
  * stack per thread with a power-law skew and keep it for a geometric run (mean --run
@@ -15,7 +16,10 @@
  * and waits to be killed. --hot P starts a run on a stack whose
  * leaf is function `hot` with probability P (two such profiles make a known diff). --raw
  * rewrites deflated chunks as stored ones (fuzz seeds whose payload bytes the fuzzer can
- * mutate; tests/fuzz/fuzz_ffile.c recomputes the checksums). */
+ * mutate; tests/fuzz/fuzz_ffile.c recomputes the checksums). --kind memory makes each sample
+ * an allocation (random size; some live at the peak, fewer at exit) with a heap and RSS
+ * timeline, --kind trace a call with its wall and CPU time and a line hit, both with the
+ * series and metadata `ferret mem` and `ferret trace` write (bench/report.sh's HTML rows). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +119,66 @@ rewrite_raw(const char *path)
         die("--raw: cannot rewrite the file", NULL);
 }
 
+/* One sample of a memory or trace profile, from the sampled one s would be: an allocation of
+ * a random size (a third of them live at the peak, a tenth at exit, the heap a random walk
+ * with a point every 100 samples), or a call with its times and a hit of its line. */
+static void
+kind_sample(Profile *p, ProfileKind kind, const SeriesId *ser, ProfSample *s, long long i,
+            int64_t *heap, int64_t *peak, int64_t *peak_t)
+{
+    Err err;
+    int64_t w[8] = {0};
+    if (kind == PROFILE_MEMORY) {
+        int64_t size = 16 + (int64_t)(rng() % 4096);
+        double u = uniform();
+        w[4] = size; /* allocated, and live at the peak, at exit */
+        w[5] = 1;
+        if (u < 0.33) {
+            w[0] = size;
+            w[1] = 1;
+        }
+        if (u < 0.1) {
+            w[2] = size;
+            w[3] = 1;
+        }
+        *heap += uniform() < 0.55 ? size : -size;
+        if (*heap < 0)
+            *heap = 0;
+        if (*heap > *peak) {
+            *peak = *heap;
+            *peak_t = s->t_ns;
+        }
+    } else {
+        w[0] = 1000 + (int64_t)(rng() % 1000); /* wall, a call, CPU time, a hit of its line */
+        w[1] = 1;
+        w[2] = w[0] * 7 / 10;
+        w[3] = 1;
+        w[4] = w[0];
+    }
+    size_t n = kind == PROFILE_MEMORY ? 6 : 5;
+    for (size_t k = 0; k < n; k++) {
+        if (!w[k])
+            continue;
+        ProfSample one = *s;
+        one.series = ser[k];
+        one.weight = w[k];
+        one.flags = 0;
+        if (profile_add_sample(p, &one, &err) < 0)
+            die("sample", &err);
+    }
+    if (kind == PROFILE_MEMORY && i % 100 == 0) {
+        ProfSample g = {
+            .t_ns = s->t_ns, .stack = PROFILE_ROOT, .thread = s->thread, .series = ser[6]};
+        g.weight = *heap;
+        if (profile_add_sample(p, &g, &err) < 0)
+            die("sample", &err);
+        g.series = ser[7];
+        g.weight = *heap + (8 << 20);
+        if (profile_add_sample(p, &g, &err) < 0)
+            die("sample", &err);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -122,6 +186,7 @@ main(int argc, char **argv)
     long long nsamples = 1000, nstacks = 100, nfuncs = 50, nthreads = 2, run = 8, seed = 1,
               flush_every = 0, nspans = 0, sample_seed = -1;
     int hostile = 0, killed = 0, raw = 0, hang = 0;
+    ProfileKind kind = PROFILE_SAMPLED;
     double hot_share = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -167,6 +232,12 @@ main(int argc, char **argv)
             nspans = atoll(v);
         else if (strcmp(a, "--hot") == 0)
             hot_share = atof(v);
+        else if (strcmp(a, "--kind") == 0 && strcmp(v, "sampled") == 0)
+            kind = PROFILE_SAMPLED;
+        else if (strcmp(a, "--kind") == 0 && strcmp(v, "memory") == 0)
+            kind = PROFILE_MEMORY;
+        else if (strcmp(a, "--kind") == 0 && strcmp(v, "trace") == 0)
+            kind = PROFILE_TRACE;
         else
             die(a, NULL);
     }
@@ -175,22 +246,41 @@ main(int argc, char **argv)
     rng_state ^= (uint64_t)seed * 0x2545f4914f6cdd1dULL;
 
     Err err;
-    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    Profile *p = profile_new(kind, &err);
     if (!p)
         die("profile", &err);
+    /* the series of a memory or trace profile, in the order their recorders write them */
+    static const char *const mem_series[] = {"peak_bytes",   "peak_count",      "leaked_bytes",
+                                             "leaked_count", "allocated_bytes", "allocated_count",
+                                             "heap_bytes",   "rss_bytes"};
+    static const char *const trace_series[] = {"wall_ns", "calls", "cpu_ns", "line_hits",
+                                               "line_ns"};
+    SeriesId kser[8];
+    const char *const *knames = kind == PROFILE_MEMORY ? mem_series : trace_series;
+    size_t nk = kind == PROFILE_MEMORY ? 8 : kind == PROFILE_TRACE ? 5 : 0;
+    for (size_t k = 0; k < nk; k++)
+        if (profile_series(p, knames[k], strstr(knames[k], "bytes") ? "bytes" : "ns", &kser[k],
+                           &err) < 0)
+            die("series", &err);
     ProfileInfo *info = profile_info(p);
     info->interval_ns = 10000000;
     info->start_unix_ns = 1700000000000000000LL;
-    SeriesId ser, spans_ser = 0;
+    SeriesId ser = 0, spans_ser = 0;
     ProcId proc;
-    if (profile_series(p, "samples", "samples", &ser, &err) < 0 ||
+    if ((kind == PROFILE_SAMPLED && profile_series(p, "samples", "samples", &ser, &err) < 0) ||
         (nspans && profile_series(p, "spans", "ns", &spans_ser, &err) < 0) ||
         profile_process(p, 4242, 1, hostile ? "python3 app.py '<b>&\"x\"'" : "python3 app.py",
                         &proc, &err) < 0 ||
         profile_meta_set(p, "command", hostile ? "python3 <app>.py \"&\"" : "python3 app.py",
                          &err) < 0 ||
         profile_meta_set(p, "python_version", "3.12.1", &err) < 0 ||
-        profile_meta_set(p, "mode", "wall", &err) < 0)
+        profile_meta_set(p, "mode", kind == PROFILE_TRACE ? "trace" : "wall", &err) < 0)
+        die("profile", &err);
+    if (kind == PROFILE_MEMORY &&
+        (profile_meta_set(p, "mem.mode", "sampled", &err) < 0 ||
+         profile_meta_set(p, "mem.sample_bytes", "65536", &err) < 0 ||
+         profile_meta_set(p, "mem.end", "atexit", &err) < 0 ||
+         profile_meta_set(p, "mem.timeline_interval_ns", "10000000", &err) < 0))
         die("profile", &err);
 
     ThreadId *threads = calloc((size_t)nthreads, sizeof *threads);
@@ -265,7 +355,7 @@ main(int argc, char **argv)
         die("open", &err);
     StackId *cur = calloc((size_t)nthreads, sizeof *cur);
     long long *left = calloc((size_t)nthreads, sizeof *left);
-    int64_t t_ns = 0;
+    int64_t t_ns = 0, heap = 0, peak = 0, peak_t = 0;
     for (long long i = 0; i < nsamples;) {
         t_ns += info->interval_ns + (int64_t)(rng() % 200000) - 100000;
         for (long long th = 0; th < nthreads && i < nsamples; th++, i++) {
@@ -283,7 +373,9 @@ main(int argc, char **argv)
                 flags |= SAMPLE_HAS_GIL;
             ProfSample s = {.t_ns = t_ns, .stack = cur[th], .thread = threads[th],
                             .flags = flags, .series = ser, .weight = 1};
-            if (profile_add_sample(p, &s, &err) < 0)
+            if (kind != PROFILE_SAMPLED)
+                kind_sample(p, kind, kser, &s, i, &heap, &peak, &peak_t);
+            else if (profile_add_sample(p, &s, &err) < 0)
                 die("sample", &err);
             if (flush_every && (i + 1) % flush_every == 0 &&
                 ffile_writer_flush(w, p, &err) < 0)
@@ -309,6 +401,15 @@ main(int argc, char **argv)
         }
     }
     info->duration_ns = t_ns + info->interval_ns;
+    if (kind == PROFILE_MEMORY) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", (long long)peak);
+        if (profile_meta_set(p, "mem.peak_heap_bytes", v, &err) < 0)
+            die("meta", &err);
+        snprintf(v, sizeof v, "%lld", (long long)peak_t);
+        if (profile_meta_set(p, "mem.peak_t_ns", v, &err) < 0)
+            die("meta", &err);
+    }
     if (hang) { /* flush, say so, and wait to be killed (SIGKILL tests) */
         if (ffile_writer_flush(w, p, &err) < 0)
             die("flush", &err);
