@@ -171,6 +171,7 @@ htmldata_thin_timeline(MemPoint *pts, size_t n, size_t max)
                 run.heap_bytes = pts[k].heap_bytes;
             if (pts[k].rss_bytes > run.rss_bytes)
                 run.rss_bytes = pts[k].rss_bytes;
+            run.t_ns = pts[k].t_ns;
         }
         pts[out++] = run;
     }

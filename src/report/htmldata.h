@@ -67,9 +67,10 @@ void htmldata_file_totals_fini(HtmlFileTotals *t);
 int64_t htmldata_file_total(const void *totals, StrId file);
 
 /* Thins pts[0..n) (in time order) in place to at most max points (max >= 1): each kept
- * point stands for a run of consecutive points, with the time of the run's first point and
- * the highest heap and resident values in the run, so a peak is never thinned away.
- * Returns the new number of points. */
+ * point stands for a run of consecutive points, with the time of the run's last point and
+ * the highest heap and resident values in the run, so a peak is never thinned away. (A heap
+ * point is the highest heap since the point before it: a kept point is then the highest heap
+ * since the kept point before it.) Returns the new number of points. */
 size_t htmldata_thin_timeline(MemPoint *pts, size_t n, size_t max);
 
 /* A trace's totals for one thread: every call, the summed self wall and CPU time. */

@@ -110,9 +110,9 @@ test_thin_timeline(void)
         pts[i] = (MemPoint){.t_ns = i * 10, .heap_bytes = i == 6 ? 1000 : i, .rss_bytes = 100 - i};
     CHECK_EQ_SIZE(htmldata_thin_timeline(pts, 10, 20), 10); /* few enough: untouched */
     CHECK_EQ_INT(pts[6].heap_bytes, 1000);
-    /* runs of 4: [0..3] [4..7] [8..9]; each keeps its first time and highest values */
+    /* runs of 4: [0..3] [4..7] [8..9]; each keeps its last time and highest values */
     CHECK_EQ_SIZE(htmldata_thin_timeline(pts, 10, 3), 3);
-    static const int64_t t[] = {0, 40, 80}, heap[] = {3, 1000, 9}, rss[] = {100, 96, 92};
+    static const int64_t t[] = {30, 70, 90}, heap[] = {3, 1000, 9}, rss[] = {100, 96, 92};
     for (int i = 0; i < 3; i++) {
         CHECK_EQ_INT(pts[i].t_ns, t[i]);
         CHECK_EQ_INT(pts[i].heap_bytes, heap[i]);
@@ -120,6 +120,7 @@ test_thin_timeline(void)
     }
     MemPoint one[3] = {{0, 5, 1}, {1, 7, 9}, {2, 6, 3}};
     CHECK_EQ_SIZE(htmldata_thin_timeline(one, 3, 1), 1);
+    CHECK_EQ_INT(one[0].t_ns, 2);
     CHECK_EQ_INT(one[0].heap_bytes, 7);
     CHECK_EQ_INT(one[0].rss_bytes, 9);
 }
@@ -555,6 +556,42 @@ test_trace_report(void)
     profile_free(p);
 }
 
+/* A trace recorded with --no-cpu and without --lines: one view, no CPU, no sources. */
+static void
+test_trace_report_wall_only(void)
+{
+    Err err;
+    Profile *p = profile_new(PROFILE_TRACE, &err);
+    SeriesId s;
+    ProcId proc;
+    ThreadId th;
+    CHECK(profile_series(p, "wall_ns", "ns", &s, &err) == 0);
+    CHECK(profile_series(p, "calls", "calls", &s, &err) == 0);
+    CHECK(profile_process(p, 7, 0, NULL, &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 7, NULL, &th, &err) == 0);
+    FrameId f = frame(p, "f", "t.py", 1, 1, FRAME_PY);
+    StackId st = stack(p, &f, 1);
+    sample(p, "wall_ns", st, th, 0, 40);
+    sample(p, "calls", st, th, 0, 3);
+    JsonDoc doc;
+    char *html = NULL;
+    if (html_json(p, NULL, &doc, &html)) {
+        const JsonVal *r = doc.root;
+        CHECK_EQ_SIZE(jsonread_get(r, "views") ? jsonread_get(r, "views")->len : 0, 1);
+        const JsonVal *cpu = jsonread_get_type(r, "hasCpu", JSON_BOOL);
+        const JsonVal *lines = jsonread_get_type(r, "hasLines", JSON_BOOL);
+        CHECK(cpu && !cpu->b && lines && !lines->b);
+        CHECK_EQ_SIZE(jsonread_get(r, "sources") ? jsonread_get(r, "sources")->len : 1, 0);
+        const JsonVal *row = table_row(jsonread_get(r, "table"), func_index(r, "f"));
+        CHECK_EQ_INT(num(row, 1), 3);
+        CHECK_EQ_INT(num(row, 3), 40);
+        CHECK_EQ_INT(num(row, 5), 0);
+        jsonread_fini(&doc);
+    }
+    free(html);
+    profile_free(p);
+}
+
 int
 main(void)
 {
@@ -563,5 +600,6 @@ main(void)
     test_file_and_thread_totals();
     test_memory_report();
     test_trace_report();
+    test_trace_report_wall_only();
     return check_report();
 }
