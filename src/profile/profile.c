@@ -181,9 +181,15 @@ profile_str(Profile *p, const char *s, size_t len, StrId *out, Err *err)
         return 0;
     if (p->strdata_len + len + 1 > UINT32_MAX)
         return err_set(err, ERR_NOMEM, "profile string table exceeds 4 GiB");
+    /* s may be one of our own strings (a reader re-interning a stored name that holds a NUL
+     * byte, so strlen sees a shorter, new string): keep its offset across the realloc */
+    uintptr_t at = (uintptr_t)s, base = (uintptr_t)p->strdata;
+    bool own = p->strdata && at >= base && at < base + p->strdata_len;
     if (GROW(p->strdata, p->strdata_cap, p->strdata_len + len + 1, err) < 0 ||
         GROW(p->strs, p->strs_cap, p->nstrs + 1, err) < 0)
         return -1;
+    if (own)
+        s = p->strdata + (at - base);
     if (len)
         memcpy(p->strdata + p->strdata_len, s, len);
     p->strdata[p->strdata_len + len] = '\0';

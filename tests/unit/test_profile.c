@@ -43,6 +43,17 @@ main(void)
     CHECK(profile_cstr(p, "main", &b, &err) == 0);
     CHECK_EQ_INT(a, b);
     CHECK_EQ_STR(profile_strp(p, PROFILE_EMPTY), "");
+    /* re-interning a stored string by its text, when it holds a NUL (so the text is a new,
+     * shorter string) while the table has to grow: the text must survive the realloc */
+    for (int i = 0; i < 64; i++) {
+        StrId nul, again;
+        char text[24];
+        int n = snprintf(text, sizeof text, "cmd%d%cx", i, '\0');
+        CHECK(profile_str(p, text, (size_t)n, &nul, &err) == 0);
+        CHECK(profile_cstr(p, profile_strp(p, nul), &again, &err) == 0);
+        snprintf(text, sizeof text, "cmd%d", i);
+        CHECK_EQ_STR(profile_strp(p, again), text);
+    }
 
     FrameId fmain = frame(p, "main", "app.py", 10, 1);
     FrameId fmain2 = frame(p, "main", "app.py", 11, 1); /* same function, other line */
