@@ -2,6 +2,7 @@
 /* summary.c: folds per-stack weights into per-function and per-line self/total. */
 #include "profile/summary.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,9 +124,14 @@ summary_build_from_self(const Profile *p, const int64_t *self, Summary *out, Err
         }
     }
     out->grand_total += self[PROFILE_ROOT];
-    /* hot line of each function: the line with the most self weight (then total) */
-    for (size_t li = 0; li < out->nlines; li++)
-        hot[li] = out->lines[li].self * 4 + (out->lines[li].total > 0);
+    /* hot line of each function: the line with the most self weight (then total); weights
+     * from a file are untrusted, so the key saturates instead of overflowing */
+    for (size_t li = 0; li < out->nlines; li++) {
+        int64_t sw = out->lines[li].self;
+        hot[li] = sw > (INT64_MAX - 1) / 4 ? INT64_MAX
+                  : sw < INT64_MIN / 4     ? INT64_MIN
+                                           : sw * 4 + (out->lines[li].total > 0);
+    }
     int64_t *best = calloc(out->nfuncs + 1, sizeof *best);
     if (!best) {
         free(fstamp);
