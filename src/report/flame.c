@@ -69,11 +69,13 @@ flame_add(FlameTree *t, const Profile *p, const int64_t *self, const uint32_t *f
     node[PROFILE_ROOT] = FLAME_ROOT;
     t->nodes[FLAME_ROOT].self[side] += self[PROFILE_ROOT];
     for (StackId s = 1; s < ns; s++) {
-        if (total[s] == 0) {
+        const ProfStack *st = profile_stack_at(p, s);
+        /* a parent without a node (nothing below it; or, with negative weights from an
+         * untrusted file, weights that cancel out) gives its stacks none either */
+        if (total[s] == 0 || node[st->parent] == UINT32_MAX) {
             node[s] = UINT32_MAX;
             continue;
         }
-        const ProfStack *st = profile_stack_at(p, s);
         if (child(t, node[st->parent], func_of_frame[st->frame], &node[s], err) < 0)
             goto done;
         t->nodes[node[s]].self[side] += self[s];
