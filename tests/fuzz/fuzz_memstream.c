@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Profile *p = memstream_read(data, size, &info, &err);
     if (!p)
         return 0;
-    static const char *const formats[] = {"text", "collapsed", "json"};
+    static const char *const formats[] = {"text", "collapsed", "json", "html"};
     for (int v = 0; v < MEMVIEW_COUNT; v++) {
         ReportOptions opt;
         report_options_init(&opt, p);
