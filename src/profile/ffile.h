@@ -15,6 +15,11 @@
 #define FFILE_VERSION_MAJOR 1 /* readers refuse a larger major version */
 #define FFILE_VERSION_MINOR 0 /* additions a version-1 reader may skip */
 
+/* What a reader accepts (a file beyond them is corrupt): no recorder comes near them, and
+ * they keep sums and products of weights and intervals inside int64_t. */
+#define FFILE_MAX_INTERVAL_NS (INT64_C(1) << 40) /* about 18 minutes between samples */
+#define FFILE_MAX_WEIGHT (INT64_C(1) << 44)      /* per record: 16 TiB, or 4.9 hours in ns */
+
 typedef struct FfileWriter FfileWriter; /* opaque */
 
 /* Creates path (truncating) and writes the header. The caller owns the writer and ends it

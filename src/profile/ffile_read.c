@@ -141,6 +141,8 @@ read_info(Rd *r, Cur *c)
     if (!get_uv(c, &kind) || kind > PROFILE_TRACE || !get_sv(c, &in.interval_ns) ||
         !get_sv(c, &in.start_unix_ns) || !get_sv(c, &in.duration_ns) || !get_uv(c, &in.dropped))
         return bad(r, "bad info record");
+    if (in.interval_ns < 0 || in.interval_ns > FFILE_MAX_INTERVAL_NS)
+        return bad(r, "implausible sampling interval");
     in.kind = (ProfileKind)kind;
     *profile_info(r->p) = in;
     return 0;
@@ -322,6 +324,8 @@ read_sample(Rd *r, Cur *c)
     }
     if ((h & FFILE_S_WEIGHT) && !get_sv(c, &s.weight))
         return bad(r, "bad sample weight");
+    if (s.weight > FFILE_MAX_WEIGHT || s.weight < -FFILE_MAX_WEIGHT)
+        return bad(r, "implausible sample weight");
     uint64_t dt;
     if (!get_uv(c, &dt))
         return bad(r, "bad sample time");

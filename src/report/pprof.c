@@ -17,6 +17,7 @@
 #include "profile/summary.h"
 #include "util/escape.h"
 #include "util/hash.h"
+#include "util/satmath.h"
 #include "util/varint.h"
 
 /* profile.proto field numbers (message Profile, Sample, Label, Location, Line, Function,
@@ -239,9 +240,12 @@ pprof_encode(const Profile *p, const ReportOptions *opt, Buf *out, Err *err)
             keys[r] = key;
             memset(vals + r * (size_t)ncols, 0, (size_t)ncols * sizeof *vals);
         }
-        vals[r * (size_t)ncols + col_of[s.series]] += s.weight;
-        if (time_col[s.series] >= 0)
-            vals[r * (size_t)ncols + time_col[s.series]] += s.weight * info->interval_ns;
+        int64_t *v = &vals[r * (size_t)ncols + col_of[s.series]];
+        *v = sat_add_i64(*v, s.weight);
+        if (time_col[s.series] >= 0) {
+            int64_t *tv = &vals[r * (size_t)ncols + time_col[s.series]];
+            *tv = sat_add_i64(*tv, sat_mul_i64(s.weight, info->interval_ns));
+        }
     }
 
     /* samples: locations leaf first, values, thread labels */

@@ -12,6 +12,7 @@
 
 #include "profile/summary.h"
 #include "report/report.h"
+#include "util/satmath.h"
 #include "util/escape.h"
 
 typedef struct {
@@ -166,7 +167,7 @@ speedscope_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err
             size_t k = 0;
             for (uint32_t j = first[t]; j < first[t + 1];) {
                 StackId stack;
-                int64_t w = next_run(p, by_thread, &j, first[t + 1], &stack) * scale;
+                int64_t w = sat_mul_i64(next_run(p, by_thread, &j, first[t + 1], &stack), scale);
                 if (k++)
                     buf_putc(&b, ',');
                 if (pass == 0) {
