@@ -105,6 +105,11 @@ fuzz: $(FUZZ_BIN)
 fuzz-short: $(FUZZ_BIN)
 	$(call run_fuzzers,$(FUZZ_SHORT_SECONDS))
 
+# Test-only: a library that reads its host interpreter's stack through pyself.h.
+$(BUILD)/pyself_probe.so: tests/targets/pyself_probe.c $(BUILD)/rel/libferret.a
+	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -shared -o $@ $< $(BUILD)/rel/libferret.a -ldl
+E2E_DEPS += $(BUILD)/pyself_probe.so
+
 -include mk/*.mk
 
 e2e: $(BUILD)/san/ferret $(E2E_DEPS)

@@ -71,12 +71,21 @@ def test_native_time_goes_to_the_calling_line(python, ferret, tmp_path):
     assert r.returncode == 0, r.stderr
     c_t, py_t = truth_of(r.stdout, "c_part", "py_part")
     main = weight(st, has("main", "native.py"))
-    c = 100 * weight(st, has("c_part")) / main
-    py = 100 * weight(st, has("py_part")) / main
+    # The truth times the whole `check += c_part(...)` line, which includes freeing c_part's
+    # big locals after its frame is gone (about 1% of the run): those samples are main's, at
+    # that line, with no callee, and they count with the part.
+    src = open(WORKLOADS / "native.py").read().splitlines()
+    def call_line(fn):
+        n = next(i + 1 for i, l in enumerate(src) if f"check += {fn}(" in l)
+        return lambda frames: frames[-1].startswith("main (") and \
+            frames[-1].endswith(f"native.py:{n})")
+    def part(fn):
+        return lambda frames: has(fn)(frames) or call_line(fn)(frames)
+    c = 100 * weight(st, part("c_part")) / main
+    py = 100 * weight(st, part("py_part")) / main
     assert abs(c - c_t) <= 2, (c, c_t)
     assert abs(py - py_t) <= 2, (py, py_t)
     # time inside sorted() is charged to the line of c_part that calls it
-    src = open(WORKLOADS / "native.py").read().splitlines()
     sort_line = next(i + 1 for i, l in enumerate(src) if "sorted(ints[:SORT_N])" in l)
     assert weight(st, lambda f: f[-1].endswith(f"native.py:{sort_line})")) > 0
 
