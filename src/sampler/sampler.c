@@ -41,6 +41,7 @@ typedef struct {
     uint64_t fingerprint; /* of the last stack: a change means the thread ran */
     bool have_fingerprint;
     bool fresh; /* state read at creation, this tick */
+    bool asleep_walked; /* walked once after the kernel last said asleep, still asleep */
     bool named;      /* has its Python name (threading.Thread.name) */
     int name_tries;  /* lookups so far; a new thread registers its name a moment later */
     ThreadId thread;
@@ -49,6 +50,7 @@ typedef struct {
     FrameId *last; /* last stack's frames, innermost first, and its id */
     size_t last_n, last_cap;
     bool last_partial;
+    bool relabel; /* the --threads root changed: the last stack needs rebuilding */
     StackId last_stack;
 } Slot;
 
@@ -296,7 +298,7 @@ name_slot(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, Err *err)
                  (unsigned long long)(w->tid ? w->tid : w->thread_id), name[0] ? " " : "", name);
         if (intern_marker(s->p, FRAME_THREAD, label, &sl->thread_frame, err) < 0)
             return -1;
-        sl->last_n = SIZE_MAX; /* the cached stack had the old root */
+        sl->relabel = true; /* the cached stack had the old root */
     }
     return 0;
 }
@@ -337,26 +339,38 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, Err *err)
     return sl;
 }
 
-/* Turns one thread's frames into a stack id, reusing the last one when nothing changed. */
+/* Turns a thread's frames (innermost first) into a stack id under its roots. */
 static int
-thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, Err *err)
+build_stack(Sampler *s, Proc *pr, Slot *sl, const FrameId *frames, size_t nframes, bool partial,
+            StackId *out, Err *err)
 {
-    if (sl->last && sl->last_n == w->nframes && sl->last_partial == w->partial &&
-        memcmp(sl->last, w->frames, w->nframes * sizeof *w->frames) == 0) {
-        *out = sl->last_stack;
-        return 0;
-    }
     size_t n = 0;
     if (s->opt.subprocesses)
         s->path[n++] = pr->proc_frame;
     if (s->opt.threads_root)
         s->path[n++] = sl->thread_frame;
-    if (w->partial)
+    if (partial)
         s->path[n++] = s->truncated_frame;
-    size_t depth = w->nframes < PROFILE_MAX_DEPTH ? w->nframes : PROFILE_MAX_DEPTH;
+    size_t depth = nframes < PROFILE_MAX_DEPTH ? nframes : PROFILE_MAX_DEPTH;
     for (size_t i = 0; i < depth; i++)
-        s->path[n++] = w->frames[depth - 1 - i];
+        s->path[n++] = frames[depth - 1 - i];
     if (profile_stack_path(s->p, s->path, n, out, err) < 0)
+        return -1;
+    sl->last_stack = *out;
+    sl->relabel = false;
+    return 0;
+}
+
+/* Turns one thread's walked frames into a stack id, reusing the last one when nothing changed. */
+static int
+thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, Err *err)
+{
+    if (sl->last && !sl->relabel && sl->last_n == w->nframes && sl->last_partial == w->partial &&
+        memcmp(sl->last, w->frames, w->nframes * sizeof *w->frames) == 0) {
+        *out = sl->last_stack;
+        return 0;
+    }
+    if (build_stack(s, pr, sl, w->frames, w->nframes, w->partial, out, err) < 0)
         return -1;
     if (sl->last_cap < w->nframes) {
         size_t cap = w->nframes < 64 ? 64 : w->nframes;
@@ -370,7 +384,6 @@ thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, 
         memcpy(sl->last, w->frames, w->nframes * sizeof *w->frames);
     sl->last_n = w->nframes;
     sl->last_partial = w->partial;
-    sl->last_stack = *out;
     return 0;
 }
 
@@ -382,8 +395,20 @@ thread_unchanged(void *ctx, uint64_t tid)
     Proc *pr = ctx;
     for (size_t i = 0; i < pr->nslots; i++) {
         Slot *sl = &pr->slots[i];
-        if (sl->key == tid)
-            return sl->have_fingerprint && !pr->frozen && proc_thread_still_asleep(&sl->stat);
+        if (sl->key != tid)
+            continue;
+        if (!sl->have_fingerprint || pr->frozen || !proc_thread_still_asleep(&sl->stat)) {
+            sl->asleep_walked = false;
+            return false;
+        }
+        /* The stack is read before the kernel state, and a thread can run on between the
+         * two and fall asleep further on: walk once more after the kernel said asleep (it
+         * has not run since), and only that stack is the one it sleeps in. */
+        if (!sl->asleep_walked) {
+            sl->asleep_walked = true;
+            return false;
+        }
+        return true;
     }
     return false;
 }
@@ -444,6 +469,9 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         if (w->unchanged) { /* asleep since the last sample: the same stack, idle */
             sl->running = 0;
             stack = sl->last_stack;
+            if (sl->relabel && build_stack(s, pr, sl, sl->last, sl->last_n, sl->last_partial,
+                                           &stack, err) < 0)
+                return -1;
         } else {
             /* a changed stack proves the thread ran during the last interval; a late moment
              * stands for several intervals, so only the kernel can say what it is doing now */

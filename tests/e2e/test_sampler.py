@@ -106,6 +106,23 @@ def test_wall_and_cpu_modes(python, ferret, tmp_path):
     assert busy_c > 0.6 * busy_w, (busy_c, busy_w)
 
 
+def test_threads_falling_asleep_are_seen_where_they_sleep(python, ferret, tmp_path):
+    # the stack is read before the kernel's thread state; a thread that runs on between the
+    # two and then sleeps must not keep the older stack for its whole sleep
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "nappers.py"), opts=("--threads",))
+    assert r.returncode == 0, r.stderr
+    total, napping = {}, {}
+    for frames, c in st:
+        m = re.match(r"thread \d+ (napper-\d+)$", frames[0])
+        if m:
+            total[m.group(1)] = total.get(m.group(1), 0) + c
+            if has("nap")(frames) and leaf("nap")(frames):
+                napping[m.group(1)] = napping.get(m.group(1), 0) + c
+    assert len(total) == 30, sorted(total)
+    bad = {k: (napping.get(k, 0), v) for k, v in total.items() if napping.get(k, 0) < 0.8 * v}
+    assert not bad, bad
+
+
 def test_gil_mode_shows_only_the_holder(python, ferret, tmp_path):
     prog = str(TARGETS / "gil_threads.py")
     r, st = record(ferret, tmp_path, python, prog, opts=("--gil", "--threads"))
