@@ -9,7 +9,8 @@ and how accurately it attributes time. Prints Markdown tables for docs/PERFORMAN
    --blocking (the target's threads stopped for each sample), with Scalene
    (`scalene --cpu-only`, Debian's python3-scalene, run on /usr/bin/python3) in the same
    alternation. Runs alternate plain / ferret / scalene so machine drift hits all equally;
-   the median of the per-pair ratios is reported with its min-max.
+   the median of the per-pair ratios is reported with its min-max, and the fastest
+   profiled run over the fastest plain run of the workload (min/min).
 2. Achieved rate: `ferret attach` for 3 s on bench/targets/four_deep.py (4 threads, 50
    frames deep) at 1, 5 and 10 kHz: samples per second achieved vs requested.
 3. Cost per sample: build/bench/sample_cost on the same target (no clock: samples back to back).
@@ -39,18 +40,24 @@ def wall(cmd, cwd=None):
     return dt
 
 
-def ratio_cell(ratios):
-    return "%.3f (%.3f-%.3f)" % (statistics.median(ratios), min(ratios), max(ratios))
+def ratio_cell(ratios, bases=None, profs=None):
+    """Median of the pair ratios (min-max); with the raw times also the ratio of the
+    fastest profiled run to the fastest plain one, which noise from other tenants of the
+    machine (it only ever adds time) disturbs least."""
+    cell = "%.3f (%.3f-%.3f)" % (statistics.median(ratios), min(ratios), max(ratios))
+    if bases and profs:
+        cell += "; min/min %.3f" % (min(profs) / min(bases))
+    return cell
 
 
-def slowdown(py, pairs):
+def slowdown(py, pairs, rates=(100, 1000, 10000, "1000b"), with_scalene=True):
     scalene = shutil.which("scalene")
     rows = []
     for w in ("calls", "loops", "threads"):
         prog = os.path.join(WORKLOADS, w + ".py")
-        rates = (100, 1000, 10000, "1000b")
         ratios = {r: [] for r in rates}
-        sc = []
+        times = {r: ([], []) for r in rates}
+        sc, sc_times = [], ([], [])
         for _ in range(pairs):
             for r in rates:
                 base = wall([py, prog])
@@ -58,16 +65,25 @@ def slowdown(py, pairs):
                 prof = wall([FERRET, "run", "-q", "-r", str(r).rstrip("b"), *extra, "-f",
                              "collapsed", "-o", "/dev/null", "--", py, prog])
                 ratios[r].append(prof / base)
-            if scalene and py == "/usr/bin/python3":
+                times[r][0].append(base)
+                times[r][1].append(prof)
+            if with_scalene and scalene and py == "/usr/bin/python3":
                 base = wall([py, prog], cwd=WORKLOADS)
                 prof = wall(["scalene", "--cpu-only", "--cli", "--json", "--outfile",
                              "/tmp/ferret-bench-scalene.json", w + ".py"], cwd=WORKLOADS)
                 sc.append(prof / base)
-        rows.append((w, *(ratio_cell(ratios[r]) for r in rates), ratio_cell(sc) if sc else "-"))
+                sc_times[0].append(base)
+                sc_times[1].append(prof)
+        every_base = [b for r in rates for b in times[r][0]]
+        rows.append((w, *(ratio_cell(ratios[r], every_base, times[r][1]) for r in rates),
+                     *([ratio_cell(sc, *sc_times) if sc else "-"] if with_scalene else [])))
     print(f"\n### Slowdown of the sampled program ({py}, {pairs} alternating pairs)\n")
-    print("| workload | ferret 100 Hz | ferret 1 kHz | ferret 10 kHz | ferret 1 kHz --blocking "
-          "| scalene --cpu-only |")
-    print("|---|---|---|---|---|---|")
+    names = {100: "ferret 100 Hz", 1000: "ferret 1 kHz", 10000: "ferret 10 kHz",
+             "1000b": "ferret 1 kHz --blocking"}
+    cols = [names.get(r, f"ferret {r}") for r in rates] + (["scalene --cpu-only"]
+                                                         if with_scalene else [])
+    print("| workload | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
 
@@ -126,12 +142,20 @@ def main():
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--skip-slowdown", action="store_true")
+    ap.add_argument("--rates", help="only these slowdown cells, e.g. 1000 or 100,1000b "
+                    "(b: --blocking); no Scalene column")
+    ap.add_argument("--slowdown-only", action="store_true")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     if not a.skip_slowdown:
-        slowdown(a.python, a.pairs)
-    achieved(a.python)
-    attribution(a.python, 5)
+        if a.rates:
+            rates = [r if r.endswith("b") else int(r) for r in a.rates.split(",")]
+            slowdown(a.python, a.pairs, rates, with_scalene=False)
+        else:
+            slowdown(a.python, a.pairs)
+    if not a.slowdown_only:
+        achieved(a.python)
+        attribution(a.python, 5)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
 
 

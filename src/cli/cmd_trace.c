@@ -17,6 +17,7 @@
 #include "profile/ffile.h"
 #include "report/report.h"
 #include "sampler/proc.h"
+#include "util/outpath.h"
 
 #define TRACE_TIMELINE_DEFAULT 1000000
 
@@ -270,6 +271,10 @@ cmd_trace(int argc, char **argv)
     if (raw && !a.output) {
         rc = cli_usage("-f ferret writes a file: name it with -o FILE.ferret");
         goto done;
+    }
+    if (raw && outpath_in_place(a.output)) { /* /dev/null, a FIFO: no FILE.tmp beside it */
+        raw = false;
+        w = report_find("ferret");
     }
     if (w && strcmp(w->name, "chrome") == 0 && !a.timeline)
         a.timeline = TRACE_TIMELINE_DEFAULT; /* a Chrome trace is the timeline */

@@ -15,6 +15,7 @@
 #include "cli/exitcode.h"
 #include "profile/ffile.h"
 #include "report/report.h"
+#include "util/outpath.h"
 
 volatile sig_atomic_t sample_cli_stop;
 static FfileWriter *stream; /* -o FILE.ferret: written while recording */
@@ -196,7 +197,10 @@ sample_cli_check_output(const SampleArgs *a, Err *err)
 {
     if (!pick_writer(a, err))
         return -1;
-    if (a->out_path && strcmp(a->out_path, "-") != 0) {
+    if (a->out_path && strcmp(a->out_path, "-") != 0 && outpath_in_place(a->out_path)) {
+        if (access(a->out_path, W_OK) != 0) /* /dev/null, a FIFO: written in place */
+            return err_sys(err, errno, "cannot write %s", a->out_path);
+    } else if (a->out_path && strcmp(a->out_path, "-") != 0) {
         /* fail now, not after a long run: can the file be created next to where it goes? */
         size_t n = strlen(a->out_path) + 16;
         char *probe = malloc(n);

@@ -14,6 +14,7 @@
 #include "ext/ext.h"
 #include "ext/recording.h"
 #include "profile/ffile.h"
+#include "util/outpath.h"
 
 int
 stream_open(Recording *r, const char *path, Err *err)
@@ -81,6 +82,14 @@ stream_abandon(Recording *r)
 int
 stream_save(Recording *r, const char *path, Err *err)
 {
+    if (outpath_in_place(path)) { /* /dev/null, a FIFO: written as it is, never replaced */
+        FfileWriter *w = ffile_writer_open(path, err);
+        if (!w || ffile_writer_close(w, r->p, err) < 0) {
+            err_context(err, "saving %s", path);
+            return -1;
+        }
+        return 0;
+    }
     size_t n = strlen(path) + 5;
     char *tmp = malloc(n);
     if (!tmp)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* report.c: the format registry and atomic output files shared by every writer. */
 #include "report/report.h"
+#include "util/outpath.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -105,6 +106,17 @@ report_write_atomic(const char *path, int (*write)(void *ctx, FILE *out, Err *er
         if (fflush(stdout) != 0 || ferror(stdout))
             return err_sys(err, errno, "writing to standard output");
         return 0;
+    }
+    if (outpath_in_place(path)) { /* /dev/null, a FIFO: written as it is, never replaced */
+        FILE *f = fopen(path, "wb");
+        if (!f)
+            return err_sys(err, errno, "cannot write %s", path);
+        int rc = write(ctx, f, err);
+        if (rc == 0 && (fflush(f) != 0 || ferror(f)))
+            rc = err_sys(err, errno, "writing %s", path);
+        if (fclose(f) != 0 && rc == 0)
+            rc = err_sys(err, errno, "writing %s", path);
+        return rc;
     }
     size_t n = strlen(path) + 5;
     char *tmp = malloc(n);

@@ -1,0 +1,75 @@
+"""Outputs that are not regular files: `-o /dev/null` or a FIFO is written in place. Writing
+FILE.tmp and renaming it over the output (how regular files are kept whole) would replace
+the device with a regular file, which once broke /dev/null for the whole machine."""
+import os
+import stat
+import subprocess
+import threading
+
+import pytest
+
+import tracekit
+
+PROG = "def f():\n    return sum(range(20000))\nfor _ in range(300):\n    f()\n"
+
+
+def run(ferret, *args):
+    # the tracer's extension in a sanitizer build needs its environment (tracekit.env)
+    return subprocess.run([ferret, *args], capture_output=True, text=True, timeout=120,
+                          env=tracekit.env(ferret) if args[0] == "trace" else None)
+
+
+def assert_dev_null():
+    st = os.stat("/dev/null")
+    assert stat.S_ISCHR(st.st_mode), "/dev/null is no longer a device"
+    assert not os.path.exists("/dev/null.tmp")
+
+
+@pytest.fixture
+def saved(python, ferret, tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(PROG)
+    prof = tmp_path / "p.ferret"
+    r = run(ferret, "run", "-q", "-r", "500", "-o", str(prof), "--", python, str(script))
+    assert r.returncode == 0, r.stderr
+    return script, prof
+
+
+@pytest.mark.parametrize("fmt", ["text", "collapsed", "html", "chrome", "pprof", "ferret"])
+def test_report_to_dev_null(python, ferret, saved, fmt):
+    _, prof = saved
+    r = run(ferret, "report", "-f", fmt, "-o", "/dev/null", str(prof))
+    assert r.returncode == 0, r.stderr
+    assert_dev_null()
+
+
+def test_every_command_to_dev_null(python, ferret, saved, tmp_path):
+    script, prof = saved
+    for args in (["run", "-q", "-f", "html", "-o", "/dev/null", "--", python, str(script)],
+                 ["run", "-q", "-f", "ferret", "-o", "/dev/null", "--", python, str(script)],
+                 ["trace", "-f", "ferret", "-o", "/dev/null", "--", python, str(script)],
+                 ["trace", "-f", "pstats", "-o", "/dev/null", "--", python, str(script)],
+                 ["mem", "-f", "html", "-o", "/dev/null", "--", python, str(script)],
+                 ["mem", "-f", "ferret", "-o", "/dev/null", "--", python, str(script)],
+                 ["diff", str(prof), str(prof), "-f", "html", "-o", "/dev/null"],
+                 ["bench", "-q", "--no-history", "--python", python, "-b", "300ms", "-p", "2",
+                  "--json", "/dev/null", "--markdown", "/dev/null", "sum(range(10))"]):
+        r = run(ferret, *args)
+        assert r.returncode == 0, (args, r.stderr)
+        assert_dev_null()
+
+
+@pytest.mark.parametrize("fmt", ["collapsed", "html"])
+def test_report_into_a_fifo(python, ferret, saved, tmp_path, fmt):
+    _, prof = saved
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    r = run(ferret, "report", "-f", fmt, "-o", str(fifo), str(prof))
+    reader.join(30)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and (b" f (" in got[0] or b"prog.py" in got[0]), got[:1]
+    assert not os.path.exists(str(fifo) + ".tmp")
