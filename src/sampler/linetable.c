@@ -5,22 +5,34 @@
  * PyCodeAddressRange, and answers for the range that contains addrq. */
 #include "sampler/linetable.h"
 
+#include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+/* Lines are ints; a table from the target can drive a running line past that (a garbled
+ * or hostile table): such a line is no line (-1), never an overflow. */
+static bool
+line_ok(int64_t line)
+{
+    return line >= INT_MIN && line <= INT_MAX;
+}
 
 /* 3.9 co_lnotab: (byte offset increment, signed line increment) pairs; the line of addrq is
  * the running line after every pair whose cumulative offset does not exceed addrq. */
 static int
 line_lnotab(const uint8_t *t, size_t len, int firstlineno, int addrq)
 {
-    int line = firstlineno;
+    int64_t line = firstlineno;
     long addr = 0;
     for (size_t i = 0; i + 1 < len; i += 2) {
         addr += t[i];
         if (addr > addrq)
             break;
         line += (int8_t)t[i + 1];
+        if (!line_ok(line))
+            return -1;
     }
-    return line;
+    return (int)line;
 }
 
 /* 3.10 co_linetable: (unsigned byte length, signed line delta) pairs, a delta of -128
@@ -32,7 +44,8 @@ line_310(const uint8_t *t, size_t len, int firstlineno, int addrq)
         return firstlineno;
     size_t i = 0;
     long start = -1, end = 0;
-    int computed = firstlineno, line = -1;
+    int64_t computed = firstlineno;
+    int line = -1;
     while (end <= addrq) {
         do {
             if (i + 1 >= len)
@@ -45,7 +58,9 @@ line_310(const uint8_t *t, size_t len, int firstlineno, int addrq)
                 line = -1;
             } else {
                 computed += delta;
-                line = computed;
+                if (!line_ok(computed))
+                    return -1;
+                line = (int)computed;
             }
         } while (start == end);
     }
@@ -81,7 +96,8 @@ line_locations(const uint8_t *t, size_t len, int firstlineno, int addrq)
         return firstlineno;
     size_t i = 0;
     long end = 0;
-    int computed = firstlineno, line = -1;
+    int64_t computed = firstlineno;
+    int line = -1;
     while (end <= addrq) {
         if (i >= len)
             return -1;
@@ -98,7 +114,9 @@ line_locations(const uint8_t *t, size_t len, int firstlineno, int addrq)
             delta = code - 10;
         }
         computed += delta;
-        line = (first >> 3) == 0x1f ? -1 : computed;
+        if (!line_ok(computed))
+            return -1;
+        line = (first >> 3) == 0x1f ? -1 : (int)computed;
         end += ((first & 7) + 1) * 2;
         do
             i++;
