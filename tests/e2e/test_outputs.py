@@ -73,3 +73,23 @@ def test_report_into_a_fifo(python, ferret, saved, tmp_path, fmt):
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert got and (b" f (" in got[0] or b"prog.py" in got[0]), got[:1]
     assert not os.path.exists(str(fifo) + ".tmp")
+
+
+def test_report_through_symlinks(python, ferret, saved, tmp_path):
+    # /dev/stdout is a link to /proc/self/fd/1; with standard output a regular file, FILE.tmp
+    # and rename() would have replaced the link itself, for the whole machine
+    _, prof = saved
+    out = tmp_path / "stdout.txt"
+    with open(out, "wb") as f:
+        r = subprocess.run([ferret, "report", "-f", "collapsed", "-o", "/dev/stdout", str(prof)],
+                           stdout=f, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert os.path.islink("/dev/stdout"), "/dev/stdout is no longer a link"
+    assert ";f (" in out.read_text()
+    # a user's link to a report stays a link, and its target gets the report
+    real, link = tmp_path / "real.txt", tmp_path / "link.txt"
+    real.write_text("old")
+    link.symlink_to(real)
+    r = run(ferret, "report", "-f", "collapsed", "-o", str(link), str(prof))
+    assert r.returncode == 0, r.stderr
+    assert link.is_symlink() and ";f (" in real.read_text()
