@@ -53,9 +53,14 @@ def by_name(doc):
 
 
 def test_ratio_near_two(ferret, python, tmp_path):
-    # twice the work, interleaved in one call; on a shared 2-core machine (load 4-5 while
-    # this was written) one call in a few lands outside the bounds, so up to three attempts
-    # are allowed: a broken ratio fails them all
+    # twice the work, interleaved in one call. The comparison's ratio (Hodges-Lehmann over
+    # per-process medians) is the "median ratio" ferret reports. The ratio of the two pooled
+    # medians is not tested tightly: on this VM whole processes run in a slow mode (every
+    # value of a process ~1.85x slower, seen on 3.12 as 127 vs 235 us for
+    # sum(range(10000))), so 6 processes of each can put the pooled medians anywhere from
+    # 1.1x to 3.7x apart while the per-process comparison stays near 2 (measured: 3.68 and
+    # 3.17 pooled beside 2.11 and 2.09 compared). Up to three attempts: a broken ratio fails
+    # them all.
     for attempt in range(3):
         r = bench(ferret, *FAST, "--python", python, "--json", "r.json",
                   "sum(range(10000))", "sum(range(20000))", cwd=tmp_path)
@@ -63,9 +68,9 @@ def test_ratio_near_two(ferret, python, tmp_path):
         doc = json.loads((tmp_path / "r.json").read_text())
         b = by_name(doc)
         ratio = b["sum(range(20000))"]["median"] / b["sum(range(10000))"]["median"]
-        if 1.6 < ratio < 2.5 and 1.6 < doc["comparisons"][0]["ratio"] < 2.5:
+        if 1.6 < doc["comparisons"][0]["ratio"] < 2.5:
             break
-    assert 1.6 < ratio < 2.5, ratio
+    assert ratio > 1.0, ratio
     cmp = doc["comparisons"][0]
     assert cmp["significant"] and 1.6 < cmp["ratio"] < 2.5
     assert cmp["ratio_ci95"][0] <= cmp["ratio"] <= cmp["ratio_ci95"][1]
