@@ -226,9 +226,10 @@ def test_history_keeps_rows_and_plots(ferret, tmp_path):
         r = bench(ferret, *FAST, "--db", str(db), "-n", "s", stmt, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
     assert rows(db) == 4
-    # separate runs on a shared machine can differ by tens of percent: only a big step
-    # (here 5x) must be called a change point, and identical runs must not
-    h = run(ferret, "history", "--db", str(db), "s", "--threshold", "60", "--svg", "p.svg",
+    # separate runs on a shared machine can differ by tens of percent, and on this VM whole
+    # processes run ~1.85x slower at times (see test_ratio_near_two): only a big step (here
+    # 5x) must be called a change point, and identical runs must not, so the bar is 2x
+    h = run(ferret, "history", "--db", str(db), "s", "--threshold", "100", "--svg", "p.svg",
             "--html", "p.html", cwd=tmp_path)
     assert h.returncode == 0, h.stderr
     lines = [l for l in h.stdout.splitlines() if l.strip()[:1].isdigit()]
