@@ -197,10 +197,12 @@ sample_cli_check_output(const SampleArgs *a, Err *err)
 {
     if (!pick_writer(a, err))
         return -1;
-    if (a->out_path && strcmp(a->out_path, "-") != 0 && outpath_in_place(a->out_path)) {
-        if (access(a->out_path, W_OK) != 0) /* /dev/null, a FIFO: written in place */
+    if (!a->out_path || strcmp(a->out_path, "-") == 0)
+        return 0;
+    if (outpath_in_place(a->out_path)) { /* /dev/null, a FIFO, a link: written in place */
+        if (access(a->out_path, W_OK) != 0)
             return err_sys(err, errno, "cannot write %s", a->out_path);
-    } else if (a->out_path && strcmp(a->out_path, "-") != 0) {
+    } else {
         /* fail now, not after a long run: can the file be created next to where it goes? */
         size_t n = strlen(a->out_path) + 16;
         char *probe = malloc(n);

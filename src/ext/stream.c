@@ -82,33 +82,26 @@ stream_abandon(Recording *r)
 int
 stream_save(Recording *r, const char *path, Err *err)
 {
-    if (outpath_in_place(path)) { /* /dev/null, a FIFO: written as it is, never replaced */
-        FfileWriter *w = ffile_writer_open(path, err);
-        if (!w || ffile_writer_close(w, r->p, err) < 0) {
-            err_context(err, "saving %s", path);
-            return -1;
-        }
-        return 0;
-    }
-    size_t n = strlen(path) + 5;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp", path);
-    FfileWriter *w = ffile_writer_open(tmp, err);
+    /* a regular file is written beside it (FILE.tmp) and renamed over it once complete; a
+     * device, FIFO or link is written in place, never replaced */
+    char *tmp;
+    if (outpath_staging(path, &tmp, err) < 0)
+        return -1;
+    FfileWriter *w = ffile_writer_open(tmp ? tmp : path, err);
     int rc = -1;
     if (!w)
         goto done;
     if (ffile_writer_close(w, r->p, err) < 0)
         goto done;
-    if (rename(tmp, path) != 0) {
+    if (tmp && rename(tmp, path) != 0) {
         err_sys(err, errno, "renaming %s to %s", tmp, path);
         goto done;
     }
     rc = 0;
 done:
     if (rc < 0) {
-        unlink(tmp);
+        if (tmp)
+            unlink(tmp);
         err_context(err, "saving %s", path);
     }
     free(tmp);

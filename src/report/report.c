@@ -107,40 +107,32 @@ report_write_atomic(const char *path, int (*write)(void *ctx, FILE *out, Err *er
             return err_sys(err, errno, "writing to standard output");
         return 0;
     }
-    if (outpath_in_place(path)) { /* /dev/null, a FIFO: written as it is, never replaced */
-        FILE *f = fopen(path, "wb");
-        if (!f)
-            return err_sys(err, errno, "cannot write %s", path);
-        int rc = write(ctx, f, err);
-        if (rc == 0 && (fflush(f) != 0 || ferror(f)))
-            rc = err_sys(err, errno, "writing %s", path);
-        if (fclose(f) != 0 && rc == 0)
-            rc = err_sys(err, errno, "writing %s", path);
-        return rc;
-    }
-    size_t n = strlen(path) + 5;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    /* a regular file is written beside it (FILE.tmp) and renamed over it once complete; a
+     * device, FIFO or link is written in place, never replaced */
+    char *tmp;
+    if (outpath_staging(path, &tmp, err) < 0)
+        return -1;
+    FILE *f = fopen(tmp ? tmp : path, "wb");
     if (!f) {
         int e = errno;
+        bool created = tmp != NULL;
         free(tmp);
-        return err_sys(err, e, "cannot create %s", path);
+        return err_sys(err, e, "cannot %s %s", created ? "create" : "write", path);
     }
     int rc = write(ctx, f, err);
     if (rc == 0 && (fflush(f) != 0 || ferror(f)))
         rc = err_sys(err, errno, "writing %s", path);
-    if (rc == 0 && fsync(fileno(f)) != 0 && errno != EINVAL)
+    if (rc == 0 && tmp && fsync(fileno(f)) != 0 && errno != EINVAL)
         rc = err_sys(err, errno, "writing %s", path);
     if (fclose(f) != 0 && rc == 0)
         rc = err_sys(err, errno, "writing %s", path);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = err_sys(err, errno, "renaming %s to %s", tmp, path);
-    if (rc != 0)
-        unlink(tmp);
-    free(tmp);
+    if (tmp) {
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = err_sys(err, errno, "renaming %s to %s", tmp, path);
+        if (rc != 0)
+            unlink(tmp);
+        free(tmp);
+    }
     return rc;
 }
 

@@ -1,13 +1,21 @@
+/* SPDX-License-Identifier: MIT */
 /* Output paths that are not plain regular files. */
 #ifndef FERRET_UTIL_OUTPATH_H
 #define FERRET_UTIL_OUTPATH_H
 
 #include <stdbool.h>
 
+#include "util/err.h"
+
 /* True when path exists and is not itself a regular file: a device such as /dev/null, a
  * FIFO, a socket, or a symbolic link (/dev/stdout, a user's link to a report). Such an
  * output is written in place, never through "path.tmp" and rename(), which would replace
  * the device or the link itself with a regular file. */
 bool outpath_in_place(const char *path);
+
+/* Where to write an output before it is complete: *staging is a new "path.tmp" (free it;
+ * rename it over path once written) for a regular or new file, or NULL when the output is
+ * written in place (outpath_in_place). -1 when out of memory. */
+int outpath_staging(const char *path, char **staging, Err *err);
 
 #endif
