@@ -115,3 +115,11 @@ int hooks_add_methods(PyObject *module);
 int timing_add_methods(PyObject *module);
 /* Called after fork() in the child: drop the hooks without touching other threads. */
 void hooks_forget(void);
+
+/* Function mode through the frame evaluator (hooks_eval.c), shared by both hook layers.
+ * eval_usable: can a trace with these options use it here (neither lines nor builtins, an
+ * interpreter that calls it for every frame, no other evaluator installed)? */
+bool eval_usable(bool lines, bool builtins);
+void eval_install(void);
+void eval_remove(void);    /* only removes ferret's own */
+bool eval_installed(void); /* is ferret's still the interpreter's evaluator? */

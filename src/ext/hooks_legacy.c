@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* hooks_legacy.c: the tracer's events before CPython 3.12, from the fastest source each
  * configuration allows:
- *  - function mode: the frame-evaluation function (PEP 523), called around the evaluation
- *    of every Python frame (calls and generator resumes). Unlike a profile function it
+ *  - function mode: the frame-evaluation function (PEP 523, hooks_eval.c), called around
+ *    the evaluation of every Python frame (calls and generator resumes). Unlike a profile
+ *    function it
  *    leaves the interpreter on its fast paths (a profile function switches 3.11 into its
  *    tracing mode and makes a frame object per call), and it leaves sys.setprofile to the
  *    program.
@@ -212,91 +213,6 @@ need_profile_hook(void)
     return !use_eval && (!ext.lines || ext.builtins);
 }
 
-/* ---- the frame evaluator (PEP 523) ---- */
-
-#if PY_VERSION_HEX >= 0x030B0000
-typedef struct _PyInterpreterFrame EvalFrame;
-static inline PyCodeObject *
-eval_code(EvalFrame *f)
-{
-    return f->f_code;
-}
-/* 3.11: a generator's frame is evaluated once to create it (its first instruction,
- * RETURN_GENERATOR, returns the generator), then at each resume; at the first resume the
- * last instruction run is still that RETURN_GENERATOR (Python/ceval.c, RETURN_GENERATOR
- * and gen_send_ex2). Returns -1 for the creation, 1 for a start, 0 for a resume. */
-static inline int
-eval_kind(EvalFrame *f, PyCodeObject *co)
-{
-    if (!ext_code_is_gen(co))
-        return 1;
-    if (f->prev_instr < _PyCode_CODE(co))
-        return -1; /* creating the generator: not a call of its body */
-    return _Py_OPCODE(*f->prev_instr) == RETURN_GENERATOR;
-}
-#else
-typedef PyFrameObject EvalFrame;
-static inline PyCodeObject *
-eval_code(EvalFrame *f)
-{
-    return f->f_code;
-}
-/* 3.9, 3.10: a generator's frame is first evaluated at its first resume (f_lasti -1). */
-static inline int
-eval_kind(EvalFrame *f, PyCodeObject *co)
-{
-    return !ext_code_is_gen(co) || f->f_lasti < 0;
-}
-#endif
-
-/* 3.11.0 to 3.11.3 run Python __getitem__ methods without calling the frame evaluator
- * (BINARY_SUBSCR_GETITEM, gh-104405, fixed in 3.11.4): there the profile function is the
- * only exact source. Py_Version is the running interpreter's (3.11+). */
-static bool
-eval_hook_sound(void)
-{
-#if PY_VERSION_HEX >= 0x030B0000
-    return (Py_Version & 0xffffff00UL) >= 0x030B0400UL;
-#else
-    return true;
-#endif
-}
-
-static PyObject *
-eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
-{
-    if (!ext.running)
-        return _PyEval_EvalFrameDefault(ts, f, throwflag);
-    PyCodeObject *co = eval_code(f);
-    int kind = eval_kind(f, co);
-    TThread *th = kind >= 0 ? ext_thread(false) : NULL;
-    if (!th || th->guard)
-        return _PyEval_EvalFrameDefault(ts, f, throwflag);
-    char probe;
-    if ((uintptr_t)&probe < ext_tls.stack_lo && !ext_code_is_gen(co)) {
-        /* each Python call now nests a C call (3.11 would not): at the end of the thread's
-         * stack, raise what the interpreter raises for runaway recursion, not crash */
-        PyErr_SetString(PyExc_RecursionError,
-                        "maximum recursion depth exceeded (the C stack is nearly full: ferret's "
-                        "tracer nests a C call per Python call before 3.12)");
-        return NULL;
-    }
-    uint64_t now = clock_ticks(&ext.t->clock);
-    int rc = tracer_enter(ext.t, th, co, NULL, kind == 1, now);
-    if (rc == 0 && !th->name[0] && th->name_tries < 16)
-        ext_thread_name(th);
-    PyObject *res = _PyEval_EvalFrameDefault(ts, f, throwflag);
-    if (rc == 0) {
-        /* the tracer may have stopped meanwhile (ferret.trace() ended inside this frame) */
-        if (ext.running && ext_tls.gen == ext.gen && ext_tls.th == th) {
-            now = clock_ticks(&ext.t->clock);
-            tracer_exit(ext.t, th, co, now);
-            ext_maybe_flush(now);
-        }
-    }
-    return res;
-}
-
 static int
 chain_set(uint64_t ident, PyObject *fn)
 {
@@ -396,12 +312,9 @@ hooks_install(void)
     PyDict_Clear(chains);
     Py_CLEAR(thread_profile);
     PyInterpreterState *interp = PyInterpreterState_Get();
-    use_eval = !ext.lines && !ext.builtins && eval_hook_sound() &&
-               _PyInterpreterState_GetEvalFrameFunc(interp) == _PyEval_EvalFrameDefault;
+    use_eval = eval_usable(ext.lines, ext.builtins);
     if (use_eval) {
-        /* per interpreter: every thread, old and new, goes through it */
-        _PyInterpreterState_SetEvalFrameFunc(interp, eval_hook);
-        ext.hook_name = "frame evaluation (PEP 523)";
+        eval_install();
         return 0;
     }
     if (check_free_slots(interp) < 0)
@@ -437,8 +350,7 @@ hooks_remove(void)
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyInterpreterState *interp = PyInterpreterState_Get();
-    if (_PyInterpreterState_GetEvalFrameFunc(interp) == eval_hook)
-        _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
+    eval_remove();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
          ts = PyThreadState_Next(ts)) {
         if (ts->c_profilefunc == prof_hook && _PyEval_SetProfile(ts, NULL, NULL) < 0)
@@ -471,7 +383,7 @@ hooks_check(void)
         return;
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (use_eval) {
-        if (_PyInterpreterState_GetEvalFrameFunc(interp) != eval_hook)
+        if (!eval_installed())
             ext.hook_replaced = true;
         return;
     }
@@ -575,10 +487,7 @@ py_needs_slot(PyObject *self, PyObject *args)
     int lines, builtins;
     if (!PyArg_ParseTuple(args, "pp", &lines, &builtins))
         return NULL;
-    bool eval =
-        !lines && !builtins && eval_hook_sound() &&
-        _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) == _PyEval_EvalFrameDefault;
-    return PyBool_FromLong(!eval && (!lines || builtins));
+    return PyBool_FromLong(!eval_usable(lines, builtins) && (!lines || builtins));
 }
 
 static PyMethodDef legacy_methods[] = {

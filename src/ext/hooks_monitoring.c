@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* hooks_monitoring.c: the tracer's events from sys.monitoring (PEP 669, CPython 3.12+).
+/* hooks_monitoring.c: the tracer's events from sys.monitoring (PEP 669, CPython 3.12+),
+ * for --lines and --builtins, and for function mode where the frame evaluator
+ * (hooks_eval.c, 1.3x cheaper on calls.py) cannot be used.
  * ferret registers as its own tool id (4, else 3, else any free one) rather than
  * PROFILER_ID, so a program that runs cProfile (which takes PROFILER_ID from 3.12 on) or
  * sys.setprofile (a separate legacy slot) keeps working beside it. Events are global, so
@@ -13,6 +15,7 @@
 #include "ext/ext.h"
 
 static int tool_id = -1;
+static bool use_eval; /* function mode through the frame evaluator instead */
 static PyObject *monitoring; /* sys.monitoring */
 static PyObject *disable;    /* sys.monitoring.DISABLE */
 
@@ -277,6 +280,11 @@ hooks_install(void)
         if (!disable)
             return -1;
     }
+    use_eval = eval_usable(ext.lines, ext.builtins);
+    if (use_eval) {
+        eval_install();
+        return 0;
+    }
     tool_id = claim_tool_id();
     if (tool_id < 0)
         return -1;
@@ -316,6 +324,7 @@ fail:
 void
 hooks_remove(void)
 {
+    eval_remove();
     if (tool_id < 0 || !monitoring)
         return;
     PyObject *exc = PyErr_GetRaisedException();
@@ -339,6 +348,8 @@ hooks_remove(void)
 void
 hooks_check(void)
 {
+    if (ext.running && use_eval && !eval_installed())
+        ext.hook_replaced = true;
 }
 
 void

@@ -101,6 +101,23 @@ def test_cpu_time_leaves_out_sleep(ferret, python, tmp_path):
     assert seconds(total_cpu) < 0.05, row
 
 
+def test_deep_recursion(ferret, python, tmp_path):
+    """Recursion just under the interpreter's limit works under the tracer as without it
+    (3.12+ would stop ~750 deep if ferret's frame evaluator kept the C recursion units each
+    nested evaluation takes), and recursion past the C stack under a huge limit ends in
+    RecursionError in the main thread and in a thread, never in a crash."""
+    out = tmp_path / "deep.prof"
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, tk.target("trace_deep.py")],
+               timeout=300)
+    assert r.returncode == 0, r.stderr
+    res = tk.last_json(r.stdout)
+    limit = res["limit"]
+    assert res["near_limit"] == limit - 60
+    assert res["runaway"] == {"main": "RecursionError", "thread": "RecursionError"}
+    down = tk.pstats_by_name(tk.load_pstats(out), "trace_deep.py")["down"]
+    assert down[1] == limit - 60 + 1 and down[0] == 1  # calls, primitive calls
+
+
 def test_lines_exact(ferret, python, tmp_path):
     truth = json.loads(tk.run_python(ferret, python, [tk.target("trace_lines.py"), "--truth"])
                        .stdout)
