@@ -45,6 +45,26 @@ eval_code(EvalFrame *f)
 #endif
 }
 
+/* The code object of the Python frame making this call (NULL: none), read before the
+ * evaluation links f to it: 3.9/3.10 frames know their caller at creation; from 3.11 the
+ * thread's current frame is still the caller's when the evaluator is called. */
+static inline const void *
+caller_code(PyThreadState *ts, EvalFrame *f)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    (void)f;
+    struct _PyInterpreterFrame *c = ts->current_frame;
+    return c && c->f_executable && PyCode_Check(c->f_executable) ? c->f_executable : NULL;
+#elif PY_VERSION_HEX >= 0x030B0000
+    (void)f;
+    struct _PyInterpreterFrame *c = ts->cframe ? ts->cframe->current_frame : NULL;
+    return c ? (const void *)c->f_code : NULL;
+#else
+    (void)ts;
+    return f->f_back ? (const void *)f->f_back->f_code : NULL;
+#endif
+}
+
 /* What this evaluation of f is: 1 the start of a call, 0 a generator or coroutine
  * resuming, -1 the evaluation that only creates a generator (3.11+: its first instruction,
  * RETURN_GENERATOR, returns it; not a call of its body). */
@@ -120,6 +140,10 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
         return NULL;
     }
     uint64_t now = clock_ticks(&ext.t->clock);
+    /* frames that ran before tracing started return without passing here: a call made
+     * from below one of them says it has ended */
+    if (th->seeded && th->depth <= th->seeded)
+        tracer_unwind_seeded(ext.t, th, caller_code(ts, f), now);
     int rc = tracer_enter(ext.t, th, co, NULL, kind == 1, now);
     if (rc == 0 && !th->name[0] && th->name_tries < 16)
         ext_thread_name(th);

@@ -288,6 +288,7 @@ attach(bool seed, bool skip_current)
             err_set(&err, ERR_NOMEM, "out of memory reading a thread's frames");
             tracer_fail(ext.t, &err);
         }
+        th->seeded = th->depth;
         th->guard = false;
         PyErr_Clear();
         PyErr_Restore(exc_type, exc_value, exc_tb);

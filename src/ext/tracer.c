@@ -436,6 +436,28 @@ tracer_exit_slow(Tracer *t, TThread *th, const void *k1, uint64_t now)
         tracer_pop(t, th, now);
 }
 
+void
+tracer_unwind_seeded(Tracer *t, TThread *th, const void *caller, uint64_t now)
+{
+    if (th->seeded > th->depth)
+        th->seeded = th->depth; /* seeded entries may have ended through other events */
+    if (!th->depth || th->depth > th->seeded || th->stack[th->depth - 1].k1 == caller)
+        return;
+    uint32_t keep = 0; /* entries to keep: up to and including the caller's */
+    if (caller) {
+        uint32_t i = th->depth - 1;
+        while (i > 0 && th->stack[i - 1].k1 != caller)
+            i--;
+        if (i == 0)
+            return;
+        keep = i;
+    }
+    tracer_charge(t, th, now);
+    while (th->depth > keep)
+        tracer_pop(t, th, now);
+    th->seeded = th->depth;
+}
+
 TLine *
 tracer_line_slot_slow(Tracer *t, uint32_t node, int32_t line)
 {

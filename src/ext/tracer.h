@@ -119,6 +119,9 @@ typedef struct {
     uint8_t name_tries; /* lookups of the thread's name so far (bounded) */
     bool guard;         /* ferret is running its own code in this thread: ignore events */
     bool replaced;      /* another profiler took this thread's hook (pre-3.12) */
+    uint32_t seeded;    /* stack entries at the bottom that were running before tracing
+                           (tracer_seed): a hook without their return events unwinds them
+                           with tracer_unwind_seeded */
 } TThread;
 
 typedef struct {
@@ -178,6 +181,12 @@ int tracer_stack_grow(Tracer *t, TThread *th);
 void tracer_dirty_push(TThread *th, uint32_t node);
 void tracer_window_close(Tracer *t, TThread *th, uint64_t now, uint32_t gap_node, uint64_t gap);
 void tracer_exit_slow(Tracer *t, TThread *th, const void *k1, uint64_t now);
+/* For a hook that sees no returns of the frames that were running when tracing started
+ * (the frame evaluator): a new call is being made from the frame keyed `caller` (NULL: from
+ * no Python frame). If the top of the stack is a seeded entry that is not the caller, the
+ * seeded frames above the caller's have returned; they end now. Nothing happens when the
+ * caller is not among the seeded entries (ferret's own code, say). */
+void tracer_unwind_seeded(Tracer *t, TThread *th, const void *caller, uint64_t now);
 TLine *tracer_line_slot_slow(Tracer *t, uint32_t node, int32_t line);
 void tracer_fail(Tracer *t, const Err *err);
 

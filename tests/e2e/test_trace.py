@@ -211,6 +211,8 @@ def test_python_api(ferret, python, tmp_path):
     assert res["nested"] == {"outer": 10, "inner": 5}
     assert res["per_thread"] == {"split-3": 3, "split-8": 8, "MainThread": 1}
     assert res["decorator"] == {"leaf": 10, "decorated": 2}
+    main = "main"  # the function that ran starter() and then other()
+    assert res["start_stop"] == {"other": {main: 3}, "leaf": {"starter": 1, "other": 3}}, res
     assert res["report_has_leaf"]
     stats = tk.pstats_by_name(tk.load_pstats(tmp_path / "outer.prof"), "trace_api.py")
     assert stats["leaf"][1] == 10

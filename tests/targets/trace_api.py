@@ -25,6 +25,22 @@ def decorated(n):
     run(n)
 
 
+def starter(t):
+    t.start()
+    leaf()
+
+
+def other():
+    leaf()
+
+
+def callers(t, name):
+    """{caller's short name: calls} of the function `name` of this file."""
+    return {(e.caller.name.rsplit(".", 1)[-1] if e.caller else None): e.calls
+            for e in t.edges()
+            if e.callee.name.rsplit(".", 1)[-1] == name and e.callee.file.endswith("trace_api.py")}
+
+
 def calls(t, name):
     fs = [f for f in t.functions() if f.name.rsplit(".", 1)[-1] == name and
           f.file.endswith("trace_api.py")]
@@ -75,6 +91,15 @@ def main(out_dir):
     decorated(6)
     result["decorator"] = {"leaf": calls(decorated.trace, "leaf"),
                            "decorated": calls(decorated.trace, "decorated")}
+
+    # started inside a function that returns before the calls that follow: they are not
+    # that function's (the frame evaluator sees no return of a frame that began untraced)
+    t = ferret.trace()
+    starter(t)
+    for _ in range(3):
+        other()
+    t.stop()
+    result["start_stop"] = {"other": callers(t, "other"), "leaf": callers(t, "leaf")}
 
     outer.save(out_dir + "/outer.ferret")
     outer.save(out_dir + "/outer.prof")

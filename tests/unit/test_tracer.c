@@ -113,6 +113,48 @@ test_calls_and_recursion(void)
     tracer_free(t);
 }
 
+/* Frames seeded at the start (running before tracing) that return unseen: a call made from
+ * a frame below them ends them; a call from a frame not among them changes nothing. */
+static void
+test_unwind_seeded(void)
+{
+    Tracer *t = new_tracer(false, 0, false);
+    Err err;
+    TThread *th = tracer_thread_new(t, 1, 1, "MainThread", &err);
+    uint64_t now = 1000;
+    CHECK_EQ_INT(tracer_seed(t, th, key(MAIN), NULL, 1, now), 0);
+    CHECK_EQ_INT(tracer_seed(t, th, key(FIB), NULL, 1, now), 0);
+    CHECK_EQ_INT(tracer_seed(t, th, key(GEN), NULL, 1, now), 0);
+    th->seeded = th->depth;
+    /* a call from the top seeded frame: nothing ends */
+    tracer_unwind_seeded(t, th, key(GEN), now += 10);
+    CHECK_EQ_INT(th->depth, 3);
+    /* from ferret's own code (not on the stack): nothing ends */
+    tracer_unwind_seeded(t, th, key(OWN), now += 10);
+    CHECK_EQ_INT(th->depth, 3);
+    /* from main: fib and gen have returned, and end now */
+    tracer_unwind_seeded(t, th, key(MAIN), now += 10);
+    CHECK_EQ_INT(th->depth, 1);
+    CHECK_EQ_INT(th->seeded, 1);
+    tracer_enter(t, th, key(LEAF), NULL, true, now += 1);
+    CHECK_EQ_INT(th->stack[0].k1 == key(MAIN) && th->stack[1].k1 == key(LEAF), 1);
+    /* with a pushed frame on top the seeded ones are not looked at */
+    tracer_unwind_seeded(t, th, NULL, now += 1);
+    CHECK_EQ_INT(th->depth, 2);
+    tracer_exit(t, th, key(LEAF), now += 1);
+    /* from no Python frame at all: every seeded frame has ended */
+    tracer_unwind_seeded(t, th, NULL, now += 1);
+    CHECK_EQ_INT(th->depth, 0);
+    CHECK_EQ_INT(th->seeded, 0);
+    /* the three seeded functions were charged up to the moment they were found gone */
+    uint64_t sum = 0;
+    for (uint32_t i = 1; i < t->nnodes; i++)
+        if (t->nodes[i].depth > 0)
+            sum += t->nodes[i].self_ticks;
+    CHECK_EQ_U64(sum, now - 1000);
+    tracer_free(t);
+}
+
 static void
 test_lines_and_ring(void)
 {
@@ -331,6 +373,7 @@ int
 main(void)
 {
     test_calls_and_recursion();
+    test_unwind_seeded();
     test_lines_and_ring();
     test_cpu_windows();
     test_emit_and_callgraph();
