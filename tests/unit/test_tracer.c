@@ -55,12 +55,33 @@ new_tracer(bool lines, uint32_t timeline, bool cpu)
     return t;
 }
 
-static void
-test_calls_and_recursion(void)
+/* Self time of every function node (not the thread roots). */
+static uint64_t
+self_ticks_sum(const Tracer *t)
+{
+    uint64_t sum = 0;
+    for (uint32_t i = 1; i < t->nnodes; i++)
+        if (t->nodes[i].depth > 0)
+            sum += t->nodes[i].self_ticks;
+    return sum;
+}
+
+/* A tracer with one thread, MainThread, for the event tests. */
+static Tracer *
+new_traced_thread(TThread **th)
 {
     Tracer *t = new_tracer(false, 0, false);
     Err err;
-    TThread *th = tracer_thread_new(t, 1, 1, "MainThread", &err);
+    *th = tracer_thread_new(t, 1, 1, "MainThread", &err);
+    CHECK(*th != NULL);
+    return t;
+}
+
+static void
+test_calls_and_recursion(void)
+{
+    TThread *th;
+    Tracer *t = new_traced_thread(&th);
     uint64_t now = 1000;
     CHECK_EQ_INT(tracer_enter(t, th, key(MAIN), NULL, true, now), 0);
     /* fib(3) by hand: fib -> fib -> fib, then back */
@@ -105,11 +126,7 @@ test_calls_and_recursion(void)
     CHECK_EQ_INT(th->depth, 0);
     CHECK_EQ_INT(th->top, th->root);
     /* self times add up to the time main was open */
-    uint64_t sum = 0;
-    for (uint32_t i = 1; i < t->nnodes; i++)
-        if (t->nodes[i].depth > 0)
-            sum += t->nodes[i].self_ticks;
-    CHECK_EQ_U64(sum, now - 1000);
+    CHECK_EQ_U64(self_ticks_sum(t), now - 1000);
     tracer_free(t);
 }
 
@@ -118,9 +135,8 @@ test_calls_and_recursion(void)
 static void
 test_unwind_seeded(void)
 {
-    Tracer *t = new_tracer(false, 0, false);
-    Err err;
-    TThread *th = tracer_thread_new(t, 1, 1, "MainThread", &err);
+    TThread *th;
+    Tracer *t = new_traced_thread(&th);
     uint64_t now = 1000;
     CHECK_EQ_INT(tracer_seed(t, th, key(MAIN), NULL, 1, now), 0);
     CHECK_EQ_INT(tracer_seed(t, th, key(FIB), NULL, 1, now), 0);
@@ -147,11 +163,7 @@ test_unwind_seeded(void)
     CHECK_EQ_INT(th->depth, 0);
     CHECK_EQ_INT(th->seeded, 0);
     /* the three seeded functions were charged up to the moment they were found gone */
-    uint64_t sum = 0;
-    for (uint32_t i = 1; i < t->nnodes; i++)
-        if (t->nodes[i].depth > 0)
-            sum += t->nodes[i].self_ticks;
-    CHECK_EQ_U64(sum, now - 1000);
+    CHECK_EQ_U64(self_ticks_sum(t), now - 1000);
     tracer_free(t);
 }
 
