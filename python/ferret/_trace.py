@@ -103,9 +103,8 @@ def _enter(opts, seed=True):
                                   RuntimeWarning, stacklevel=4)
             _sessions += 1
             return False
-        # Before 3.12, --builtins (and function mode on 3.11.0-3.11.3) needs each thread's
-        # one profile slot: a Python-level profile function already there is run by
-        # ferret from its own hook instead
+        # Before 3.12, --builtins needs each thread's one profile slot: a Python-level
+        # profile function already there is run by ferret from its own hook instead
         needs_slot = _ferret._needs_profile_slot(opts["lines"], opts["builtins"])
         _saved_profile = sys.getprofile() if needs_slot else None
         if _saved_profile is not None:

@@ -28,6 +28,7 @@ typedef struct {
     Recording *stream;     /* the recording streamed to a .ferret file (ferret trace) */
     const char *hook_name; /* "sys.monitoring", "setprofile", "settrace" */
     bool hook_replaced;    /* another profiler took the hook in some thread (pre-3.12) */
+    bool getitem_unseen;   /* 3.11.0-3.11.3: a __getitem__ may have run unseen (gh-104405) */
     unsigned long main_ident;
 } ExtState;
 
@@ -117,9 +118,9 @@ int timing_add_methods(PyObject *module);
 void hooks_forget(void);
 
 /* Function mode through the frame evaluator (hooks_eval.c), shared by both hook layers.
- * eval_usable: can a trace with these options use it here (neither lines nor builtins, an
- * interpreter that calls it for every frame, no other evaluator installed)? */
+ * eval_usable: can a trace with these options use it here (neither lines nor builtins, no
+ * other evaluator installed)? eval_install: 0, or -1 with a Python exception set. */
 bool eval_usable(bool lines, bool builtins);
-void eval_install(void);
+int eval_install(void);
 void eval_remove(void);    /* only removes ferret's own */
 bool eval_installed(void); /* is ferret's still the interpreter's evaluator? */

@@ -99,18 +99,190 @@ eval_kind(EvalFrame *f, PyCodeObject *co)
 #endif
 }
 
-/* 3.11.0 to 3.11.3 run Python __getitem__ methods without calling the frame evaluator
- * (BINARY_SUBSCR_GETITEM, gh-104405, fixed in 3.11.4): there the evaluator would miss
- * calls. Py_Version is the running interpreter's (3.11+). */
-static bool
-eval_sound(void)
-{
+/* ---- CPython 3.11.0 to 3.11.3 (gh-104405) ----
+ * There the specialised BINARY_SUBSCR_GETITEM runs a Python __getitem__ inline without
+ * asking the frame evaluator (fixed in 3.11.4), so the evaluator would miss those calls.
+ * The specialiser only takes a __getitem__ whose function version fits in 16 bits
+ * (Python/specialize.c, _Py_Specialize_BinarySubscr: "version != (uint16_t)version"), so
+ * ferret gives every such function a version above that range ("pins" it): the class's
+ * subscripts then stay on the generic path, which calls the evaluator. Versions only need
+ * to be unique (caches compare them for equality); ferret's count from 2^30 up, far from
+ * the interpreter's own counter. Functions are pinned: of every class alive when tracing
+ * starts; of every class a class statement makes while tracing (builtins.__build_class__
+ * is wrapped); and any __getitem__ the evaluator sees run. A __getitem__ attached some
+ * other way (type(name, bases, dict), setattr) and first run from an already specialised
+ * subscript is not seen: at the end ferret looks for classes the specialiser took with an
+ * unpinned function and says calls may be missing. */
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-    return (Py_Version & 0xffffff00UL) >= 0x030B0400UL;
-#else
-    return true;
-#endif
+#define PIN_FIRST 0x40000000u
+static bool pinning;               /* this interpreter needs it (decided at install) */
+static uint32_t next_pin = PIN_FIRST;
+static PyObject *getitem_name;     /* interned "__getitem__" */
+static PyObject *orig_build_class; /* builtins.__build_class__ before ferret's */
+
+static void
+pin_function(PyObject *fn)
+{
+    if (!fn || !PyFunction_Check(fn))
+        return;
+    PyFunctionObject *f = (PyFunctionObject *)fn;
+    if (f->func_version > 0xffff)
+        return;
+    f->func_version = next_pin++;
+    if (next_pin == 0)
+        next_pin = PIN_FIRST;
 }
+
+/* The class's own __getitem__, borrowed, or NULL (no exception). */
+static PyObject *
+own_getitem(PyTypeObject *tp)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || !tp->tp_dict)
+        return NULL;
+    PyObject *fn = PyDict_GetItemWithError(tp->tp_dict, getitem_name);
+    if (!fn)
+        PyErr_Clear();
+    return fn;
+}
+
+/* Calls visit on every class alive (object and its subclasses, each once). -1 on error. */
+static int
+each_class(void (*visit)(PyTypeObject *))
+{
+    PyObject *todo = PyList_New(0), *seen = PySet_New(NULL);
+    int rc = -1;
+    if (!todo || !seen || PyList_Append(todo, (PyObject *)&PyBaseObject_Type) < 0)
+        goto out;
+    while (PyList_GET_SIZE(todo) > 0) {
+        Py_ssize_t n = PyList_GET_SIZE(todo);
+        PyObject *tp = ext_newref(PyList_GET_ITEM(todo, n - 1));
+        if (PyList_SetSlice(todo, n - 1, n, NULL) < 0) {
+            Py_DECREF(tp);
+            goto out;
+        }
+        int known = PySet_Contains(seen, tp);
+        if (known == 0)
+            known = PySet_Add(seen, tp) < 0 ? -1 : 0;
+        /* type.__subclasses__(tp): tp.__subclasses__() would be unbound when tp is type */
+        PyObject *subs = known == 0 ? PyObject_CallMethod((PyObject *)&PyType_Type,
+                                                          "__subclasses__", "O", tp)
+                                    : NULL;
+        if (known == 0 && subs) {
+            visit((PyTypeObject *)tp);
+            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(subs) && known == 0; i++)
+                known = PyList_Append(todo, PyList_GET_ITEM(subs, i));
+        }
+        Py_XDECREF(subs);
+        Py_DECREF(tp);
+        if (known < 0 || (known == 0 && !subs))
+            goto out;
+    }
+    rc = 0;
+out:
+    Py_XDECREF(todo);
+    Py_XDECREF(seen);
+    return rc;
+}
+
+static void
+pin_class(PyTypeObject *tp)
+{
+    pin_function(own_getitem(tp));
+}
+
+static PyObject *
+build_class(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    (void)self;
+    PyObject *cls = PyObject_Vectorcall(orig_build_class, args, (size_t)nargs, kwnames);
+    if (cls && PyType_Check(cls))
+        pin_class((PyTypeObject *)cls);
+    return cls;
+}
+
+static PyMethodDef build_class_def = {"__build_class__",
+                                      (PyCFunction)(void (*)(void))build_class,
+                                      METH_FASTCALL | METH_KEYWORDS, NULL};
+
+static int
+pinning_start(void)
+{
+    pinning = (Py_Version & 0xffffff00UL) < 0x030B0400UL;
+    if (!pinning)
+        return 0;
+    if (!getitem_name && !(getitem_name = PyUnicode_InternFromString("__getitem__")))
+        return -1;
+    if (each_class(pin_class) < 0)
+        return -1;
+    PyObject *builtins = PyEval_GetBuiltins(); /* borrowed dict */
+    PyObject *orig = builtins ? PyDict_GetItemString(builtins, "__build_class__") : NULL;
+    if (!orig)
+        return 0; /* no class statements to follow */
+    PyObject *mine = PyCFunction_New(&build_class_def, NULL);
+    if (!mine)
+        return -1;
+    Py_XSETREF(orig_build_class, ext_newref(orig));
+    int rc = PyDict_SetItemString(builtins, "__build_class__", mine);
+    Py_DECREF(mine);
+    return rc;
+}
+
+/* A class the specialiser took with an unpinned __getitem__ (its subscripts may have run
+ * the function inline, unseen). */
+static void
+check_class(PyTypeObject *tp)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE))
+        return;
+    PyObject *cached = ((PyHeapTypeObject *)tp)->_spec_cache.getitem;
+    if (cached && PyFunction_Check(cached) &&
+        ((PyFunctionObject *)cached)->func_version <= 0xffff)
+        ext.getitem_unseen = true;
+}
+
+static void
+pinning_stop(void)
+{
+    if (!pinning)
+        return;
+    pinning = false;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (each_class(check_class) < 0)
+        PyErr_Clear();
+    PyObject *builtins = PyEval_GetBuiltins();
+    PyObject *now = builtins ? PyDict_GetItemString(builtins, "__build_class__") : NULL;
+    if (orig_build_class && now && PyCFunction_Check(now) &&
+        ((PyCFunctionObject *)now)->m_ml == &build_class_def &&
+        PyDict_SetItemString(builtins, "__build_class__", orig_build_class) < 0)
+        PyErr_Clear();
+    Py_CLEAR(orig_build_class);
+    PyErr_Restore(type, value, tb);
+}
+
+static inline void
+pin_if_getitem(EvalFrame *f, PyCodeObject *co)
+{
+    if (pinning && co->co_name == getitem_name && f->f_func)
+        pin_function((PyObject *)f->f_func);
+}
+#else
+static int
+pinning_start(void)
+{
+    return 0;
+}
+static void
+pinning_stop(void)
+{
+}
+static inline void
+pin_if_getitem(EvalFrame *f, PyCodeObject *co)
+{
+    (void)f;
+    (void)co;
+}
+#endif
 
 #if PY_VERSION_HEX >= 0x030C0000
 /* C recursion units _PyEval_EvalFrameDefault takes on entry and gives back on exit
@@ -139,6 +311,7 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
                         "function tracer nests a C call per Python call)");
         return NULL;
     }
+    pin_if_getitem(f, co);
     uint64_t now = clock_ticks(&ext.t->clock);
     /* frames that ran before tracing started return without passing here: a call made
      * from below one of them says it has ended */
@@ -172,22 +345,28 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
 bool
 eval_usable(bool lines, bool builtins)
 {
-    return !lines && !builtins && eval_sound() &&
+    return !lines && !builtins &&
            _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) ==
                _PyEval_EvalFrameDefault;
 }
 
-void
+int
 eval_install(void)
 {
+    if (pinning_start() < 0) {
+        pinning_stop();
+        return -1;
+    }
     /* per interpreter: every thread, old and new, goes through it */
     _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), eval_hook);
     ext.hook_name = "frame evaluation (PEP 523)";
+    return 0;
 }
 
 void
 eval_remove(void)
 {
+    pinning_stop();
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (_PyInterpreterState_GetEvalFrameFunc(interp) == eval_hook)
         _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);

@@ -314,8 +314,11 @@ hooks_install(void)
     PyInterpreterState *interp = PyInterpreterState_Get();
     use_eval = eval_usable(ext.lines, ext.builtins);
     if (use_eval) {
-        eval_install();
-        return 0;
+        if (eval_install() == 0)
+            return 0;
+        /* 3.11.0-3.11.3 could not make the evaluator exact: the profile function is */
+        PyErr_Clear();
+        use_eval = false;
     }
     if (check_free_slots(interp) < 0)
         return -1;

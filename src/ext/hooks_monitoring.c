@@ -281,10 +281,8 @@ hooks_install(void)
             return -1;
     }
     use_eval = eval_usable(ext.lines, ext.builtins);
-    if (use_eval) {
-        eval_install();
-        return 0;
-    }
+    if (use_eval)
+        return eval_install();
     tool_id = claim_tool_id();
     if (tool_id < 0)
         return -1;

@@ -399,6 +399,7 @@ py_start(PyObject *self, PyObject *args, PyObject *kw)
     ext.lines = lines;
     ext.builtins = builtins;
     ext.hook_replaced = false;
+    ext.getitem_unseen = false;
     ext.next_flush = UINT64_MAX;
     ext.main_ident = main_ident ? (unsigned long)main_ident : PyThread_get_thread_ident();
     if (!attach(seed, false)) {
@@ -582,6 +583,14 @@ take_notes(Recording *r, Err *err)
         emit_note(r->emit, "warning.hook",
                   "the program installed its own C-level profiler (cProfile, yappi, ...) in "
                   "some threads: ferret's hook was replaced there and later calls are missing",
+                  err) < 0)
+        return -1;
+    if (ext.getitem_unseen &&
+        emit_note(r->emit, "warning.getitem",
+                  "some __getitem__ calls may be missing: CPython 3.11.0-3.11.3 run a "
+                  "specialised subscript's __getitem__ without telling profilers (CPython "
+                  "gh-104405, fixed in 3.11.4), and a class got its __getitem__ in a way "
+                  "ferret could not follow",
                   err) < 0)
         return -1;
     for (size_t i = 0; i < ext.ninclude; i++) {

@@ -79,9 +79,8 @@ def version(python):
 
 def uses_profile_slot(python, builtins=False):
     """Does ferret trace take the thread's profile function slot on this interpreter? Before
-    3.12 with --builtins, and on 3.11.0-3.11.3 always (see src/ext/hooks_legacy.c)."""
-    v = version(python)
-    return v < (3, 12) and (builtins or (3, 11) <= v < (3, 11, 4))
+    3.12 with --builtins (see src/ext/hooks_legacy.c)."""
+    return builtins and version(python) < (3, 12)
 
 
 def short(name):
