@@ -309,7 +309,13 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
         PyErr_SetString(PyExc_RecursionError,
                         "maximum recursion depth exceeded (the C stack is nearly full: ferret's "
                         "function tracer nests a C call per Python call)");
+#if PY_VERSION_HEX >= 0x030C0000
+        /* from 3.12 the evaluation pops its frame (before, _PyEval_Vector did): raise in
+         * it, as gen.throw() does into a generator not yet started */
+        return _PyEval_EvalFrameDefault(ts, f, 1);
+#else
         return NULL;
+#endif
     }
     pin_if_getitem(f, co);
     uint64_t now = clock_ticks(&ext.t->clock);
