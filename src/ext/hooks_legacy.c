@@ -387,7 +387,7 @@ hooks_check(void)
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (use_eval) {
         if (!eval_installed())
-            ext.hook_replaced = true;
+            ext.eval_replaced = true;
         return;
     }
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;

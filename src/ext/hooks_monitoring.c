@@ -347,7 +347,7 @@ void
 hooks_check(void)
 {
     if (ext.running && use_eval && !eval_installed())
-        ext.hook_replaced = true;
+        ext.eval_replaced = true;
 }
 
 void

@@ -400,6 +400,7 @@ py_start(PyObject *self, PyObject *args, PyObject *kw)
     ext.builtins = builtins;
     ext.hook_replaced = false;
     ext.getitem_unseen = false;
+    ext.eval_replaced = false;
     ext.next_flush = UINT64_MAX;
     ext.main_ident = main_ident ? (unsigned long)main_ident : PyThread_get_thread_ident();
     if (!attach(seed, false)) {
@@ -583,6 +584,13 @@ take_notes(Recording *r, Err *err)
         emit_note(r->emit, "warning.hook",
                   "the program installed its own C-level profiler (cProfile, yappi, ...) in "
                   "some threads: ferret's hook was replaced there and later calls are missing",
+                  err) < 0)
+        return -1;
+    if (ext.eval_replaced &&
+        emit_note(r->emit, "warning.eval",
+                  "the program installed its own frame evaluator (a JIT, a debugger, "
+                  "sys.activate_stack_trampoline): ferret's was replaced and later calls are "
+                  "missing",
                   err) < 0)
         return -1;
     if (ext.getitem_unseen &&

@@ -137,6 +137,21 @@ def test_getitem_from_hot_subscripts(ferret, python, tmp_path):
         assert gi == truth["gi"] and not warned, (gi, r.stderr)
 
 
+def test_program_installing_its_own_evaluator(ferret, python, tmp_path):
+    """A frame evaluator the program puts in place later (a JIT, a debugger) replaces
+    ferret's: the calls before it are counted and the report says later ones are missing.
+    3.12+'s perf trampoline refuses to start beside ferret's evaluator (CPython keeps one)."""
+    out = tmp_path / "tr.prof"
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, tk.target("trace_trampoline.py")])
+    assert r.returncode == 0, r.stderr
+    res = tk.last_json(r.stdout)
+    assert res["replaced"]
+    assert "ferret: warning: the program installed its own frame evaluator" in r.stderr
+    assert tk.pstats_by_name(tk.load_pstats(out), "trace_trampoline.py")["leaf"][1] == 10
+    if tk.version(python) >= (3, 12):
+        assert "eval frame" in res["trampoline"], res
+
+
 def test_lines_exact(ferret, python, tmp_path):
     truth = json.loads(tk.run_python(ferret, python, [tk.target("trace_lines.py"), "--truth"])
                        .stdout)
