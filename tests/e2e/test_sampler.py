@@ -266,8 +266,11 @@ def test_runtime_scan_finds_the_same_interpreter(python, ferret):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_to_ferret_is_forwarded_and_profile_kept(python, ferret, tmp_path, sig):
     out = tmp_path / "p.ferret"
+    # SIGINT at its default, as in a terminal: a run started in the background by a
+    # non-interactive shell inherits it ignored, and so would the program (as it should)
     f = subprocess.Popen([ferret, "run", "-q", "-o", str(out), "--", python,
-                          str(TARGETS / "spin_forever.py")], stdout=subprocess.PIPE, text=True)
+                          str(TARGETS / "spin_forever.py")], stdout=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert f.stdout.readline().strip() == "ready"
     time.sleep(0.5)
     f.send_signal(sig)
