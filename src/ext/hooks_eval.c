@@ -115,7 +115,7 @@ eval_kind(EvalFrame *f, PyCodeObject *co)
  * unpinned function and says calls may be missing. */
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define PIN_FIRST 0x40000000u
-static bool pinning;               /* this interpreter needs it (decided at install) */
+static bool pinning; /* this interpreter needs it (decided at install) */
 static uint32_t next_pin = PIN_FIRST;
 static PyObject *getitem_name;     /* interned "__getitem__" */
 static PyObject *orig_build_class; /* builtins.__build_class__ before ferret's */
@@ -164,9 +164,9 @@ each_class(void (*visit)(PyTypeObject *))
         if (known == 0)
             known = PySet_Add(seen, tp) < 0 ? -1 : 0;
         /* type.__subclasses__(tp): tp.__subclasses__() would be unbound when tp is type */
-        PyObject *subs = known == 0 ? PyObject_CallMethod((PyObject *)&PyType_Type,
-                                                          "__subclasses__", "O", tp)
-                                    : NULL;
+        PyObject *subs =
+            known == 0 ? PyObject_CallMethod((PyObject *)&PyType_Type, "__subclasses__", "O", tp)
+                       : NULL;
         if (known == 0 && subs) {
             visit((PyTypeObject *)tp);
             for (Py_ssize_t i = 0; i < PyList_GET_SIZE(subs) && known == 0; i++)
@@ -200,8 +200,7 @@ build_class(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     return cls;
 }
 
-static PyMethodDef build_class_def = {"__build_class__",
-                                      (PyCFunction)(void (*)(void))build_class,
+static PyMethodDef build_class_def = {"__build_class__", (PyCFunction)(void (*)(void))build_class,
                                       METH_FASTCALL | METH_KEYWORDS, NULL};
 
 static int
@@ -235,8 +234,7 @@ check_class(PyTypeObject *tp)
     if (!(tp->tp_flags & Py_TPFLAGS_HEAPTYPE))
         return;
     PyObject *cached = ((PyHeapTypeObject *)tp)->_spec_cache.getitem;
-    if (cached && PyFunction_Check(cached) &&
-        ((PyFunctionObject *)cached)->func_version <= 0xffff)
+    if (cached && PyFunction_Check(cached) && ((PyFunctionObject *)cached)->func_version <= 0xffff)
         ext.getitem_unseen = true;
 }
 

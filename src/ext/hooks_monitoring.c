@@ -15,7 +15,7 @@
 #include "ext/ext.h"
 
 static int tool_id = -1;
-static bool use_eval; /* function mode through the frame evaluator instead */
+static bool use_eval;        /* function mode through the frame evaluator instead */
 static PyObject *monitoring; /* sys.monitoring */
 static PyObject *disable;    /* sys.monitoring.DISABLE */
 
