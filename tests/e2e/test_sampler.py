@@ -275,10 +275,16 @@ def test_signal_to_ferret_is_forwarded_and_profile_kept(python, ferret, tmp_path
     f = subprocess.Popen([ferret, "run", "-q", "-o", str(out), "--", python,
                           str(TARGETS / "spin_forever.py")], stdout=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    assert f.stdout.readline().strip() == "ready"
-    time.sleep(0.5)
-    f.send_signal(sig)
-    rc = f.wait(timeout=30)
+    try:
+        assert f.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        f.send_signal(sig)
+        rc = f.wait(timeout=30)
+    finally:  # a failure must not leave the spinning program behind
+        if f.poll() is None:
+            f.kill()
+            f.wait()
+            subprocess.run(["pkill", "-f", str(TARGETS / "spin_forever.py")])
     assert rc == 128 + sig, rc  # the command's own death by the forwarded signal
     r = ferret_run(ferret, "report", "-f", "collapsed", str(out))
     assert r.returncode == 0, r.stderr
