@@ -123,5 +123,7 @@ void hooks_forget(void);
  * other evaluator installed)? eval_install: 0, or -1 with a Python exception set. */
 bool eval_usable(bool lines, bool builtins);
 int eval_install(void);
-void eval_remove(void);    /* only removes ferret's own */
-bool eval_installed(void); /* is ferret's still the interpreter's evaluator? */
+void eval_remove(void); /* only removes ferret's own */
+/* While ferret's evaluator should be in place: sets ext.eval_replaced if another one has
+ * taken its place. */
+void eval_check(void);

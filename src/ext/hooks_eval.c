@@ -149,14 +149,14 @@ own_getitem(PyTypeObject *tp)
 static int
 each_class(void (*visit)(PyTypeObject *))
 {
-    PyObject *todo = PyList_New(0), *seen = PySet_New(NULL);
+    PyObject *stack = PyList_New(0), *seen = PySet_New(NULL);
     int rc = -1;
-    if (!todo || !seen || PyList_Append(todo, (PyObject *)&PyBaseObject_Type) < 0)
+    if (!stack || !seen || PyList_Append(stack, (PyObject *)&PyBaseObject_Type) < 0)
         goto out;
-    while (PyList_GET_SIZE(todo) > 0) {
-        Py_ssize_t n = PyList_GET_SIZE(todo);
-        PyObject *tp = ext_newref(PyList_GET_ITEM(todo, n - 1));
-        if (PyList_SetSlice(todo, n - 1, n, NULL) < 0) {
+    while (PyList_GET_SIZE(stack) > 0) {
+        Py_ssize_t n = PyList_GET_SIZE(stack);
+        PyObject *tp = ext_newref(PyList_GET_ITEM(stack, n - 1));
+        if (PyList_SetSlice(stack, n - 1, n, NULL) < 0) {
             Py_DECREF(tp);
             goto out;
         }
@@ -170,7 +170,7 @@ each_class(void (*visit)(PyTypeObject *))
         if (known == 0 && subs) {
             visit((PyTypeObject *)tp);
             for (Py_ssize_t i = 0; i < PyList_GET_SIZE(subs) && known == 0; i++)
-                known = PyList_Append(todo, PyList_GET_ITEM(subs, i));
+                known = PyList_Append(stack, PyList_GET_ITEM(subs, i));
         }
         Py_XDECREF(subs);
         Py_DECREF(tp);
@@ -179,7 +179,7 @@ each_class(void (*visit)(PyTypeObject *))
     }
     rc = 0;
 out:
-    Py_XDECREF(todo);
+    Py_XDECREF(stack);
     Py_XDECREF(seen);
     return rc;
 }
@@ -346,6 +346,8 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
     return res;
 }
 
+static bool active; /* installed by eval_install (another evaluator may have replaced it) */
+
 bool
 eval_usable(bool lines, bool builtins)
 {
@@ -364,20 +366,24 @@ eval_install(void)
     /* per interpreter: every thread, old and new, goes through it */
     _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), eval_hook);
     ext.hook_name = "frame evaluation (PEP 523)";
+    active = true;
     return 0;
 }
 
 void
 eval_remove(void)
 {
+    active = false;
     pinning_stop();
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (_PyInterpreterState_GetEvalFrameFunc(interp) == eval_hook)
         _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
 }
 
-bool
-eval_installed(void)
+void
+eval_check(void)
 {
-    return _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) == eval_hook;
+    if (ext.running && active &&
+        _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) != eval_hook)
+        ext.eval_replaced = true;
 }

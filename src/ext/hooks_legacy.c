@@ -386,8 +386,7 @@ hooks_check(void)
         return;
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (use_eval) {
-        if (!eval_installed())
-            ext.eval_replaced = true;
+        eval_check();
         return;
     }
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;

@@ -15,7 +15,6 @@
 #include "ext/ext.h"
 
 static int tool_id = -1;
-static bool use_eval;        /* function mode through the frame evaluator instead */
 static PyObject *monitoring; /* sys.monitoring */
 static PyObject *disable;    /* sys.monitoring.DISABLE */
 
@@ -280,8 +279,7 @@ hooks_install(void)
         if (!disable)
             return -1;
     }
-    use_eval = eval_usable(ext.lines, ext.builtins);
-    if (use_eval)
+    if (eval_usable(ext.lines, ext.builtins))
         return eval_install();
     tool_id = claim_tool_id();
     if (tool_id < 0)
@@ -346,8 +344,7 @@ hooks_remove(void)
 void
 hooks_check(void)
 {
-    if (ext.running && use_eval && !eval_installed())
-        ext.eval_replaced = true;
+    eval_check();
 }
 
 void

@@ -578,29 +578,25 @@ rec_begin(Recording *r, PyObject *unused)
 static int
 take_notes(Recording *r, Err *err)
 {
-    if (ext.t->failed && emit_note(r->emit, "warning.failed", ext.t->err.msg, err) < 0)
-        return -1;
-    if (ext.hook_replaced &&
-        emit_note(r->emit, "warning.hook",
-                  "the program installed its own C-level profiler (cProfile, yappi, ...) in "
-                  "some threads: ferret's hook was replaced there and later calls are missing",
-                  err) < 0)
-        return -1;
-    if (ext.eval_replaced &&
-        emit_note(r->emit, "warning.eval",
-                  "the program installed its own frame evaluator (a JIT, a debugger, "
-                  "sys.activate_stack_trampoline): ferret's was replaced and later calls are "
-                  "missing",
-                  err) < 0)
-        return -1;
-    if (ext.getitem_unseen &&
-        emit_note(r->emit, "warning.getitem",
-                  "some __getitem__ calls may be missing: CPython 3.11.0-3.11.3 run a "
-                  "specialised subscript's __getitem__ without telling profilers (CPython "
-                  "gh-104405, fixed in 3.11.4), and a class got its __getitem__ in a way "
-                  "ferret could not follow",
-                  err) < 0)
-        return -1;
+    const struct {
+        bool on;
+        const char *key, *text;
+    } notes[] = {
+        {ext.t->failed, "warning.failed", ext.t->err.msg},
+        {ext.hook_replaced, "warning.hook",
+         "the program installed its own C-level profiler (cProfile, yappi, ...) in some "
+         "threads: ferret's hook was replaced there and later calls are missing"},
+        {ext.eval_replaced, "warning.eval",
+         "the program installed its own frame evaluator (a JIT, a debugger, "
+         "sys.activate_stack_trampoline): ferret's was replaced and later calls are missing"},
+        {ext.getitem_unseen, "warning.getitem",
+         "some __getitem__ calls may be missing: CPython 3.11.0-3.11.3 run a specialised "
+         "subscript's __getitem__ without telling profilers (CPython gh-104405, fixed in "
+         "3.11.4), and a class got its __getitem__ in a way ferret could not follow"},
+    };
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
+        if (notes[i].on && emit_note(r->emit, notes[i].key, notes[i].text, err) < 0)
+            return -1;
     for (size_t i = 0; i < ext.ninclude; i++) {
         char key[64], msg[1200];
         if (ext.include_hits[i])
