@@ -238,15 +238,17 @@ check_class(PyTypeObject *tp)
         ext.getitem_unseen = true;
 }
 
+/* Restores __build_class__; with `check`, first looks for calls that may have been unseen
+ * (not when the evaluator never ran: the profile function used instead is exact). */
 static void
-pinning_stop(void)
+pinning_stop(bool check)
 {
     if (!pinning)
         return;
     pinning = false;
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    if (each_class(check_class) < 0)
+    if (check && each_class(check_class) < 0)
         PyErr_Clear();
     PyObject *builtins = PyEval_GetBuiltins();
     PyObject *now = builtins ? PyDict_GetItemString(builtins, "__build_class__") : NULL;
@@ -271,8 +273,9 @@ pinning_start(void)
     return 0;
 }
 static void
-pinning_stop(void)
+pinning_stop(bool check)
 {
+    (void)check;
 }
 static inline void
 pin_if_getitem(EvalFrame *f, PyCodeObject *co)
@@ -360,7 +363,7 @@ int
 eval_install(void)
 {
     if (pinning_start() < 0) {
-        pinning_stop();
+        pinning_stop(false);
         return -1;
     }
     /* per interpreter: every thread, old and new, goes through it */
@@ -374,7 +377,7 @@ void
 eval_remove(void)
 {
     active = false;
-    pinning_stop();
+    pinning_stop(true);
     PyInterpreterState *interp = PyInterpreterState_Get();
     if (_PyInterpreterState_GetEvalFrameFunc(interp) == eval_hook)
         _PyInterpreterState_SetEvalFrameFunc(interp, _PyEval_EvalFrameDefault);
