@@ -267,6 +267,8 @@ fail:
 int
 hooks_install(void)
 {
+    if (eval_usable(ext.lines, ext.builtins))
+        return eval_install();
     if (!monitoring) {
         PyObject *sys = PyImport_ImportModule("sys");
         if (!sys)
@@ -279,8 +281,6 @@ hooks_install(void)
         if (!disable)
             return -1;
     }
-    if (eval_usable(ext.lines, ext.builtins))
-        return eval_install();
     tool_id = claim_tool_id();
     if (tool_id < 0)
         return -1;
