@@ -83,7 +83,7 @@ cmd_dump(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         WalkThread *w = &threads[i];
         char name[128];
-        if (pynames_thread_name(t, w->interp, w->thread_id, name, sizeof name) < 0)
+        if (pynames_thread_name(t, w->interp, w->thread_id, true, name, sizeof name) < 0)
             snprintf(name, sizeof name, "%s", w->tid == (uint64_t)pid ? "main" : "?");
         buf_printf(&out, "\nThread %llu (", (unsigned long long)w->tid);
         esc_text(&out, name, strlen(name), 0);

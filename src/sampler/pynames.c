@@ -208,7 +208,7 @@ attr_get(Target *t, uintptr_t obj, const char *name)
 }
 
 int
-pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, char *out, size_t cap)
+pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, bool refind, char *out, size_t cap)
 {
     const PyLayout *L = &t->layout;
     Err err;
@@ -238,6 +238,8 @@ pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, char *out, size
         size_t n;
         if (name && code_read_string(t, name, out, cap, &n, &err) == 0)
             return 0;
+        if (!refind)
+            return -1;
         t->names_active = 0; /* stale? look it up again once */
     }
     return -1;

@@ -2,6 +2,7 @@
 /* pynames.h: the name a Python program gave a thread (threading.Thread.name), read from
  * outside. Used by the sampler once per new thread. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,5 +10,8 @@
 
 /* Looks up threading._active[ident].name in the interpreter at interp (ident is the thread
  * state's thread_id). Returns 0 with the name in out (NUL-terminated, cut to cap), or -1
- * when the program has no such thread object (yet) or anything read was implausible. */
-int pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, char *out, size_t cap);
+ * when the program has no such thread object (yet) or anything read was implausible. The
+ * address of _active is kept; when the thread is not in it, refind looks _active up again
+ * (it may have been replaced), which reads sys.modules and costs far more than a lookup. */
+int pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, bool refind, char *out,
+                        size_t cap);

@@ -32,7 +32,18 @@
 #define MAX_WEIGHT 100                 /* intervals one late sample may stand for */
 #define NAME_TRIES 8                   /* lookups of a thread's Python name */
 #define NAME_RETRY_TICKS 64            /* sampling moments between them */
+#define DEFER_NS 250000000LL           /* --threads: how long a new thread's samples wait */
+#define DEFER_MAX 2048                 /* ... and how many of them, for its name */
+#define NAME_QUICK_NS 1000000LL        /* ... which is looked for this often meanwhile */
 #define SAMPLER_NICE (-10)             /* the sampling thread's priority, where allowed */
+
+/* A sample held back until its thread has a name (see defer_samples). */
+typedef struct {
+    int64_t t_ns, weight;
+    size_t off, n; /* its frames in the slot's pend_frames, innermost first */
+    bool partial;
+    uint8_t flags;
+} Pending;
 
 typedef struct {
     uint64_t key; /* kernel tid, or the interpreter's thread id when the tid is unknown */
@@ -45,6 +56,7 @@ typedef struct {
     bool asleep_walked; /* walked once after the kernel last said asleep, still asleep */
     bool named;      /* has its Python name (threading.Thread.name) */
     int name_tries;  /* lookups so far; a new thread registers its name a moment later */
+    int64_t name_next_ns; /* the next quick lookup while its samples are held back */
     ThreadId thread;
     FrameId thread_frame;
     uint64_t seen_tick;
@@ -53,6 +65,11 @@ typedef struct {
     bool last_partial;
     bool relabel; /* the --threads root changed: the last stack needs rebuilding */
     StackId last_stack;
+    int64_t born_ns; /* first seen */
+    Pending *pend;   /* samples waiting for the name */
+    size_t npend, pend_cap;
+    FrameId *pend_frames;
+    size_t npend_frames, pend_frames_cap;
 } Slot;
 
 typedef struct {
@@ -88,6 +105,7 @@ struct Sampler {
     int64_t t0_ns;
     bool reaped;
     int reaped_status;
+    bool in_run; /* inside sampler_run, which hands held-back samples over before it returns */
 };
 
 static int64_t
@@ -191,6 +209,8 @@ slots_fini(Proc *pr)
     for (size_t i = 0; i < pr->nslots; i++) {
         proc_thread_stat_close(&pr->slots[i].stat);
         free(pr->slots[i].last);
+        free(pr->slots[i].pend);
+        free(pr->slots[i].pend_frames);
     }
     free(pr->slots);
     pr->slots = NULL;
@@ -276,15 +296,18 @@ sampler_free(Sampler *s)
 }
 
 /* Names a thread: its Python name when the program has one registered (threading), else
- * the kernel's name ("MainThread" for the main thread). The --threads root frame follows. */
+ * the kernel's name ("MainThread" for the main thread). The --threads root frame follows.
+ * A quick lookup only looks for the Python name, and changes nothing when there is none. */
 static int
-name_slot(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, Err *err)
+name_slot(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, bool quick, Err *err)
 {
     char name[128] = "";
-    sl->name_tries++;
-    if (pr->t && pynames_thread_name(pr->t, w->interp, w->thread_id, name, sizeof name) == 0) {
+    if (!quick)
+        sl->name_tries++;
+    if (pr->t &&
+        pynames_thread_name(pr->t, w->interp, w->thread_id, !quick, name, sizeof name) == 0) {
         sl->named = true;
-    } else if (sl->name_tries > 1) {
+    } else if (quick || sl->name_tries > 1) {
         return 0; /* still unnamed: keep the fallback given the first time */
     } else if (w->tid == (uint64_t)pr->pid) {
         snprintf(name, sizeof name, "MainThread");
@@ -305,7 +328,7 @@ name_slot(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, Err *err)
 }
 
 static Slot *
-find_slot(Sampler *s, Proc *pr, const WalkThread *w, Err *err)
+find_slot(Sampler *s, Proc *pr, const WalkThread *w, int64_t t_ns, Err *err)
 {
     uint64_t key = w->tid ? w->tid : w->thread_id;
     for (size_t i = 0; i < pr->nslots; i++)
@@ -327,6 +350,7 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, Err *err)
     sl->tid = w->tid;
     sl->stat.fd = sl->stat.sched_fd = -1;
     sl->running = -1;
+    sl->born_ns = t_ns;
     if (w->tid) {
         proc_thread_stat_open(&sl->stat, pr->pid, (pid_t)w->tid);
         sl->running = proc_thread_running(&sl->stat);
@@ -334,7 +358,7 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, Err *err)
     }
     if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, NULL, &sl->thread, err) < 0)
         return NULL;
-    if (name_slot(s, pr, sl, w, err) < 0)
+    if (name_slot(s, pr, sl, w, false, err) < 0)
         return NULL;
     pr->nslots++;
     return sl;
@@ -362,17 +386,10 @@ build_stack(Sampler *s, Proc *pr, Slot *sl, const FrameId *frames, size_t nframe
     return 0;
 }
 
-/* Turns one thread's walked frames into a stack id, reusing the last one when nothing changed. */
+/* Keeps a copy of a thread's walked frames as its last stack (sl->last). */
 static int
-thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, Err *err)
+remember(Slot *sl, const WalkThread *w, Err *err)
 {
-    if (sl->last && !sl->relabel && sl->last_n == w->nframes && sl->last_partial == w->partial &&
-        memcmp(sl->last, w->frames, w->nframes * sizeof *w->frames) == 0) {
-        *out = sl->last_stack;
-        return 0;
-    }
-    if (build_stack(s, pr, sl, w->frames, w->nframes, w->partial, out, err) < 0)
-        return -1;
     if (sl->last_cap < w->nframes) {
         size_t cap = w->nframes < 64 ? 64 : w->nframes;
         FrameId *nl = realloc(sl->last, cap * sizeof *nl);
@@ -385,6 +402,96 @@ thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, 
         memcpy(sl->last, w->frames, w->nframes * sizeof *w->frames);
     sl->last_n = w->nframes;
     sl->last_partial = w->partial;
+    return 0;
+}
+
+/* Turns one thread's walked frames into a stack id, reusing the last one when nothing changed. */
+static int
+thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, Err *err)
+{
+    if (sl->last && !sl->relabel && sl->last_n == w->nframes && sl->last_partial == w->partial &&
+        memcmp(sl->last, w->frames, w->nframes * sizeof *w->frames) == 0) {
+        *out = sl->last_stack;
+        return 0;
+    }
+    if (build_stack(s, pr, sl, w->frames, w->nframes, w->partial, out, err) < 0)
+        return -1;
+    return remember(sl, w, err);
+}
+
+/* With --threads, the samples of a thread seen before it has its name (a new thread runs a
+ * moment before threading registers it) are held back until the name comes, so that all
+ * of its stacks get the same root; for a while only, as some threads never get one. */
+static bool
+defer_samples(const Sampler *s, const Slot *sl, int64_t t_ns)
+{
+    return s->in_run && s->opt.threads_root && !sl->named && t_ns - sl->born_ns < DEFER_NS &&
+           sl->npend < DEFER_MAX && sl->npend_frames + sl->last_n <= DEFER_MAX * 64;
+}
+
+/* Holds a sample of the last stack (sl->last) back. */
+static int
+hold(Slot *sl, int64_t t_ns, int64_t weight, uint8_t flags, Err *err)
+{
+    if (sl->npend == sl->pend_cap) {
+        size_t cap = sl->pend_cap ? 2 * sl->pend_cap : 16;
+        Pending *np = realloc(sl->pend, cap * sizeof *np);
+        if (!np)
+            return err_set(err, ERR_NOMEM, "out of memory");
+        sl->pend = np;
+        sl->pend_cap = cap;
+    }
+    if (sl->npend_frames + sl->last_n > sl->pend_frames_cap) {
+        size_t cap = sl->pend_frames_cap ? 2 * sl->pend_frames_cap : 256;
+        while (cap < sl->npend_frames + sl->last_n)
+            cap *= 2;
+        FrameId *nf = realloc(sl->pend_frames, cap * sizeof *nf);
+        if (!nf)
+            return err_set(err, ERR_NOMEM, "out of memory");
+        sl->pend_frames = nf;
+        sl->pend_frames_cap = cap;
+    }
+    sl->pend[sl->npend++] = (Pending){.t_ns = t_ns,
+                                      .weight = weight,
+                                      .off = sl->npend_frames,
+                                      .n = sl->last_n,
+                                      .partial = sl->last_partial,
+                                      .flags = flags};
+    if (sl->last_n)
+        memcpy(sl->pend_frames + sl->npend_frames, sl->last, sl->last_n * sizeof *sl->last);
+    sl->npend_frames += sl->last_n;
+    return 0;
+}
+
+/* Adds the held-back samples of a thread under its root as it is now. Afterwards the last
+ * stack is built again (the last one held back had the same frames as sl->last). */
+static int
+hand_over(Sampler *s, Proc *pr, Slot *sl, Err *err)
+{
+    for (size_t i = 0; i < sl->npend; i++) {
+        const Pending *h = &sl->pend[i];
+        StackId stack;
+        if (build_stack(s, pr, sl, sl->pend_frames + h->off, h->n, h->partial, &stack, err) < 0)
+            return -1;
+        ProfSample smp = {.t_ns = h->t_ns,
+                          .stack = stack,
+                          .thread = sl->thread,
+                          .flags = h->flags,
+                          .series = s->series,
+                          .weight = h->weight};
+        if (profile_add_sample(s->p, &smp, err) < 0)
+            return -1;
+    }
+    sl->npend = sl->npend_frames = 0;
+    return 0;
+}
+
+static int
+hand_over_proc(Sampler *s, Proc *pr, Err *err)
+{
+    for (size_t i = 0; i < pr->nslots; i++)
+        if (pr->slots[i].npend && hand_over(s, pr, &pr->slots[i], err) < 0)
+            return -1;
     return 0;
 }
 
@@ -454,24 +561,35 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
     pr->fails = (n == 0 && after > before) ? pr->fails + 1 : 0;
     for (size_t i = 0; i < n; i++) {
         const WalkThread *w = &s->wthreads[i];
-        Slot *sl = find_slot(s, pr, w, err);
+        Slot *sl = find_slot(s, pr, w, t_ns, err);
         if (!sl)
             return -1;
         sl->seen_tick = s->stats.ticks;
-        if (!sl->named && sl->name_tries < NAME_TRIES &&
-            s->stats.ticks % NAME_RETRY_TICKS == sl->key % NAME_RETRY_TICKS &&
-            name_slot(s, pr, sl, w, err) < 0)
+        bool defer = defer_samples(s, sl, t_ns);
+        if (!sl->named) {
+            int nrc = 0;
+            if (defer && t_ns >= sl->name_next_ns) {
+                sl->name_next_ns = t_ns + NAME_QUICK_NS;
+                nrc = name_slot(s, pr, sl, w, true, err);
+            } else if (!defer && sl->name_tries < NAME_TRIES &&
+                       s->stats.ticks % NAME_RETRY_TICKS == sl->key % NAME_RETRY_TICKS) {
+                nrc = name_slot(s, pr, sl, w, false, err);
+            }
+            if (nrc < 0)
+                return -1;
+            defer = defer_samples(s, sl, t_ns);
+        }
+        if (!defer && sl->npend && hand_over(s, pr, sl, err) < 0)
             return -1;
         /* a thread whose Python stack changed since the last sample executed code meanwhile;
          * only an unchanged one (asleep, blocked, or in a long C call) needs the kernel's
          * state, which costs more to read than the whole stack; one asleep since the last
          * sample was not even walked */
-        StackId stack;
+        StackId stack = sl->last_stack;
         if (w->unchanged) { /* asleep since the last sample: the same stack, idle */
             sl->running = 0;
-            stack = sl->last_stack;
-            if (sl->relabel && build_stack(s, pr, sl, sl->last, sl->last_n, sl->last_partial,
-                                           &stack, err) < 0)
+            if (!defer && sl->relabel &&
+                build_stack(s, pr, sl, sl->last, sl->last_n, sl->last_partial, &stack, err) < 0)
                 return -1;
         } else {
             /* a changed stack proves the thread ran during the last interval; a late moment
@@ -484,8 +602,13 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
             }
             sl->fingerprint = w->fingerprint;
             sl->have_fingerprint = true;
-            if (thread_stack(s, pr, sl, w, &stack, err) < 0)
+            if (defer) {
+                if (remember(sl, w, err) < 0)
+                    return -1;
+                sl->relabel = true; /* last_stack is not this one */
+            } else if (thread_stack(s, pr, sl, w, &stack, err) < 0) {
                 return -1;
+            }
         }
         sl->fresh = false;
         uint8_t flags = 0;
@@ -495,6 +618,12 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
             flags |= SAMPLE_HAS_GIL;
         if (w->partial)
             flags |= SAMPLE_PARTIAL;
+        if (defer) {
+            if (hold(sl, t_ns, weight, flags, err) < 0)
+                return -1;
+            s->stats.samples++;
+            continue;
+        }
         ProfSample smp = {.t_ns = t_ns, .stack = stack, .thread = sl->thread, .flags = flags,
                           .series = s->series, .weight = weight};
         if (profile_add_sample(s->p, &smp, err) < 0)
@@ -505,21 +634,26 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
 }
 
 /* Forgets threads not seen for a while (they exited): closes their /proc files. */
-static void
-prune_slots(Sampler *s, Proc *pr)
+static int
+prune_slots(Sampler *s, Proc *pr, Err *err)
 {
     uint64_t horizon = (uint64_t)(s->opt.rate_hz / 2) + 2; /* half a second of ticks */
     size_t k = 0;
     for (size_t i = 0; i < pr->nslots; i++) {
         Slot *sl = &pr->slots[i];
         if (s->stats.ticks - sl->seen_tick > horizon) {
+            if (sl->npend && hand_over(s, pr, sl, err) < 0)
+                return -1;
             proc_thread_stat_close(&sl->stat);
             free(sl->last);
+            free(sl->pend);
+            free(sl->pend_frames);
             continue;
         }
         pr->slots[k++] = *sl;
     }
     pr->nslots = k;
+    return 0;
 }
 
 /* Children (with --subprocesses), exec'd images, and processes still becoming Python. */
@@ -535,7 +669,8 @@ discover(Sampler *s, Err *err)
             pr->gone = true;
             continue;
         }
-        prune_slots(s, pr);
+        if (prune_slots(s, pr, err) < 0)
+            return -1;
         if (!pr->t && !pr->not_python) {
             if (proc_open_target(s, pr, err) < 0)
                 return -1;
@@ -548,6 +683,8 @@ discover(Sampler *s, Err *err)
             bool changed = exe_identity(pr->pid, &dev, &ino) &&
                            (dev != pr->exe_dev || ino != pr->exe_ino);
             if (changed || pr->fails >= FAILS_BEFORE_REOPEN) {
+                if (hand_over_proc(s, pr, err) < 0)
+                    return -1;
                 proc_close(pr);
                 if (proc_open_target(s, pr, err) < 0)
                     return -1;
@@ -639,6 +776,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
 {
     const int64_t interval = (int64_t)(1e9 / s->opt.rate_hz);
     int nice_before = timely();
+    s->in_run = true;
     s->t0_ns = now_ns(CLOCK_MONOTONIC);
     profile_info(s->p)->start_unix_ns = now_ns(CLOCK_REALTIME);
     int64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -701,6 +839,12 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             ;
     }
 done:
+    s->in_run = false;
+    for (size_t i = 0; i < s->nprocs; i++) {
+        Err herr;
+        if (hand_over_proc(s, &s->procs[i], rc == 0 ? err : &herr) < 0)
+            rc = -1;
+    }
     if (sched_fair(nice_before, 0) < 0) /* the default slice again */
         setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_before);
     s->stats.elapsed_s = (double)(now_ns(CLOCK_MONOTONIC) - s->t0_ns) / 1e9;

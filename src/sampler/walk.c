@@ -264,6 +264,12 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
             break;
         }
         uintptr_t next_ts = rd_ptr(ts, L->thread.next);
+        /* From 3.12 a new thread's state is made by its parent and listed before the thread
+         * runs and binds it (thread_id 0 until then): not a thread to sample yet. */
+        if (rd_ptr(ts, L->thread.thread_id) == 0) {
+            tstate = next_ts;
+            continue;
+        }
         WalkThread *w = &b->threads[*nthreads];
         memset(w, 0, sizeof *w);
         w->tstate = tstate;

@@ -123,6 +123,24 @@ def test_threads_falling_asleep_are_seen_where_they_sleep(python, ferret, tmp_pa
     assert not bad, bad
 
 
+def test_threads_root_is_one_name_per_thread(python, ferret, tmp_path):
+    # a new thread is sampled before threading has registered its name; with --threads its
+    # first stacks must not get a root of their own (the kernel's name) beside the later ones
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "late_threads.py"),
+                   opts=("--threads", "-r", "2000"))
+    assert r.returncode == 0, r.stderr
+    roots = {}
+    for frames, c in st:
+        m = re.match(r"thread (\d+) (.*)$", frames[0])
+        assert m, frames[0]
+        roots.setdefault(m.group(1), set()).add(m.group(2))
+    split = {tid: names for tid, names in roots.items() if len(names) > 1}
+    assert not split, split
+    names = sorted(n for ns in roots.values() for n in ns)
+    assert sum(n.startswith("worker-") for n in names) >= 20, names
+    assert "cruncher" in names and "MainThread" in names, names
+
+
 def test_gil_mode_shows_only_the_holder(python, ferret, tmp_path):
     prog = str(TARGETS / "gil_threads.py")
     r, st = record(ferret, tmp_path, python, prog, opts=("--gil", "--threads"))
