@@ -133,7 +133,7 @@ demo: $(BUILD)/ferret
 	$(BUILD)/ferret run -- python3 examples/hotspots.py
 
 # Programs the benchmark scripts in bench/ use (release build).
-BENCH_TOOLS := $(BUILD)/bench/sample_cost
+BENCH_TOOLS := $(BUILD)/bench/sample_cost $(BUILD)/bench/waker
 $(BUILD)/bench/%: bench/%.c $(BUILD)/rel/libferret.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -o $@ $< $(BUILD)/rel/libferret.a $(LDLIBS)

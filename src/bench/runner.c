@@ -305,10 +305,12 @@ command_argv(const char *code, bool shell, char **copy, Err *err)
     return argv;
 }
 
-/* One run of a command; *seconds is its wall time from fork to exit. */
+/* One run of a command; *seconds is its wall time from fork to exit. A measured run (hook
+ * true) is passed to the on_process hook as soon as it has started. */
 static int
-cmd_once(Bench *b, const RunnerOptions *o, double *seconds, Err *err)
+cmd_once(Bench *benches, size_t i, const RunnerOptions *o, bool hook, double *seconds, Err *err)
 {
+    Bench *b = &benches[i];
     char *copy;
     char **argv = command_argv(b->code, o->shell, &copy, err);
     if (!argv)
@@ -319,6 +321,12 @@ cmd_once(Bench *b, const RunnerOptions *o, double *seconds, Err *err)
     if (child_spawn(&c, argv, false, err) < 0) {
         err_context(err, "benchmark '%s'", shown(b->name));
         goto out;
+    }
+    bool hooked = false;
+    if (hook && o->on_process) {
+        if (o->on_process(o->on_process_ctx, i, (int)c.pid, err) < 0)
+            goto done;
+        hooked = true;
     }
     if (child_wait(&c, o->timeout_s, o->stop, err) < 0) {
         if (!(o->stop && *o->stop))
@@ -342,6 +350,11 @@ cmd_once(Bench *b, const RunnerOptions *o, double *seconds, Err *err)
     }
     rc = 0;
 done:
+    if (hooked) {
+        Err herr;
+        if (o->on_process(o->on_process_ctx, i, 0, rc == 0 ? err : &herr) < 0)
+            rc = -1;
+    }
     child_kill(&c);
     child_fini(&c);
 out:
@@ -351,15 +364,16 @@ out:
 }
 
 static int
-cmd_unit(Bench *b, const RunnerOptions *o, bool first, Err *err)
+cmd_unit(Bench *benches, size_t i, const RunnerOptions *o, bool first, Err *err)
 {
+    Bench *b = &benches[i];
     double t0 = child_now(), t;
     int rc = -1;
     if (first)
         for (int w = 0; w < o->warmups; w++)
-            if (cmd_once(b, o, &t, err) < 0)
+            if (cmd_once(benches, i, o, false, &t, err) < 0)
                 goto done;
-    if (cmd_once(b, o, &t, err) < 0 || bench_begin_group(b, err) < 0 ||
+    if (cmd_once(benches, i, o, true, &t, err) < 0 || bench_begin_group(b, err) < 0 ||
         bench_add_value(b, t, err) < 0)
         goto done;
     rc = 0;
@@ -427,8 +441,9 @@ runner_run(Bench *benches, size_t n, const RunnerOptions *o, Err *err)
                 goto done;
             }
             st.startups = grown;
-            int r = is_cmd ? cmd_unit(b, o, pr[i].units == 0, err)
-                           : py_process(benches, i, o, b->ngroups == 0 && pr[i].units == 0, &st, err);
+            int r = is_cmd
+                        ? cmd_unit(benches, i, o, pr[i].units == 0, err)
+                        : py_process(benches, i, o, b->ngroups == 0 && pr[i].units == 0, &st, err);
             if (r < 0)
                 goto done;
             if (o->stop && *o->stop) {

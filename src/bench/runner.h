@@ -35,8 +35,9 @@ typedef struct {
     void (*progress)(void *ctx, const Bench *benches, const RunnerProgress *p);
     void *progress_ctx;
     volatile sig_atomic_t *stop; /* set by a signal handler: stop, kill the child, fail */
-    /* Optional hook around each measured Python process: called with the driver's pid once
-     * it is ready and again with 0 when it is done (ferret bench --profile). */
+    /* Optional hook around each measured process: called with the pid once it is ready (a
+     * Python benchmark's driver) or has started (a run of a command: exec'd, perhaps not
+     * Python yet), and again with 0 when it is done (ferret bench --profile). */
     int (*on_process)(void *ctx, size_t bench, int pid, Err *err);
     void *on_process_ctx;
 } RunnerOptions;

@@ -19,6 +19,7 @@
 
 struct BenchProfiler {
     Profile **profiles; /* one per benchmark; owned */
+    bool *cmd;          /* which benchmarks are commands */
     size_t n;
     /* the sampling thread: started by the hook with pid > 0, joined with pid 0; while it
      * runs only it touches `sampler` and the profile being filled */
@@ -31,17 +32,25 @@ struct BenchProfiler {
 };
 
 BenchProfiler *
-bench_profiler_new(size_t n, Err *err)
+bench_profiler_new(const Bench *benches, size_t n, Err *err)
 {
     BenchProfiler *bp = calloc(1, sizeof *bp);
-    if (bp)
+    if (bp) {
         bp->profiles = calloc(n ? n : 1, sizeof *bp->profiles);
-    if (!bp || !bp->profiles) {
+        bp->cmd = calloc(n ? n : 1, sizeof *bp->cmd);
+    }
+    if (!bp || !bp->profiles || !bp->cmd) {
+        if (bp) {
+            free(bp->profiles);
+            free(bp->cmd);
+        }
         free(bp);
         err_set(err, ERR_NOMEM, "out of memory");
         return NULL;
     }
     bp->n = n;
+    for (size_t i = 0; i < n; i++)
+        bp->cmd[i] = benches[i].kind == BENCH_CMD;
     return bp;
 }
 
@@ -66,6 +75,7 @@ bench_profiler_free(BenchProfiler *bp)
     for (size_t i = 0; i < bp->n; i++)
         profile_free(bp->profiles[i]);
     free(bp->profiles);
+    free(bp->cmd);
     free(bp);
 }
 
@@ -83,8 +93,10 @@ bench_profiler_hook(void *ctx, size_t bench, int pid, Err *err)
     BenchProfiler *bp = ctx;
     if (pid == 0) {
         stop_thread(bp);
-        /* the process ending while it is read is its normal end, not a failure */
-        if (bp->thread_rc < 0 && bp->thread_err.kind != ERR_GONE) {
+        /* the process ending while it is read is its normal end, not a failure; nor is a
+         * command that never ran Python */
+        if (bp->thread_rc < 0 && bp->thread_err.kind != ERR_GONE &&
+            !(bp->cmd[bench] && bp->thread_err.kind == ERR_NOTPY)) {
             bp->thread_rc = 0;
             *err = bp->thread_err;
             return err_context(err, "--profile");
@@ -96,6 +108,13 @@ bench_profiler_hook(void *ctx, size_t bench, int pid, Err *err)
     SamplerOptions so;
     sampler_options_init(&so);
     so.rate_hz = BENCH_PROFILE_RATE_HZ;
+    if (bp->cmd[bench]) {
+        /* a run has just been exec'd: Python may not be loaded yet, or run in a child (the
+         * shell's); every run's stacks go into one profile, without process roots */
+        so.wait_python = true;
+        so.subprocesses = true;
+        so.merge_processes = true;
+    }
     bp->sampler = sampler_new(pid, &so, bp->profiles[bench], err);
     if (!bp->sampler)
         return err_context(err, "--profile: reading the benchmark process %d", pid);
@@ -111,11 +130,17 @@ bench_profiler_hook(void *ctx, size_t bench, int pid, Err *err)
 }
 
 int
-bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Err *err)
+bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Buf *empty, Err *err)
 {
     for (size_t i = 0; i < n && i < bp->n; i++) {
-        if (!bp->profiles[i])
+        if (!bp->profiles[i] || profile_nsamples(bp->profiles[i]) == 0) {
+            if (empty) {
+                if (empty->len)
+                    buf_puts(empty, ", ");
+                buf_printf(empty, "'%s'", benches[i].name);
+            }
             continue;
+        }
         char *data = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&data, &len);
@@ -135,11 +160,12 @@ bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Err *err)
     return 0;
 }
 
-/* The driver's own code runs from `python -c` (file "<string>"), between timed loops. */
+/* The driver's own code runs from `python -c` (file "<string>"), between timed loops; a
+ * command has no driver (its `-c` code is the benchmark). */
 static bool
-is_driver(const DiffFunc *f)
+is_driver(const Bench *b, const DiffFunc *f)
 {
-    return f->file_len == 8 && memcmp(f->file, "<string>", 8) == 0;
+    return b->kind != BENCH_CMD && f->file_len == 8 && memcmp(f->file, "<string>", 8) == 0;
 }
 
 typedef struct {
@@ -179,7 +205,7 @@ bench_profile_explain(const Bench *a, const Bench *b, size_t top, Buf *out, Err 
     /* shares of the samples taken inside the timed loops only */
     double suma = 0, sumb = 0;
     for (size_t i = 0; i < d.n; i++) {
-        if (is_driver(&d.funcs[i]))
+        if (is_driver(a, &d.funcs[i]))
             continue;
         suma += d.funcs[i].base_self_share;
         sumb += d.funcs[i].new_self_share;
@@ -194,7 +220,7 @@ bench_profile_explain(const Bench *a, const Bench *b, size_t top, Buf *out, Err 
     }
     size_t m = 0;
     for (size_t i = 0; i < d.n; i++) {
-        if (is_driver(&d.funcs[i]) ||
+        if (is_driver(a, &d.funcs[i]) ||
             (d.funcs[i].base_self_share == 0 && d.funcs[i].new_self_share == 0))
             continue;
         ex[m].f = &d.funcs[i];

@@ -20,14 +20,17 @@
 
 typedef struct BenchProfiler BenchProfiler;
 
-/* One profiler for n benchmarks. NULL with *err set. */
-BenchProfiler *bench_profiler_new(size_t n, Err *err);
+/* One profiler for the n benchmarks (it keeps which are commands). NULL with *err set. */
+BenchProfiler *bench_profiler_new(const Bench *benches, size_t n, Err *err);
 void bench_profiler_free(BenchProfiler *bp);
 /* RunnerOptions.on_process: starts sampling pid (> 0) for benchmark `bench`, or stops
- * (pid 0). */
+ * (pid 0). A command's run is sampled once it (or a child, e.g. under the shell) runs
+ * Python; one that never does leaves no samples, which is not an error. */
 int bench_profiler_hook(void *ctx, size_t bench, int pid, Err *err);
-/* Stores each benchmark's profile, as .ferret bytes, in benches[i].profile_blob. */
-int bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Err *err);
+/* Stores each benchmark's profile, as .ferret bytes, in benches[i].profile_blob; a
+ * benchmark with no samples gets none, and its name is appended (comma-separated) to
+ * `empty` when that is not NULL. */
+int bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Buf *empty, Err *err);
 /* Explains the difference between a and b by function, when both carry profiles: appends
  * up to `top` lines to out. Returns 0 (also when there is nothing to say), -1 with *err set
  * when a stored profile cannot be read. */

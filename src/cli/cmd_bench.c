@@ -34,8 +34,9 @@ static const char usage_text[] =
     "  -N, --no-shell        run commands directly, split on blanks (no quoting)\n"
     "  -i, --ignore-failure  time commands even when they exit non-zero\n"
     "      --gc              keep Python's garbage collector on while timing (timeit turns it off)\n"
-    "      --profile         also sample where each Python benchmark spends its time (from\n"
-    "                        outside, 200 Hz); stored with the result for `ferret compare`\n"
+    "      --profile         also sample where each benchmark spends its time (from outside,\n"
+    "                        250 Hz; commands: the Python they run); stored with the result\n"
+    "                        for `ferret compare`\n"
     "how long:\n"
     "  -b, --budget TIME     machine time per benchmark (default 3s), e.g. 500ms, 10s, 2m\n"
     "  -p, --processes N     exactly N processes per benchmark (commands: N runs)\n"
@@ -378,13 +379,7 @@ cmd_bench(int argc, char **argv)
     }
     o.stop = &bench_stop;
     if (a.profile) {
-        for (size_t i = 0; i < run.n; i++)
-            if (run.benches[i].kind == BENCH_CMD) {
-                fprintf(stderr, "ferret: warning: --profile samples Python benchmarks; "
-                                "commands are timed without a profile\n");
-                break;
-            }
-        if (!(prof = bench_profiler_new(run.n, &err))) {
+        if (!(prof = bench_profiler_new(run.benches, run.n, &err))) {
             rc = cli_fail(&err);
             goto done;
         }
@@ -392,8 +387,15 @@ cmd_bench(int argc, char **argv)
         o.on_process_ctx = prof;
     }
     int r = runner_run(run.benches, run.n, &o, &err);
-    if (r == 0 && prof)
-        r = bench_profiler_finish(prof, run.benches, run.n, &err);
+    if (r == 0 && prof) {
+        Buf empty;
+        buf_init(&empty);
+        r = bench_profiler_finish(prof, run.benches, run.n, &empty, &err);
+        if (r == 0 && empty.len)
+            fprintf(stderr, "ferret: warning: --profile: no Python ran in %.*s to be sampled; no "
+                            "profile stored\n", (int)empty.len, empty.data);
+        buf_fini(&empty);
+    }
     if (ps.tty && !a.quiet)
         fputs("\r\033[K", stderr);
     if (r < 0) {

@@ -27,6 +27,8 @@
 #define DISCOVER_NS 100000000LL      /* children and exec checks, every 100 ms */
 #define FLUSH_NS 1000000000LL        /* flush at least once a second */
 #define PENDING_TRIES 20             /* children checked this often before "not Python" */
+#define PENDING_POLL_MAX_NS 10000000LL /* a process not Python yet is looked at again every */
+#define PENDING_POLL_MIN_NS 1000000LL  /* interval, but within 10 ms and not within 1 ms */
 #define FAILS_BEFORE_REOPEN 20       /* all-failed samples before re-finding the runtime */
 #define MAX_PROCS 256
 #define MAX_WEIGHT 100                 /* intervals one late sample may stand for */
@@ -168,7 +170,7 @@ proc_open_target(Sampler *s, Proc *pr, Err *err)
     proc_cmdline(pr->pid, cmd, sizeof cmd);
     if (profile_process(s->p, pr->pid, 0, cmd, &pr->proc, err) < 0)
         return -1;
-    if (s->opt.subprocesses) {
+    if (s->opt.subprocesses && !s->opt.merge_processes) {
         char label[1100];
         snprintf(label, sizeof label, "process %d %s", (int)pr->pid, cmd);
         if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
@@ -370,7 +372,7 @@ build_stack(Sampler *s, Proc *pr, Slot *sl, const FrameId *frames, size_t nframe
             StackId *out, Err *err)
 {
     size_t n = 0;
-    if (s->opt.subprocesses)
+    if (s->opt.subprocesses && !s->opt.merge_processes)
         s->path[n++] = pr->proc_frame;
     if (s->opt.threads_root)
         s->path[n++] = sl->thread_frame;
@@ -832,7 +834,10 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             }
             next_flush = now + FLUSH_NS;
         }
-        next += pending ? 10000000 : interval;
+        next += !pending                         ? interval
+                : interval > PENDING_POLL_MAX_NS ? PENDING_POLL_MAX_NS
+                : interval < PENDING_POLL_MIN_NS ? PENDING_POLL_MIN_NS
+                                                 : interval;
         struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
                !(stop && *stop))

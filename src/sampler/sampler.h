@@ -28,6 +28,7 @@ typedef struct {
     bool gil_only;     /* default view: only the GIL holder's samples */
     bool threads_root; /* each stack starts with a frame naming its thread */
     bool subprocesses; /* also sample Python children (each stack starts with its process) */
+    bool merge_processes; /* with subprocesses: no process roots, all stacks merge */
     bool blocking;     /* stop the target's threads (ptrace) while reading each sample */
     bool wait_python;  /* the process may become Python later (a launcher that execs it) */
     double duration_s; /* stop after this long; 0 = until the process exits */

@@ -345,6 +345,23 @@ def test_dying_and_hanging_python(ferret, tmp_path):
     assert json.loads((tmp_path / "o.json").read_text())["benchmarks"][0]["n"] == 30
 
 
+def slow_part_share(compare_out):
+    """The share of the difference compare's explanation gives slow_part: itself and its
+    generator expression (named "<genexpr>" before 3.11, "slow_part.<locals>.<genexpr>"
+    after). None when there is no explanation."""
+    lines = compare_out.splitlines()
+    at = [i for i, l in enumerate(lines) if "where the difference comes from" in l]
+    if not at:
+        return None
+    share = 0.0
+    for l in lines[at[0] + 1:]:
+        if not l.startswith("    "):
+            break
+        if "slow_part" in l or "<genexpr>" in l:
+            share += float(l.split("%")[0].split()[-1])
+    return share
+
+
 def test_profile_explains_difference(ferret, python, tmp_path):
     db = tmp_path / "h.db"
     for n, out in (("1000", "a.json"), ("5000", "b.json")):
@@ -365,15 +382,32 @@ def test_profile_explains_difference(ferret, python, tmp_path):
     for args in (["a.json", "b.json"], ["--db", str(db), "work~1", "work"]):
         c = run(ferret, "compare", *args, cwd=tmp_path)
         assert c.returncode == 0, c.stderr
-        lines = c.stdout.splitlines()
-        at = [i for i, l in enumerate(lines) if "where the difference comes from" in l]
-        assert at, c.stdout
-        # most of the difference is slow_part's: itself and its generator expression (named
-        # "<genexpr>" before 3.11, "slow_part.<locals>.<genexpr>" after)
-        share = 0.0
-        for l in lines[at[0] + 1:]:
-            if not l.startswith("    "):
-                break
-            if "slow_part" in l or "<genexpr>" in l:
-                share += float(l.split("%")[0].split()[-1])
-        assert share > 50, c.stdout
+        assert (slow_part_share(c.stdout) or 0) > 50, c.stdout
+
+
+def test_profile_of_commands(ferret, python, tmp_path):
+    # each run of a command is sampled once Python runs in it: through the shell (a child
+    # of sh, or sh exec'd) and without it; the runs share one profile that compare explains
+    prog = str(TARGETS / "cmd_profiled.py")
+    for n, out, shell in (("20000", "a.json", []), ("100000", "b.json", ["-N"])):
+        r = bench(ferret, "-q", "-p", "6", "--profile", *shell, "--json", out, "--no-history",
+                  "--cmd", "%s %s" % (python, prog), cwd=tmp_path, env={"SLOW_N": n})
+        assert r.returncode == 0, r.stderr
+        assert "--profile" not in r.stderr, r.stderr
+        b = json.loads((tmp_path / out).read_text())["benchmarks"][0]
+        prof = tmp_path / (out + ".ferret")
+        prof.write_bytes(base64.b64decode(b["profile_ferret"]))
+        rep = run(ferret, "report", str(prof), "-f", "collapsed", "-o", "-", cwd=tmp_path)
+        assert rep.returncode == 0, rep.stderr
+        assert "slow_part" in rep.stdout and "<module> (%s" % prog in rep.stdout, rep.stdout[:2000]
+        assert "process " not in rep.stdout  # no per-run process roots
+    c = run(ferret, "compare", "a.json", "b.json", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    assert (slow_part_share(c.stdout) or 0) > 50, c.stdout
+    # a command that runs no Python: timed, with a warning and no profile
+    r = bench(ferret, "-q", "-p", "3", "--profile", "--json", "c.json", "--no-history",
+              "--cmd", "sleep 0.02", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "warning: --profile: no Python ran in 'sleep 0.02'" in r.stderr, r.stderr
+    b = json.loads((tmp_path / "c.json").read_text())["benchmarks"][0]
+    assert b["n"] == 3 and not b.get("profile_ferret")
