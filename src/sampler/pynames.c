@@ -216,7 +216,10 @@ pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, bool refind, ch
     if (L->interp.modules < 0 || !interp)
         return -1;
     uintptr_t active = 0;
+    if (!refind && (t->names_interp != interp || !t->names_active))
+        return -1; /* finding _active is the expensive part: only when asked to */
     for (int attempt = 0; attempt < 2; attempt++) {
+        bool fresh = false;
         if (t->names_interp != interp || !t->names_active) {
             /* sys.modules["threading"]._active, found once per interpreter */
             uintptr_t modules, threading, mdict;
@@ -230,7 +233,7 @@ pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, bool refind, ch
             t->names_interp = interp;
             if (!t->names_active)
                 return -1;
-            attempt = 1; /* freshly found: no second try */
+            fresh = true;
         }
         active = t->names_active;
         uintptr_t thread = dict_get(t, active, long_is, &ident);
@@ -238,8 +241,8 @@ pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, bool refind, ch
         size_t n;
         if (name && code_read_string(t, name, out, cap, &n, &err) == 0)
             return 0;
-        if (!refind)
-            return -1;
+        if (fresh || !refind)
+            return -1;       /* just found, so current: the thread is not in it (yet) */
         t->names_active = 0; /* stale? look it up again once */
     }
     return -1;
