@@ -75,7 +75,9 @@ typedef struct {
     ThreadId thread;
     uint8_t flags;   /* SAMPLE_* */
     SeriesId series;
-    int64_t weight;  /* in the series' unit; 1 for a plain sample */
+    int64_t weight; /* in the series' unit; 1 for a plain sample. A sampled series' sample
+                     * of weight w stands for the w intervals ending at t_ns (a late
+                     * moment, or identical samples of one thread merged) */
 } ProfSample;
 
 typedef enum { PROFILE_SAMPLED = 0, PROFILE_MEMORY = 1, PROFILE_TRACE = 2 } ProfileKind;

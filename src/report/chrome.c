@@ -6,6 +6,8 @@
  * Sampled series: consecutive samples of a thread that share a prefix of their stacks merge
  * into one span per function, open from the first sample to the sample after the last (or
  * one interval after it, when the thread's next sample is more than two intervals later).
+ * A sample of weight w stands for the w intervals that end at its time (a late moment, or a
+ * run of identical samples the sampler merged), so it begins w - 1 intervals earlier.
  * The tracer's "spans" series (unit ns, see profile.h users) is a timeline already: each
  * sample is a complete span [t_ns, t_ns + weight) of its stack's leaf function; when a
  * profile has it, those spans are written directly instead. Names go through esc_json. */
@@ -231,8 +233,13 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
             continue;
         }
         Track *tr = &tracks[s.thread];
+        int64_t begin = s.t_ns;
+        if (gap > 0 && s.weight > 1 && s.weight < (INT64_MAX / gap))
+            begin -= (s.weight - 1) * gap;
+        if (tr->seen && begin < tr->last_t)
+            begin = tr->last_t;
         bool reopen = false;
-        if (tr->seen && gap > 0 && s.t_ns - tr->last_t > 2 * gap) {
+        if (tr->seen && gap > 0 && begin - tr->last_t > 2 * gap) {
             close_to(&c, tr, th, 0, tr->last_t + gap); /* the thread was not seen meanwhile */
             reopen = true;
         }
@@ -258,10 +265,10 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         size_t keep = 0;
         while (keep < depth && keep < tr->depth && tr->funcs[keep] == sum.func_of_frame[frames[keep]])
             keep++;
-        close_to(&c, tr, th, keep, s.t_ns);
+        close_to(&c, tr, th, keep, begin);
         for (size_t k = keep; k < depth; k++) {
             tr->funcs[k] = sum.func_of_frame[frames[k]];
-            tr->start[k] = s.t_ns;
+            tr->start[k] = begin;
         }
         tr->depth = depth;
         tr->last_t = s.t_ns;

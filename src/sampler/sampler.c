@@ -38,6 +38,7 @@
 #define DEFER_MAX 2048                 /* ... and how many of them, for its name */
 #define NAME_QUICK_NS 1000000LL        /* ... which is looked for this often meanwhile */
 #define SAMPLER_NICE (-10)             /* the sampling thread's priority, where allowed */
+#define RUN_MAX_NS 100000000LL         /* a thread's identical samples merge for this long */
 
 /* A sample held back until its thread has a name (see defer_samples). */
 typedef struct {
@@ -72,6 +73,11 @@ typedef struct {
     size_t npend, pend_cap;
     FrameId *pend_frames;
     size_t npend_frames, pend_frames_cap;
+    /* The thread's last sample, not added yet: the samples after it that are the same
+     * (stack, flags) add their weight to it and move its time on (see add_sample). */
+    ProfSample run;
+    int64_t run_start_ns;
+    bool run_open;
 } Slot;
 
 typedef struct {
@@ -421,6 +427,51 @@ thread_stack(Sampler *s, Proc *pr, Slot *sl, const WalkThread *w, StackId *out, 
     return remember(sl, w, err);
 }
 
+/* Adds the thread's open run of samples to the profile. */
+static int
+close_run(Sampler *s, Slot *sl, Err *err)
+{
+    if (!sl->run_open)
+        return 0;
+    sl->run_open = false;
+    return profile_add_sample(s->p, &sl->run, err);
+}
+
+/* Records a thread's sample. A thread often stays in one stack from sample to sample (asleep,
+ * waiting, in a long C call): such samples merge into one whose weight is the intervals it
+ * stands for and whose time is the last of them (as for a late moment), so a long attach to
+ * a process of mostly idle threads does not keep a record per thread per moment. A run ends
+ * when the stack or flags change, after RUN_MAX_NS (the HTML timeline places a sample at
+ * its time), at each flush (what was streamed is complete), and when sampling ends. */
+static int
+add_sample(Sampler *s, Slot *sl, const ProfSample *smp, Err *err)
+{
+    if (!s->in_run) /* sampler_step: each moment on its own */
+        return profile_add_sample(s->p, smp, err);
+    if (sl->run_open && sl->run.stack == smp->stack && sl->run.flags == smp->flags &&
+        smp->t_ns - sl->run_start_ns < RUN_MAX_NS && sl->run.weight + smp->weight <= INT32_MAX) {
+        sl->run.weight += smp->weight;
+        sl->run.t_ns = smp->t_ns;
+        return 0;
+    }
+    if (close_run(s, sl, err) < 0)
+        return -1;
+    sl->run = *smp;
+    sl->run_start_ns = smp->t_ns;
+    sl->run_open = true;
+    return 0;
+}
+
+static int
+close_runs(Sampler *s, Err *err)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        for (size_t k = 0; k < s->procs[i].nslots; k++)
+            if (close_run(s, &s->procs[i].slots[k], err) < 0)
+                return -1;
+    return 0;
+}
+
 /* With --threads, the samples of a thread seen before it has its name (a new thread runs a
  * moment before threading registers it) are held back until the name comes, so that all
  * of its stacks get the same root; for a while only, as some threads never get one. */
@@ -488,11 +539,13 @@ hand_over(Sampler *s, Proc *pr, Slot *sl, Err *err)
     return 0;
 }
 
+/* Adds every sample of pr's threads still held back or in an open run. */
 static int
 hand_over_proc(Sampler *s, Proc *pr, Err *err)
 {
     for (size_t i = 0; i < pr->nslots; i++)
-        if (pr->slots[i].npend && hand_over(s, pr, &pr->slots[i], err) < 0)
+        if ((pr->slots[i].npend && hand_over(s, pr, &pr->slots[i], err) < 0) ||
+            close_run(s, &pr->slots[i], err) < 0)
             return -1;
     return 0;
 }
@@ -628,7 +681,7 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         }
         ProfSample smp = {.t_ns = t_ns, .stack = stack, .thread = sl->thread, .flags = flags,
                           .series = s->series, .weight = weight};
-        if (profile_add_sample(s->p, &smp, err) < 0)
+        if (add_sample(s, sl, &smp, err) < 0)
             return -1;
         s->stats.samples++;
     }
@@ -644,7 +697,7 @@ prune_slots(Sampler *s, Proc *pr, Err *err)
     for (size_t i = 0; i < pr->nslots; i++) {
         Slot *sl = &pr->slots[i];
         if (s->stats.ticks - sl->seen_tick > horizon) {
-            if (sl->npend && hand_over(s, pr, sl, err) < 0)
+            if ((sl->npend && hand_over(s, pr, sl, err) < 0) || close_run(s, sl, err) < 0)
                 return -1;
             proc_thread_stat_close(&sl->stat);
             free(sl->last);
@@ -716,6 +769,8 @@ discover(Sampler *s, Err *err)
 static int
 flush(Sampler *s, Err *err)
 {
+    if (close_runs(s, err) < 0)
+        return -1;
     for (int r = 0; r < WALK_DROP_COUNT; r++) {
         uint64_t d = s->drops.n[r] - s->drops_flushed.n[r];
         if (d && profile_add_dropped(s->p, walk_drop_name((WalkDropReason)r), d, err) < 0)

@@ -141,6 +141,44 @@ def test_threads_root_is_one_name_per_thread(python, ferret, tmp_path):
     assert "cruncher" in names and "MainThread" in names, names
 
 
+def maxrss_kb(cmd):
+    """Runs cmd and returns (its exit status, its own peak resident memory in KiB)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.execv(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    _, status, usage = os.wait4(pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss
+
+
+def test_long_attach_to_idle_threads_keeps_memory_flat(python, ferret, tmp_path):
+    # a thread that stays in one stack gives identical samples, which merge: attaching 4 s
+    # instead of 1 s to 60 idle threads at 2 kHz (another 366,000 samples, about 9.5 MB as
+    # separate records) must cost ferret little more memory
+    p = subprocess.Popen([python, str(TARGETS / "idle_threads.py")], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        peak = {}
+        for d in (1, 4):
+            out = tmp_path / f"idle{d}.txt"
+            rc, peak[d] = maxrss_kb([ferret, "attach", "-q", "-r", "2000", "--duration", str(d),
+                                     "-f", "collapsed", "-o", str(out), str(p.pid)])
+            assert rc == 0
+            st = collapsed(out)
+            # nothing lost: the weights still add up to every thread at every moment
+            assert weight(st, lambda f: True) > 0.9 * 61 * 2000 * d, weight(st, lambda f: True)
+        assert peak[4] - peak[1] < 3000, peak
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+
+
 def test_gil_mode_shows_only_the_holder(python, ferret, tmp_path):
     prog = str(TARGETS / "gil_threads.py")
     r, st = record(ferret, tmp_path, python, prog, opts=("--gil", "--threads"))
