@@ -62,6 +62,28 @@ cmp_desc_i64(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
+/* In a sampled profile a sample of weight w stands for the w intervals that end at its time
+ * (a late moment, or identical samples of a thread that the sampler merged): the time of
+ * the first, and the interval, or 0 when the weight is not spread over time. */
+static int64_t
+sample_begin(const Profile *p, const ProfSample *s, int64_t *step)
+{
+    const ProfileInfo *info = profile_info_c(p);
+    *step = 0;
+    if (info->kind != PROFILE_SAMPLED || info->interval_ns <= 0 || s->weight <= 1 ||
+        s->weight > INT64_MAX / info->interval_ns)
+        return s->t_ns;
+    *step = info->interval_ns;
+    return s->t_ns - (s->weight - 1) * info->interval_ns;
+}
+
+static size_t
+bucket_of(int64_t t, int64_t t0, double span)
+{
+    double q = (double)(t - t0) / span * HTML_BUCKETS;
+    return q <= 0 ? 0 : q >= HTML_BUCKETS ? HTML_BUCKETS - 1 : (size_t)q;
+}
+
 /* threads: the busiest threads, each with per-bucket counts of all, on-CPU and GIL. */
 static int
 put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
@@ -76,7 +98,8 @@ put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
         if (s.series != opt->series)
             continue;
         cnt[s.thread][0] += s.weight;
-        t0 = s.t_ns < t0 ? s.t_ns : t0;
+        int64_t step, begin = sample_begin(p, &s, &step);
+        t0 = begin < t0 ? begin : t0;
         t1 = s.t_ns > t1 ? s.t_ns : t1;
     }
     for (size_t t = 0; cnt && t < nt; t++)
@@ -106,15 +129,20 @@ put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
         profile_sample_at(p, i, &s);
         if (s.series != opt->series || slot[s.thread] < 0)
             continue;
-        size_t q = (size_t)((double)(s.t_ns - t0) / span * HTML_BUCKETS);
-        if (q >= HTML_BUCKETS)
-            q = HTML_BUCKETS - 1;
         int64_t *row = bk + (size_t)slot[s.thread] * 3 * HTML_BUCKETS;
-        row[q] += s.weight;
-        if (s.flags & SAMPLE_ON_CPU)
-            row[HTML_BUCKETS + q] += s.weight;
-        if (s.flags & SAMPLE_HAS_GIL)
-            row[2 * HTML_BUCKETS + q] += s.weight;
+        int64_t step, begin = sample_begin(p, &s, &step);
+        /* one interval at a time, unless the whole sample falls in one bucket */
+        size_t q0 = bucket_of(begin, t0, span), q1 = bucket_of(s.t_ns, t0, span);
+        int64_t units = step && q0 != q1 ? s.weight : 1;
+        int64_t each = step && q0 != q1 ? 1 : s.weight;
+        for (int64_t k = 0; k < units; k++) {
+            size_t q = units > 1 ? bucket_of(begin + k * step, t0, span) : q1;
+            row[q] += each;
+            if (s.flags & SAMPLE_ON_CPU)
+                row[HTML_BUCKETS + q] += each;
+            if (s.flags & SAMPLE_HAS_GIL)
+                row[2 * HTML_BUCKETS + q] += each;
+        }
     }
     buf_puts(b, "\"threads\":[");
     for (size_t k = 0; k < shown && cnt[k][0] > 0; k++) {

@@ -188,6 +188,57 @@ test_call_tree(void)
     profile_free(p);
 }
 
+/* A sample of weight w stands for the w intervals ending at its time (the sampler merges a
+ * thread's identical samples so): the HTML thread timeline spreads it over those intervals,
+ * and the Chrome trace starts its span at the first of them. */
+static void
+test_merged_samples_in_time(void)
+{
+    ThreadId th;
+    Profile *p = new_profile(&th, "MainThread");
+    profile_info(p)->interval_ns = 1000000; /* 1 ms */
+    FrameId idle = frame(p, "idle", "app.py", 1, 1), busy = frame(p, "busy", "app.py", 5, 5);
+    Err err;
+    StackId si, sb;
+    CHECK(profile_stack_path(p, &idle, 1, &si, &err) == 0);
+    CHECK(profile_stack_path(p, &busy, 1, &sb, &err) == 0);
+    /* 0 ms: busy; then idle for 1000 intervals, one sample at 1000 ms; then busy again */
+    ProfSample a = {.t_ns = 0, .stack = sb, .thread = th, .weight = 1};
+    ProfSample b = {.t_ns = 1000000000, .stack = si, .thread = th, .weight = 1000};
+    ProfSample c = {.t_ns = 1001000000, .stack = sb, .thread = th, .weight = 1};
+    CHECK(profile_add_sample(p, &a, &err) == 0);
+    CHECK(profile_add_sample(p, &b, &err) == 0);
+    CHECK(profile_add_sample(p, &c, &err) == 0);
+    size_t len;
+    char *html = render(p, report_find("html"), &len);
+    CHECK(html != NULL);
+    char *all = html ? strstr(html, "\"all\":[") : NULL;
+    CHECK(all != NULL);
+    if (all) {
+        /* 400 buckets over ~1 s: the idle second fills them all, 2 or 3 per bucket */
+        int nonzero = 0, biggest = 0;
+        char *q = all + 7;
+        for (int k = 0; k < 400; k++) {
+            int v = (int)strtol(q, &q, 10);
+            nonzero += v > 0;
+            biggest = v > biggest ? v : biggest;
+            q++; /* the comma or the bracket */
+        }
+        CHECK_EQ_INT(nonzero, 400);
+        CHECK(biggest <= 5);
+    }
+    free(html);
+    char *chrome = render(p, report_find("chrome"), &len);
+    CHECK(chrome != NULL);
+    /* busy [0, 1 ms), idle [1 ms, 1001 ms), busy [1001 ms, 1002 ms) */
+    CHECK(chrome && strstr(chrome, "\"name\":\"idle\"") != NULL);
+    CHECK(chrome && strstr(chrome, "\"ts\":1000.000,\"dur\":1000000.000") != NULL);
+    if (chrome && !strstr(chrome, "\"ts\":1000.000,\"dur\":1000000.000"))
+        fprintf(stderr, "%s\n", chrome);
+    free(chrome);
+    profile_free(p);
+}
+
 static const char *const hostile[] = {
     "<script>window.__ferretInjected=true</script>",
     "\"}]},{\"injected\":\"1",
@@ -474,6 +525,7 @@ main(void)
 {
     test_pprof_bytes();
     test_call_tree();
+    test_merged_samples_in_time();
     test_hostile_names();
     test_diff_reference();
     test_default_path();
