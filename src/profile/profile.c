@@ -569,6 +569,15 @@ profile_sample_at(const Profile *p, size_t i, ProfSample *out)
     out->weight = p->s_weight ? p->s_weight[i] : 1;
 }
 
+int64_t
+profile_sample_begin(const Profile *p, const ProfSample *s)
+{
+    int64_t iv = p->info.interval_ns;
+    if (p->info.kind != PROFILE_SAMPLED || iv <= 0 || s->weight <= 1 || s->weight > INT64_MAX / iv)
+        return s->t_ns;
+    return s->t_ns - (s->weight - 1) * iv;
+}
+
 void
 profile_meta_at(const Profile *p, size_t i, const char **key, const char **value)
 {

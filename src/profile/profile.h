@@ -138,6 +138,10 @@ const ProfThread *profile_thread_at(const Profile *p, ThreadId id);
 const char *profile_series_name(const Profile *p, SeriesId id);
 const char *profile_series_unit(const Profile *p, SeriesId id);
 void profile_sample_at(const Profile *p, size_t i, ProfSample *out);
+/* When the time a sample stands for begins: in a sampled profile a sample of weight w covers
+ * the w intervals that end at its t_ns (a late moment, or identical samples of a thread the
+ * sampler merged), so it begins w - 1 intervals earlier; any other sample at t_ns. */
+int64_t profile_sample_begin(const Profile *p, const ProfSample *s);
 void profile_meta_at(const Profile *p, size_t i, const char **key, const char **value);
 const char *profile_meta_get(const Profile *p, const char *key); /* NULL if absent */
 /* Looks a series up by name; returns false if absent. */

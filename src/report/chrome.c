@@ -233,9 +233,7 @@ chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
             continue;
         }
         Track *tr = &tracks[s.thread];
-        int64_t begin = s.t_ns;
-        if (gap > 0 && s.weight > 1 && s.weight < (INT64_MAX / gap))
-            begin -= (s.weight - 1) * gap;
+        int64_t begin = profile_sample_begin(p, &s);
         if (tr->seen && begin < tr->last_t)
             begin = tr->last_t;
         bool reopen = false;

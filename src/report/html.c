@@ -62,21 +62,6 @@ cmp_desc_i64(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
-/* In a sampled profile a sample of weight w stands for the w intervals that end at its time
- * (a late moment, or identical samples of a thread that the sampler merged): the time of
- * the first, and the interval, or 0 when the weight is not spread over time. */
-static int64_t
-sample_begin(const Profile *p, const ProfSample *s, int64_t *step)
-{
-    const ProfileInfo *info = profile_info_c(p);
-    *step = 0;
-    if (info->kind != PROFILE_SAMPLED || info->interval_ns <= 0 || s->weight <= 1 ||
-        s->weight > INT64_MAX / info->interval_ns)
-        return s->t_ns;
-    *step = info->interval_ns;
-    return s->t_ns - (s->weight - 1) * info->interval_ns;
-}
-
 static size_t
 bucket_of(int64_t t, int64_t t0, double span)
 {
@@ -98,7 +83,7 @@ put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
         if (s.series != opt->series)
             continue;
         cnt[s.thread][0] += s.weight;
-        int64_t step, begin = sample_begin(p, &s, &step);
+        int64_t begin = profile_sample_begin(p, &s);
         t0 = begin < t0 ? begin : t0;
         t1 = s.t_ns > t1 ? s.t_ns : t1;
     }
@@ -130,13 +115,14 @@ put_threads(Buf *b, const Profile *p, const ReportOptions *opt, Err *err)
         if (s.series != opt->series || slot[s.thread] < 0)
             continue;
         int64_t *row = bk + (size_t)slot[s.thread] * 3 * HTML_BUCKETS;
-        int64_t step, begin = sample_begin(p, &s, &step);
-        /* one interval at a time, unless the whole sample falls in one bucket */
+        /* a sample standing for several intervals (profile_sample_begin) goes one interval
+         * at a time, unless it falls in one bucket */
+        int64_t begin = profile_sample_begin(p, &s), step = profile_info_c(p)->interval_ns;
         size_t q0 = bucket_of(begin, t0, span), q1 = bucket_of(s.t_ns, t0, span);
-        int64_t units = step && q0 != q1 ? s.weight : 1;
-        int64_t each = step && q0 != q1 ? 1 : s.weight;
+        bool spread = begin != s.t_ns && q0 != q1;
+        int64_t units = spread ? s.weight : 1, each = spread ? 1 : s.weight;
         for (int64_t k = 0; k < units; k++) {
-            size_t q = units > 1 ? bucket_of(begin + k * step, t0, span) : q1;
+            size_t q = spread ? bucket_of(begin + k * step, t0, span) : q1;
             row[q] += each;
             if (s.flags & SAMPLE_ON_CPU)
                 row[HTML_BUCKETS + q] += each;
