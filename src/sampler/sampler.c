@@ -211,15 +211,21 @@ add_proc(Sampler *s, pid_t pid, pid_t ppid, Proc **out, Err *err)
     return 1;
 }
 
+/* Closes a forgotten thread's /proc files and frees what it kept. */
+static void
+slot_fini(Slot *sl)
+{
+    proc_thread_stat_close(&sl->stat);
+    free(sl->last);
+    free(sl->pend);
+    free(sl->pend_frames);
+}
+
 static void
 slots_fini(Proc *pr)
 {
-    for (size_t i = 0; i < pr->nslots; i++) {
-        proc_thread_stat_close(&pr->slots[i].stat);
-        free(pr->slots[i].last);
-        free(pr->slots[i].pend);
-        free(pr->slots[i].pend_frames);
-    }
+    for (size_t i = 0; i < pr->nslots; i++)
+        slot_fini(&pr->slots[i]);
     free(pr->slots);
     pr->slots = NULL;
     pr->nslots = pr->slots_cap = 0;
@@ -539,13 +545,20 @@ hand_over(Sampler *s, Proc *pr, Slot *sl, Err *err)
     return 0;
 }
 
-/* Adds every sample of pr's threads still held back or in an open run. */
+/* Adds every sample of a thread still held back or in an open run. */
+static int
+slot_flush(Sampler *s, Proc *pr, Slot *sl, Err *err)
+{
+    if (sl->npend && hand_over(s, pr, sl, err) < 0)
+        return -1;
+    return close_run(s, sl, err);
+}
+
 static int
 hand_over_proc(Sampler *s, Proc *pr, Err *err)
 {
     for (size_t i = 0; i < pr->nslots; i++)
-        if ((pr->slots[i].npend && hand_over(s, pr, &pr->slots[i], err) < 0) ||
-            close_run(s, &pr->slots[i], err) < 0)
+        if (slot_flush(s, pr, &pr->slots[i], err) < 0)
             return -1;
     return 0;
 }
@@ -697,12 +710,9 @@ prune_slots(Sampler *s, Proc *pr, Err *err)
     for (size_t i = 0; i < pr->nslots; i++) {
         Slot *sl = &pr->slots[i];
         if (s->stats.ticks - sl->seen_tick > horizon) {
-            if ((sl->npend && hand_over(s, pr, sl, err) < 0) || close_run(s, sl, err) < 0)
+            if (slot_flush(s, pr, sl, err) < 0)
                 return -1;
-            proc_thread_stat_close(&sl->stat);
-            free(sl->last);
-            free(sl->pend);
-            free(sl->pend_frames);
+            slot_fini(sl);
             continue;
         }
         pr->slots[k++] = *sl;
