@@ -21,6 +21,7 @@
 #include "sampler/proc.h"
 #include "sampler/pynames.h"
 #include "sampler/walk.h"
+#include "util/buf.h"
 
 #define MAX_THREADS 1024
 #define FRAMES_CAP (1u << 18)        /* frames of one process's sample, all threads */
@@ -43,7 +44,7 @@
 /* A sample held back until its thread has a name (see defer_samples). */
 typedef struct {
     int64_t t_ns, weight;
-    size_t off, n; /* its frames in the slot's pend_frames, innermost first */
+    size_t off, n; /* its frames in the slot's pend_frames (FrameIds), innermost first */
     bool partial;
     uint8_t flags;
 } Pending;
@@ -69,10 +70,8 @@ typedef struct {
     bool relabel; /* the --threads root changed: the last stack needs rebuilding */
     StackId last_stack;
     int64_t born_ns; /* first seen */
-    Pending *pend;   /* samples waiting for the name */
-    size_t npend, pend_cap;
-    FrameId *pend_frames;
-    size_t npend_frames, pend_frames_cap;
+    Buf pend;        /* samples waiting for the name (Pending), and their frames */
+    Buf pend_frames;
     /* The thread's last sample, not added yet: the samples after it that are the same
      * (stack, flags) add their weight to it and move its time on (see add_sample). */
     ProfSample run;
@@ -217,8 +216,8 @@ slot_fini(Slot *sl)
 {
     proc_thread_stat_close(&sl->stat);
     free(sl->last);
-    free(sl->pend);
-    free(sl->pend_frames);
+    buf_fini(&sl->pend);
+    buf_fini(&sl->pend_frames);
 }
 
 static void
@@ -485,40 +484,24 @@ static bool
 defer_samples(const Sampler *s, const Slot *sl, int64_t t_ns)
 {
     return s->in_run && s->opt.threads_root && !sl->named && t_ns - sl->born_ns < DEFER_NS &&
-           sl->npend < DEFER_MAX && sl->npend_frames + sl->last_n <= DEFER_MAX * 64;
+           sl->pend.len < DEFER_MAX * sizeof(Pending) &&
+           sl->pend_frames.len + sl->last_n * sizeof(FrameId) <= DEFER_MAX * 64 * sizeof(FrameId);
 }
 
 /* Holds a sample of the last stack (sl->last) back. */
 static int
 hold(Slot *sl, int64_t t_ns, int64_t weight, uint8_t flags, Err *err)
 {
-    if (sl->npend == sl->pend_cap) {
-        size_t cap = sl->pend_cap ? 2 * sl->pend_cap : 16;
-        Pending *np = realloc(sl->pend, cap * sizeof *np);
-        if (!np)
-            return err_set(err, ERR_NOMEM, "out of memory");
-        sl->pend = np;
-        sl->pend_cap = cap;
-    }
-    if (sl->npend_frames + sl->last_n > sl->pend_frames_cap) {
-        size_t cap = sl->pend_frames_cap ? 2 * sl->pend_frames_cap : 256;
-        while (cap < sl->npend_frames + sl->last_n)
-            cap *= 2;
-        FrameId *nf = realloc(sl->pend_frames, cap * sizeof *nf);
-        if (!nf)
-            return err_set(err, ERR_NOMEM, "out of memory");
-        sl->pend_frames = nf;
-        sl->pend_frames_cap = cap;
-    }
-    sl->pend[sl->npend++] = (Pending){.t_ns = t_ns,
-                                      .weight = weight,
-                                      .off = sl->npend_frames,
-                                      .n = sl->last_n,
-                                      .partial = sl->last_partial,
-                                      .flags = flags};
-    if (sl->last_n)
-        memcpy(sl->pend_frames + sl->npend_frames, sl->last, sl->last_n * sizeof *sl->last);
-    sl->npend_frames += sl->last_n;
+    Pending h = {.t_ns = t_ns,
+                 .weight = weight,
+                 .off = sl->pend_frames.len / sizeof(FrameId),
+                 .n = sl->last_n,
+                 .partial = sl->last_partial,
+                 .flags = flags};
+    buf_append(&sl->pend, &h, sizeof h);
+    buf_append(&sl->pend_frames, sl->last, sl->last_n * sizeof *sl->last);
+    if (buf_failed(&sl->pend) || buf_failed(&sl->pend_frames))
+        return err_set(err, ERR_NOMEM, "out of memory");
     return 0;
 }
 
@@ -527,10 +510,12 @@ hold(Slot *sl, int64_t t_ns, int64_t weight, uint8_t flags, Err *err)
 static int
 hand_over(Sampler *s, Proc *pr, Slot *sl, Err *err)
 {
-    for (size_t i = 0; i < sl->npend; i++) {
-        const Pending *h = &sl->pend[i];
+    const Pending *held = (const Pending *)sl->pend.data;
+    const FrameId *frames = (const FrameId *)sl->pend_frames.data;
+    for (size_t i = 0; i < sl->pend.len / sizeof *held; i++) {
+        const Pending *h = &held[i];
         StackId stack;
-        if (build_stack(s, pr, sl, sl->pend_frames + h->off, h->n, h->partial, &stack, err) < 0)
+        if (build_stack(s, pr, sl, frames + h->off, h->n, h->partial, &stack, err) < 0)
             return -1;
         ProfSample smp = {.t_ns = h->t_ns,
                           .stack = stack,
@@ -541,7 +526,8 @@ hand_over(Sampler *s, Proc *pr, Slot *sl, Err *err)
         if (profile_add_sample(s->p, &smp, err) < 0)
             return -1;
     }
-    sl->npend = sl->npend_frames = 0;
+    buf_reset(&sl->pend);
+    buf_reset(&sl->pend_frames);
     return 0;
 }
 
@@ -549,7 +535,7 @@ hand_over(Sampler *s, Proc *pr, Slot *sl, Err *err)
 static int
 slot_flush(Sampler *s, Proc *pr, Slot *sl, Err *err)
 {
-    if (sl->npend && hand_over(s, pr, sl, err) < 0)
+    if (sl->pend.len && hand_over(s, pr, sl, err) < 0)
         return -1;
     return close_run(s, sl, err);
 }
@@ -647,7 +633,7 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
                 return -1;
             defer = defer_samples(s, sl, t_ns);
         }
-        if (!defer && sl->npend && hand_over(s, pr, sl, err) < 0)
+        if (!defer && sl->pend.len && hand_over(s, pr, sl, err) < 0)
             return -1;
         /* a thread whose Python stack changed since the last sample executed code meanwhile;
          * only an unchanged one (asleep, blocked, or in a long C call) needs the kernel's
