@@ -265,8 +265,10 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
         }
         uintptr_t next_ts = rd_ptr(ts, L->thread.next);
         /* From 3.12 a new thread's state is made by its parent and listed before the thread
-         * runs and binds it (thread_id 0 until then): not a thread to sample yet. */
-        if (rd_ptr(ts, L->thread.thread_id) == 0) {
+         * runs and binds it (thread_id 0 until then, and the kernel id, written just after
+         * the thread id, 0 a moment longer): not a thread to sample yet. */
+        if (rd_ptr(ts, L->thread.thread_id) == 0 ||
+            (L->thread.native_thread_id >= 0 && rd_ptr(ts, L->thread.native_thread_id) == 0)) {
             tstate = next_ts;
             continue;
         }
