@@ -28,8 +28,6 @@
 #define DISCOVER_NS 100000000LL      /* children and exec checks, every 100 ms */
 #define FLUSH_NS 1000000000LL        /* flush at least once a second */
 #define PENDING_TRIES 20             /* children checked this often before "not Python" */
-#define PENDING_POLL_MAX_NS 10000000LL /* a process not Python yet is looked at again every */
-#define PENDING_POLL_MIN_NS 1000000LL  /* interval, but within 10 ms and not within 1 ms */
 #define FAILS_BEFORE_REOPEN 20       /* all-failed samples before re-finding the runtime */
 #define MAX_PROCS 256
 #define MAX_WEIGHT 100                 /* intervals one late sample may stand for */
@@ -885,10 +883,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             }
             next_flush = now + FLUSH_NS;
         }
-        next += !pending                         ? interval
-                : interval > PENDING_POLL_MAX_NS ? PENDING_POLL_MAX_NS
-                : interval < PENDING_POLL_MIN_NS ? PENDING_POLL_MIN_NS
-                                                 : interval;
+        next += pending ? 10000000 : interval;
         struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
                !(stop && *stop))
