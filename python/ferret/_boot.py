@@ -36,7 +36,7 @@ def trace_main():
                                builtins=env.get("FERRET_TRACE_BUILTINS") == "1",
                                timeline=int(env.get("FERRET_TRACE_TIMELINE", "0")),
                                cpu=env.get("FERRET_TRACE_CPU", "1") == "1")
-        _trace._enter(opts, seed=False)
+        _trace._enter(opts, seed=False, rewrite=True)
         rec = _trace._ferret.Recording(command=_trace._command_line(),
                                        python_version=_trace._python_version())
         rec.begin()

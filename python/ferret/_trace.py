@@ -88,8 +88,12 @@ def _unpatch():
     threading.setprofile = _real.pop("thread_setprofile")
 
 
-def _enter(opts, seed=True):
-    """Joins or starts the process's tracer; returns True if this call started it."""
+def _enter(opts, seed=True, rewrite=False):
+    """Joins or starts the process's tracer; returns True if this call started it.
+
+    rewrite: on 3.11, take line events from probes in copies of the code rather than
+    the trace function (only before the program runs: frames already running keep
+    their code)."""
     global _sessions, _owner_pid, _saved_profile
     with _lock:
         _ferret.check()
@@ -112,7 +116,8 @@ def _enter(opts, seed=True):
         try:
             _ferret.start(lines=opts["lines"], builtins=opts["builtins"], cpu=opts["cpu"],
                           timeline=opts["timeline"], include=opts["include"], seed=seed,
-                          ignore_dir=_PKG_DIR, main_ident=threading.main_thread().ident)
+                          ignore_dir=_PKG_DIR, main_ident=threading.main_thread().ident,
+                          rewrite=rewrite)
         except BaseException:
             if _saved_profile is not None:
                 sys.setprofile(_saved_profile)

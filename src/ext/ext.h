@@ -30,6 +30,9 @@ typedef struct {
     bool hook_replaced;    /* another profiler took the hook in some thread (pre-3.12) */
     bool eval_replaced;    /* another frame evaluator took ferret's place (a JIT, -X perf) */
     bool getitem_unseen;   /* 3.11.0-3.11.3: a __getitem__ may have run unseen (gh-104405) */
+    bool rewrite;          /* 3.11 --lines: probes in copies of the code (rewrite.c), not
+                              the trace function; only where tracing starts before the
+                              program (`ferret trace`): frames already running keep their code */
     unsigned long main_ident;
 } ExtState;
 
@@ -117,6 +120,15 @@ int hooks_add_methods(PyObject *module);
 int timing_add_methods(PyObject *module);
 /* Called after fork() in the child: drop the hooks without touching other threads. */
 void hooks_forget(void);
+
+/* 3.11 line events from probes in copies of the code (rewrite.c). rewrite_start: 0, or -1
+ * with a Python exception set. rewrite_code: the copy to run for co (new reference), Py_None
+ * when co wants no lines or cannot be given probes (rewrite_failed counts those), NULL with
+ * an exception on failure. rewrite_probed: is co such a copy? */
+int rewrite_start(void);
+PyObject *rewrite_code(PyCodeObject *co);
+bool rewrite_probed(PyCodeObject *co);
+extern uint64_t rewrite_failed;
 
 /* Function mode through the frame evaluator (hooks_eval.c), shared by both hook layers.
  * eval_usable: can a trace with these options use it here (neither lines nor builtins, no

@@ -293,6 +293,91 @@ pin_if_getitem(EvalFrame *f, PyCodeObject *co)
 #define EVAL_C_UNITS 2
 #endif
 
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+/* 3.11 --lines (rewrite.c): a frame of code that wants lines but has no probes yet is run
+ * as a call of the probed copy instead; the frame itself is never run, and its caller
+ * clears it as after any return. A function gets the copy as its __code__ (as assigning
+ * __code__ does), so later calls run it directly and the generators it makes carry it.
+ * Returns 1 with *res set (NULL: the copy raised), or 0: run f as it is. */
+static int
+rerun(EvalFrame *f, PyCodeObject *co, PyObject **res)
+{
+    PyObject *copy = rewrite_code(co);
+    if (!copy || copy == Py_None) {
+        if (!copy)
+            PyErr_Clear(); /* recording failed: the report says so; the program runs on */
+        Py_XDECREF(copy);
+        return 0;
+    }
+    PyFunctionObject *fn = f->f_func;
+    if (!(co->co_flags & CO_OPTIMIZED)) {
+        /* module, class body, exec: no arguments, a namespace */
+        *res = PyEval_EvalCodeEx(copy, f->f_globals, f->f_locals ? f->f_locals : f->f_globals, NULL,
+                                 0, NULL, 0, NULL, 0, NULL, fn ? fn->func_closure : NULL);
+        Py_DECREF(copy);
+        return 1;
+    }
+    /* the arguments as the frame holds them: positional, keyword-only, *args, **kwargs */
+    int argc = co->co_argcount, kwc = co->co_kwonlyargcount, idx = argc + kwc;
+    PyObject **lp = f->localsplus;
+    PyObject *varargs = (co->co_flags & CO_VARARGS) ? lp[idx++] : NULL;
+    PyObject *varkw = (co->co_flags & CO_VARKEYWORDS) ? lp[idx++] : NULL;
+    for (int i = 0; i < idx; i++) {
+        if (!lp[i]) {
+            Py_DECREF(copy);
+            return 0;
+        }
+    }
+    Py_ssize_t nv = varargs && PyTuple_Check(varargs) ? PyTuple_GET_SIZE(varargs) : 0;
+    PyObject *args = PyTuple_New(argc + nv), *kwargs = NULL, *target = NULL;
+    for (int i = 0; args && i < argc; i++)
+        PyTuple_SET_ITEM(args, i, ext_newref(lp[i]));
+    for (Py_ssize_t i = 0; args && i < nv; i++)
+        PyTuple_SET_ITEM(args, argc + i, ext_newref(PyTuple_GET_ITEM(varargs, i)));
+    if (args && (kwc || varkw)) {
+        kwargs = PyDict_New();
+        for (int i = 0; kwargs && i < kwc; i++) {
+            if (PyDict_SetItem(kwargs, PyTuple_GET_ITEM(co->co_localsplusnames, argc + i),
+                               lp[argc + i]) < 0)
+                Py_CLEAR(kwargs);
+        }
+        if (kwargs && varkw && PyDict_Update(kwargs, varkw) < 0)
+            Py_CLEAR(kwargs);
+    }
+    if (args && (kwargs || !(kwc || varkw))) {
+        if (fn && fn->func_code == (PyObject *)co) {
+            target = ext_newref((PyObject *)fn);
+            Py_SETREF(fn->func_code, ext_newref(copy));
+            uint32_t old = fn->func_version;
+            fn->func_version = 0; /* as func.__code__ = ...: cached calls re-check */
+            if (old > 0xffff)
+                pin_function((PyObject *)fn); /* stays out of the 3.11.0-3.11.3 inlining */
+        } else {
+            target = PyFunction_NewWithQualName(copy, f->f_globals, fn ? fn->func_qualname : NULL);
+            if (target && fn &&
+                (PyFunction_SetDefaults(target, fn->func_defaults ? fn->func_defaults : Py_None) <
+                     0 ||
+                 PyFunction_SetKwDefaults(target, fn->func_kwdefaults ? fn->func_kwdefaults
+                                                                      : Py_None) < 0 ||
+                 PyFunction_SetClosure(target, fn->func_closure ? fn->func_closure : Py_None) < 0))
+                Py_CLEAR(target);
+        }
+    }
+    Py_DECREF(copy);
+    if (!target) {
+        Py_XDECREF(args);
+        Py_XDECREF(kwargs);
+        PyErr_Clear();
+        return 0;
+    }
+    *res = PyObject_Call(target, args, kwargs);
+    Py_DECREF(target);
+    Py_DECREF(args);
+    Py_XDECREF(kwargs);
+    return 1;
+}
+#endif
+
 static PyObject *
 eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
 {
@@ -300,6 +385,14 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
         return _PyEval_EvalFrameDefault(ts, f, throwflag);
     PyCodeObject *co = eval_code(f);
     int kind = eval_kind(f, co);
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    if (ext.lines && kind != 0 && !rewrite_probed(co)) {
+        TThread *g = ext_thread(false);
+        PyObject *res;
+        if (g && !g->guard && tracer_key_lines(ext.t, co, NULL) == 1 && rerun(f, co, &res))
+            return res;
+    }
+#endif
     TThread *th = kind >= 0 ? ext_thread(false) : NULL;
     if (!th || th->guard)
         return _PyEval_EvalFrameDefault(ts, f, throwflag);
@@ -327,6 +420,14 @@ eval_hook(PyThreadState *ts, EvalFrame *f, int throwflag)
     int rc = tracer_enter(ext.t, th, co, NULL, kind == 1, now);
     if (rc == 0 && !th->name[0] && th->name_tries < 16)
         ext_thread_name(th);
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    /* a generator resumes on the line it left (its time counts from now, no hit) */
+    if (rc == 0 && kind == 0 && ext.lines && th->stack[th->depth - 1].want_lines)
+        tracer_resume_line(th,
+                           PyCode_Addr2Line(co, (int)((f->prev_instr - _PyCode_CODE(co)) *
+                                                      (int)sizeof(_Py_CODEUNIT))),
+                           now);
+#endif
 #if PY_VERSION_HEX >= 0x030C0000
     /* only where the stack guard above is known: it then stands in for the C limit */
     bool give = ext_tls.stack_lo != 0;
@@ -354,7 +455,12 @@ static bool active; /* installed by eval_install (another evaluator may have rep
 bool
 eval_usable(bool lines, bool builtins)
 {
-    return !lines && !builtins &&
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    bool probes = ext.rewrite; /* lines from probes instead of the trace function */
+#else
+    bool probes = false;
+#endif
+    return (!lines || probes) && !builtins &&
            _PyInterpreterState_GetEvalFrameFunc(PyInterpreterState_Get()) ==
                _PyEval_EvalFrameDefault;
 }
@@ -366,9 +472,16 @@ eval_install(void)
         pinning_stop(false);
         return -1;
     }
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    if (ext.lines && rewrite_start() < 0) {
+        pinning_stop(false);
+        return -1;
+    }
+#endif
     /* per interpreter: every thread, old and new, goes through it */
     _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), eval_hook);
-    ext.hook_name = "frame evaluation (PEP 523)";
+    ext.hook_name =
+        ext.lines ? "frame evaluation (PEP 523) + line probes" : "frame evaluation (PEP 523)";
     active = true;
     return 0;
 }

@@ -335,13 +335,14 @@ py_start(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
     static char *kwlist[] = {"lines", "builtins",   "cpu",        "timeline", "include",
-                             "seed",  "ignore_dir", "main_ident", NULL};
-    int lines = 0, builtins = 0, cpu = 1, seed = 1;
+                             "seed",  "ignore_dir", "main_ident", "rewrite",  NULL};
+    int lines = 0, builtins = 0, cpu = 1, seed = 1, rewrite = 0;
     unsigned long long timeline = 0, main_ident = 0;
     PyObject *include = NULL;
     const char *ignore_dir = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pppKOpzK", kwlist, &lines, &builtins, &cpu,
-                                     &timeline, &include, &seed, &ignore_dir, &main_ident))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|pppKOpzKp", kwlist, &lines, &builtins, &cpu,
+                                     &timeline, &include, &seed, &ignore_dir, &main_ident,
+                                     &rewrite))
         return NULL;
     if (ext.running) {
         PyErr_SetString(PyExc_RuntimeError, "ferret: a trace is already running");
@@ -398,6 +399,7 @@ py_start(PyObject *self, PyObject *args, PyObject *kw)
     ext.gen++;
     ext.lines = lines;
     ext.builtins = builtins;
+    ext.rewrite = rewrite && !seed;
     ext.hook_replaced = false;
     ext.getitem_unseen = false;
     ext.eval_replaced = false;
@@ -597,6 +599,15 @@ take_notes(Recording *r, Err *err)
     for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++)
         if (notes[i].on && emit_note(r->emit, notes[i].key, notes[i].text, err) < 0)
             return -1;
+    if (rewrite_failed) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "%llu function%s could not be given line probes (CPython 3.11 --lines): "
+                 "their lines are missing from the line table",
+                 (unsigned long long)rewrite_failed, rewrite_failed == 1 ? "" : "s");
+        if (emit_note(r->emit, "warning.rewrite", msg, err) < 0)
+            return -1;
+    }
     for (size_t i = 0; i < ext.ninclude; i++) {
         char key[64], msg[1200];
         if (ext.include_hits[i])

@@ -269,6 +269,22 @@ tracer_key_ignored(const Tracer *t, const void *k1, const void *k2)
     return false;
 }
 
+int
+tracer_key_lines(Tracer *t, const void *k1, const void *k2)
+{
+    if (t->failed)
+        return -1;
+    Err err;
+    err_clear(&err);
+    bool ignored = false;
+    uint32_t f = func_for(t, k1, k2, &ignored, &err);
+    if (!f) {
+        tracer_fail(t, &err);
+        return -1;
+    }
+    return t->funcs[f].lines;
+}
+
 static int
 nmap_grow(Tracer *t, Err *err)
 {

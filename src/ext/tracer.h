@@ -336,6 +336,9 @@ tracer_resume_line(TThread *th, int32_t line, uint64_t now)
 /* Is (k1, k2) a key the describe callback said to ignore? (No describing here.) */
 bool tracer_key_ignored(const Tracer *t, const void *k1, const void *k2);
 
+/* Does the function keyed (k1, k2) want line events (--lines, --include)? Describes it on
+ * first sight. 1 or 0; -1 when recording has failed. */
+int tracer_key_lines(Tracer *t, const void *k1, const void *k2);
 /* Pushes a frame that was already running when tracing started (no call is counted).
  * Returns like tracer_enter. */
 int tracer_seed(Tracer *t, TThread *th, const void *k1, const void *k2, int32_t line, uint64_t now);

@@ -169,6 +169,27 @@ def test_lines_exact(ferret, python, tmp_path):
                for f, _ in rows), rows
 
 
+def test_lines_match_cpython_on_every_construct(ferret, python, tmp_path):
+    # loops on one line, break/continue/else, try/except/else/finally, with that swallows,
+    # generators and yield from, comprehensions, closures, a coroutine, super(), lines
+    # split across expressions, jumps long enough for EXTENDED_ARG: per-line hits must be
+    # CPython's own line events (on 3.11 these come from probes in rewritten code)
+    target = tk.target("trace_lines_zoo.py")
+    truth = json.loads(tk.run_python(ferret, python, [target, "--truth"]).stdout)
+    r = tk.run(ferret, ["trace", "--include", "trace_lines_zoo.py", "--top", "1000", "--", python,
+                        target])
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr
+    if tk.version(python)[:2] == (3, 11):
+        assert "line probes" in r.stdout.splitlines()[0], r.stdout.splitlines()[0]
+    funcs = {key.rsplit(":", 1)[0] for key in truth}
+    got = {"%s:%d" % (f, line): hits for (f, line), hits in tk.text_lines(r.stdout).items()
+           if f in funcs and f != "truth"}
+    want = {key: hits for key, hits in truth.items() if not key.startswith("truth")}
+    assert len(want) > 150, want
+    assert got == want, sorted(set(got.items()) ^ set(want.items()))
+
+
 def test_include_matching_nothing_is_reported(ferret, python, tmp_path):
     r = tk.run(ferret, ["trace", "--include", "no_such_module_xyz", "-o", tmp_path / "x.prof",
                         "--", python, tk.target("trace_lines.py")])
