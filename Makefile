@@ -112,6 +112,11 @@ fuzz-short: $(FUZZ_BIN)
 $(BUILD)/pyself_probe.so: tests/targets/pyself_probe.c $(BUILD)/rel/libferret.a
 	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -shared -o $@ $< $(BUILD)/rel/libferret.a -ldl
 E2E_DEPS += $(BUILD)/pyself_probe.so
+# Test-only: a process holding a libpython as the dynamic loader first maps it.
+$(BUILD)/half_loaded: tests/targets/half_loaded.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g -o $@ $<
+E2E_DEPS += $(BUILD)/half_loaded
 
 -include mk/*.mk
 

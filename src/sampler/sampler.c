@@ -28,6 +28,7 @@
 #define DISCOVER_NS 100000000LL      /* children and exec checks, every 100 ms */
 #define FLUSH_NS 1000000000LL        /* flush at least once a second */
 #define PENDING_TRIES 20             /* children checked this often before "not Python" */
+#define UNREADY_MAX_NS 1000000000LL  /* a Python not readable yet is retried this long */
 #define FAILS_BEFORE_REOPEN 20       /* all-failed samples before re-finding the runtime */
 #define MAX_PROCS 256
 #define MAX_WEIGHT 100                 /* intervals one late sample may stand for */
@@ -84,6 +85,13 @@ typedef struct {
     bool not_python; /* gave up waiting for Python; its children are still watched */
     int tries;
     int fails; /* consecutive samples with no readable thread */
+    /* not Python yet: its executable and since when it runs it (an exec starts over); since
+     * when its Python is found but cannot be read (see still_loading), 0 if not, and why */
+    dev_t img_dev;
+    ino_t img_ino;
+    int64_t img_since_ns;
+    int64_t unready_since_ns;
+    Err unready_err;
     ProcId proc;
     FrameId proc_frame;
     dev_t exe_dev;
@@ -150,9 +158,22 @@ exe_identity(pid_t pid, dev_t *dev, ino_t *ino)
     return true;
 }
 
-/* Tries to find Python in pr; 1 when found, 0 when not (yet), -1 on a hard error. */
+/* Can this failure to open a process that is becoming Python (just exec'd, or a new child)
+ * mean it is still loading? The dynamic loader maps libpython in steps: the whole file from
+ * offset 0 first, then each segment in its place. Caught in between, the runtime's symbol is
+ * there but its data is not: what is read there fails its checks (3.13+: the debug table's
+ * cookie) or faults. Other failures (permission, an unsupported version) are final. */
+static bool
+still_loading(const Err *e)
+{
+    return e->kind == ERR_FORMAT || e->kind == ERR_IO;
+}
+
+/* Tries to find Python in pr; 1 when found, 0 when not (yet), -1 on a hard error. With
+ * patient (a process becoming Python, not one attached to), a runtime that does not read
+ * as one is looked at again later, and is an error only after UNREADY_MAX_NS. */
 static int
-proc_open_target(Sampler *s, Proc *pr, Err *err)
+proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
 {
     Err e2;
     Target *t = target_open(pr->pid, s->opt.find, &e2);
@@ -161,13 +182,36 @@ proc_open_target(Sampler *s, Proc *pr, Err *err)
             pr->gone = true;
             return 0;
         }
-        if (e2.kind == ERR_NOTPY)
+        if (e2.kind != ERR_NOTPY && !(patient && still_loading(&e2))) {
+            *err = e2;
+            return -1;
+        }
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        dev_t dev = 0;
+        ino_t ino = 0;
+        exe_identity(pr->pid, &dev, &ino);
+        if (!pr->img_since_ns || dev != pr->img_dev || ino != pr->img_ino) {
+            pr->img_since_ns = now;
+            pr->img_dev = dev;
+            pr->img_ino = ino;
+            pr->unready_since_ns = 0;
+        }
+        if (e2.kind == ERR_NOTPY) {
+            pr->unready_since_ns = 0;
             return 0;
-        *err = e2;
-        return -1;
+        }
+        if (!pr->unready_since_ns)
+            pr->unready_since_ns = now;
+        pr->unready_err = e2;
+        if (now - pr->unready_since_ns >= UNREADY_MAX_NS) {
+            *err = e2;
+            return -1;
+        }
+        return 0;
     }
     pr->t = t;
     pr->fails = 0;
+    pr->img_since_ns = pr->unready_since_ns = 0;
     /* the command line as Python runs it (a launcher may have exec'd since the start) */
     char cmd[1024];
     proc_cmdline(pr->pid, cmd, sizeof cmd);
@@ -267,7 +311,7 @@ sampler_new(pid_t pid, const SamplerOptions *opt, Profile *p, Err *err)
     Proc *root;
     if (add_proc(s, pid, 0, &root, err) <= 0)
         goto fail;
-    int rc = proc_open_target(s, root, err);
+    int rc = proc_open_target(s, root, opt->wait_python, err);
     if (rc < 0)
         goto fail;
     if (rc == 0 && !opt->wait_python) {
@@ -721,9 +765,10 @@ discover(Sampler *s, Err *err)
         if (prune_slots(s, pr, err) < 0)
             return -1;
         if (!pr->t && !pr->not_python) {
-            if (proc_open_target(s, pr, err) < 0)
+            if (proc_open_target(s, pr, true, err) < 0)
                 return -1;
-            if (!pr->t && !pr->gone && i > 0 && ++pr->tries >= PENDING_TRIES)
+            if (!pr->t && !pr->gone && !pr->unready_since_ns && i > 0 &&
+                ++pr->tries >= PENDING_TRIES)
                 pr->not_python = true;
         } else if (pr->t) {
             /* an exec replaced the image, or reads keep failing: find the runtime again */
@@ -735,7 +780,7 @@ discover(Sampler *s, Err *err)
                 if (hand_over_proc(s, pr, err) < 0)
                     return -1;
                 proc_close(pr);
-                if (proc_open_target(s, pr, err) < 0)
+                if (proc_open_target(s, pr, true, err) < 0)
                     return -1;
             }
         }
@@ -753,7 +798,7 @@ discover(Sampler *s, Err *err)
             int rc = add_proc(s, kids[k], pr->pid, &child, err);
             if (rc < 0)
                 return -1;
-            if (rc > 0 && proc_open_target(s, child, err) < 0)
+            if (rc > 0 && proc_open_target(s, child, true, err) < 0)
                 return -1;
         }
     }
@@ -910,9 +955,15 @@ done:
         if (rc == 0)
             rc = -1;
     }
-    if (rc == 0 && !ever_python && s->opt.wait_python)
-        rc = err_set(err, ERR_NOTPY, "process %d exited without running Python",
-                     (int)s->procs[0].pid);
+    if (rc == 0 && !ever_python && s->opt.wait_python) {
+        if (s->procs[0].unready_since_ns) { /* it ended while its Python could not be read */
+            *err = s->procs[0].unready_err;
+            rc = -1;
+        } else {
+            rc = err_set(err, ERR_NOTPY, "process %d exited without running Python",
+                         (int)s->procs[0].pid);
+        }
+    }
     return rc;
 }
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import TARGETS, WORKLOADS
+from conftest import ROOT, TARGETS, WORKLOADS, python_version
 
 
 
@@ -257,6 +257,52 @@ def test_exec_is_followed(python, ferret, tmp_path):
     assert r.returncode == 0, r.stderr
     assert weight(st, has("before_exec")) > 100
     assert weight(st, has("after_exec")) > 100
+
+
+def libpython(python):
+    """The libpython a shared build loads, or None (a static build)."""
+    code = ("import os, sysconfig as s; v = s.get_config_var; "
+            "print(os.path.join(v('LIBDIR'), v('INSTSONAME')) if v('Py_ENABLE_SHARED') else '')")
+    lib = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
+    return lib if lib and os.path.exists(lib) else None
+
+
+def half_loaded(python, tmp_path, ms, *then):
+    """A command that holds python's libpython mapped as the dynamic loader first maps it,
+    for ms milliseconds, then execs `then` (through a shell script: ferret run only starts
+    what can be Python)."""
+    lib = libpython(python)
+    if not lib:
+        pytest.skip("a static build: no libpython for the dynamic loader to map")
+    wrap = tmp_path / "wrap.sh"
+    wrap.write_text('#!/bin/sh\nexec "$@"\n')
+    wrap.chmod(0o755)
+    return [str(wrap), str(ROOT / "build" / "half_loaded"), lib, str(ms), *then]
+
+
+SPIN = "import time\ndef spin():\n    t = time.time()\n    while time.time() - t < 0.3: pass\nspin()"
+
+
+def test_libpython_caught_while_the_loader_maps_it(python, ferret, tmp_path):
+    """Between the loader's first mapping of libpython and its segments', _PyRuntime's
+    symbol is there but not its data (3.13 failed on it: 'does not start with the debug
+    cookie'): ferret run looks again until it reads."""
+    r, st = record(ferret, tmp_path, *half_loaded(python, tmp_path, 300, python, "-c", SPIN))
+    assert r.returncode == 0, r.stderr
+    assert weight(st, has("spin")) > 100
+
+
+@pytest.mark.parametrize("ms", [300, 1500])
+def test_libpython_that_never_reads_fails_clearly(python, ferret, tmp_path, ms):
+    """The same state that lasts until the process exits (300 ms), or longer than ferret
+    waits for it (1500 ms), is the one-line error of a runtime that does not read."""
+    if python_version(python)[:2] < (3, 13):
+        pytest.skip("before 3.13 nothing in _PyRuntime is checked before sampling")
+    cmd = half_loaded(python, tmp_path, ms)
+    r = ferret_run(ferret, "run", "-q", "-o", str(tmp_path / "out.txt"), "--", *cmd)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not start with the debug cookie" in lines[0], r.stderr
 
 
 def test_blocking_mode(python, ferret, tmp_path):
