@@ -429,7 +429,7 @@ layout(Rw *rw, int *code_end, int *total)
 }
 
 /* Builds the 3.11 location table from per-unit positions (PEP 657 form, long entries). */
-static int
+static void
 write_varint(uint8_t **p, unsigned v)
 {
     while (v >= 64) {
@@ -437,7 +437,6 @@ write_varint(uint8_t **p, unsigned v)
         v >>= 6;
     }
     *(*p)++ = (uint8_t)v;
-    return 0;
 }
 
 static inline void
