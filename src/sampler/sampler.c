@@ -29,6 +29,9 @@
 #define FLUSH_NS 1000000000LL        /* flush at least once a second */
 #define PENDING_TRIES 20             /* children checked this often before "not Python" */
 #define UNREADY_MAX_NS 1000000000LL  /* a Python not readable yet is retried this long */
+#define PENDING_NS 10000000LL        /* the process started, not Python yet: discover, */
+#define LOOK_NS 1000000LL            /* ... look at it alone this often */
+#define LOOK_FOR_NS 20000000LL       /* ... in its first 20 ms after an exec */
 #define FAILS_BEFORE_REOPEN 20       /* all-failed samples before re-finding the runtime */
 #define MAX_PROCS 256
 #define MAX_WEIGHT 100                 /* intervals one late sample may stand for */
@@ -878,7 +881,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
     int64_t cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
     int64_t end = s->opt.duration_s > 0 ? s->t0_ns + (int64_t)(s->opt.duration_s * 1e9) : 0;
     int64_t next = s->t0_ns, next_discover = s->t0_ns + DISCOVER_NS,
-            next_flush = s->t0_ns + FLUSH_NS;
+            next_flush = s->t0_ns + FLUSH_NS, next_pending = s->t0_ns, next_look = s->t0_ns;
     int rc = 0;
     bool ever_python = false;
     while (!(stop && *stop)) {
@@ -897,11 +900,11 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
         }
         if (weight > MAX_WEIGHT)
             weight = MAX_WEIGHT;
-        bool alive = false;
+        bool alive = false, sampled = false;
         for (size_t i = 0; i < s->nprocs; i++) {
             Proc *pr = &s->procs[i];
             if (pr->t && !pr->gone) {
-                ever_python = true;
+                ever_python = sampled = true;
                 if (sample_proc(s, pr, now - s->t0_ns, weight, err) < 0) {
                     rc = -1;
                     goto done;
@@ -912,15 +915,30 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
         s->stats.ticks++;
         if (!alive)
             break;
-        /* a process that is not Python yet is checked every tick until it is */
-        bool pending = !s->procs[0].t && !s->procs[0].gone;
-        if (pending || now >= next_discover) {
+        /* Until the process started is Python, it and its children are looked at every
+         * 10 ms, and it alone every millisecond just after its exec, while the loader maps
+         * libpython and the interpreter starts: a short program is sampled from its start.
+         * A look reads its maps and ELF headers (50-100 us), too much for every 1 ms of a
+         * launcher that runs Python as a child. Sampling keeps its own pace meanwhile. */
+        Proc *root = &s->procs[0];
+        bool pending = !root->t && !root->gone;
+        if ((pending && now >= next_pending) || now >= next_discover) {
             if (discover(s, err) < 0) {
                 rc = -1;
                 goto done;
             }
             next_discover = now + DISCOVER_NS;
+            next_pending = now + PENDING_NS;
+            next_look = now + LOOK_NS;
+        } else if (pending && now >= next_look && now - root->img_since_ns < LOOK_FOR_NS) {
+            if (proc_open_target(s, root, true, err) < 0) {
+                rc = -1;
+                goto done;
+            }
+            next_look = now + LOOK_NS;
         }
+        pending = !root->t && !root->gone;
+        bool look = pending && now - root->img_since_ns < LOOK_FOR_NS;
         if (now >= next_flush) {
             if (flush(s, err) < 0) {
                 rc = -1;
@@ -928,7 +946,10 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             }
             next_flush = now + FLUSH_NS;
         }
-        next += pending ? 10000000 : interval;
+        if (sampled || !pending)
+            next += interval;
+        else /* nothing to sample yet */
+            next = look && next_look < next_pending ? next_look : next_pending;
         struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
                !(stop && *stop))

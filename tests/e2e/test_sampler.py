@@ -305,6 +305,18 @@ def test_libpython_that_never_reads_fails_clearly(python, ferret, tmp_path, ms):
     assert len(lines) == 1 and "does not start with the debug cookie" in lines[0], r.stderr
 
 
+def test_python_child_of_a_shell_is_sampled_at_the_rate(python, ferret, tmp_path):
+    """A shell that runs Python as its child is never Python itself: the child's samples
+    still come at the rate (they came every 10 ms while the shell was looked at)."""
+    (tmp_path / "spin.py").write_text(SPIN)
+    script = tmp_path / "launch.sh"
+    script.write_text(f'#!/bin/sh\n"{python}" "{tmp_path / "spin.py"}"\ntrue\n')
+    script.chmod(0o755)
+    r, st = record(ferret, tmp_path, str(script), opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    assert weight(st, has("spin")) > 200  # 300 ms at 1 kHz
+
+
 def test_blocking_mode(python, ferret, tmp_path):
     """--blocking pauses the program for every sample, which also lengthens its sleeps (by
     up to a third with the sanitizer build on a loaded machine): the profile must split the
