@@ -244,22 +244,83 @@ read_small(const char *path, char *out, size_t cap)
     return (size_t)n;
 }
 
+/* The state letter and kernel task flags of a task, from its stat; false if unreadable. */
+static bool
+task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
+{
+    char path[96], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    if (!read_small(path, buf, sizeof buf))
+        return false;
+    char *q = strrchr(buf, ')'); /* the name may hold parentheses */
+    if (!q || q[1] != ' ' || !q[2])
+        return false;
+    *state = q[2];
+    /* state ppid pgrp session tty_nr tpgid flags */
+    q += 2;
+    for (int field = 0; field < 6 && q; field++) {
+        q = strchr(q, ' ');
+        if (q)
+            q++;
+    }
+    *flags = q ? strtoul(q, NULL, 10) : 0;
+    return true;
+}
+
+static bool
+dead_state(char state)
+{
+    return state == 'Z' || state == 'X' || state == 'x';
+}
+
+static bool
+task_alive(pid_t pid, pid_t tid)
+{
+    char state;
+    unsigned long flags;
+    return task_stat(pid, tid, &state, &flags) && !dead_state(state);
+}
+
+pid_t
+proc_live_task(pid_t pid)
+{
+    if (task_alive(pid, pid))
+        return pid;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid > 0 && tid != pid && task_alive(pid, tid))
+            found = tid;
+    }
+    closedir(d);
+    return found;
+}
+
+pid_t
+proc_mm_pid(pid_t pid)
+{
+    pid_t t = proc_live_task(pid);
+    return t ? t : pid;
+}
+
 bool
 proc_alive(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (!read_small(path, buf, sizeof buf))
-        return false;
-    char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && rp[2] && rp[2] != 'Z' && rp[2] != 'X';
+    /* a process whose main thread exited lives on while any other thread does */
+    return proc_live_task(pid) != 0;
 }
 
 void
 proc_cmdline(pid_t pid, char *out, size_t cap)
 {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)proc_mm_pid(pid));
     size_t n = read_small(path, out, cap);
     if (n && out[n - 1] == '\0')
         n--;
@@ -339,6 +400,22 @@ proc_thread_still_asleep(ThreadStat *s)
     return sw != UINT64_MAX && sw == s->last_switches;
 }
 
+bool
+proc_thread_dead(ThreadStat *s)
+{
+    if (s->fd < 0)
+        return false; /* unknown */
+    char buf[512];
+    ssize_t n = pread(s->fd, buf, sizeof buf - 1, 0);
+    if (n < 0)
+        return errno == ESRCH; /* reaped: the open file outlives the task */
+    if (n == 0)
+        return false;
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && dead_state(rp[2]);
+}
+
 void
 proc_thread_stat_close(ThreadStat *s)
 {
@@ -360,6 +437,17 @@ freeze_has(const Freeze *f, pid_t tid)
     return false;
 }
 
+/* Whether a thread is on its way out: gone, a zombie, or flagged PF_EXITING (0x4 in the
+ * kernel's task flags). ptrace refuses such a thread with EPERM, which must not read as a
+ * lack of permission when a short program ends just as it is first seized. */
+static bool
+thread_exiting(pid_t pid, pid_t tid)
+{
+    char state;
+    unsigned long flags;
+    return !task_stat(pid, tid, &state, &flags) || dead_state(state) || (flags & 0x4UL);
+}
+
 static int
 freeze_seize_new(Freeze *f, Err *err)
 {
@@ -377,7 +465,7 @@ freeze_seize_new(Freeze *f, Err *err)
         if (tid <= 0 || freeze_has(f, tid))
             continue;
         if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-            if (errno == EPERM && f->n == 0) {
+            if (errno == EPERM && f->n == 0 && !thread_exiting(f->pid, tid)) {
                 rc = err_set(err, ERR_PERM,
                              "--blocking needs ptrace permission for process %d (run as the "
                              "same user with kernel.yama.ptrace_scope 0, or with CAP_SYS_PTRACE)",

@@ -28,6 +28,12 @@ int proc_exit_code(int wstatus);
 size_t proc_children(pid_t pid, pid_t *out, size_t max);
 /* Does pid exist and still run (not a zombie)? */
 bool proc_alive(pid_t pid);
+/* A live task of process pid (pid itself while its main thread lives), or 0 when none is. */
+pid_t proc_live_task(pid_t pid);
+/* The task through which a process's memory and mm-backed /proc files (maps, exe, root,
+ * map_files, cmdline) can be read: pid itself, or, when its main thread has exited while
+ * others run on (a zombie leader, to which the kernel gives no memory), a live thread. */
+pid_t proc_mm_pid(pid_t pid);
 /* Command line of pid with spaces between arguments (NUL-terminated, cut to cap). */
 void proc_cmdline(pid_t pid, char *out, size_t cap);
 /* Kernel name of a thread (/proc/PID/task/TID/comm). */
@@ -48,6 +54,9 @@ int proc_thread_running(ThreadStat *s);
 /* True when the thread was asleep at the last proc_thread_running and has not been scheduled
  * in since (one cheap read): it cannot have changed anything, its Python stack included. */
 bool proc_thread_still_asleep(ThreadStat *s);
+/* True when the thread has exited (a zombie, or reaped) although a Python thread state may
+ * still name it: a main thread that called pthread_exit leaves its state behind. */
+bool proc_thread_dead(ThreadStat *s);
 void proc_thread_stat_close(ThreadStat *s);
 
 /* Freezing every thread of a process with ptrace (PTRACE_SEIZE once, PTRACE_INTERRUPT per

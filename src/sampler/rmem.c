@@ -7,18 +7,38 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "sampler/proc.h"
+
 void
 rmem_init(Rmem *m, pid_t pid)
 {
     memset(m, 0, sizeof *m);
-    m->pid = pid;
+    m->pid = m->tgid = pid;
+}
+
+/* process_vm_readv through m->pid; when that task is gone but the process lives on in
+ * another thread, through that thread. */
+static ssize_t
+vm_readv(Rmem *m, const struct iovec *local, const struct iovec *remote, size_t n)
+{
+    ssize_t got = process_vm_readv(m->pid, local, n, remote, n, 0);
+    if (got < 0 && errno == ESRCH && m->tgid > 0) {
+        pid_t alt = proc_mm_pid(m->tgid);
+        if (alt != m->pid) {
+            m->pid = alt;
+            got = process_vm_readv(m->pid, local, n, remote, n, 0);
+        } else {
+            errno = ESRCH;
+        }
+    }
+    return got;
 }
 
 void
 rmem_init_local(Rmem *m)
 {
     memset(m, 0, sizeof *m);
-    m->pid = getpid();
+    m->pid = m->tgid = getpid();
     m->local = true;
 }
 
@@ -28,14 +48,14 @@ fail(Rmem *m, int e, uintptr_t addr, size_t len, Err *err)
     if (e == EFAULT || e == EINVAL || e == 0) {
         m->faults++;
         return err_set(err, ERR_IO, "reading %zu bytes at %#lx of process %d: bad address", len,
-                       (unsigned long)addr, (int)m->pid);
+                       (unsigned long)addr, (int)m->tgid);
     }
     if (e == ESRCH)
-        return err_set(err, ERR_GONE, "process %d exited", (int)m->pid);
+        return err_set(err, ERR_GONE, "process %d exited", (int)m->tgid);
     if (e == EPERM || e == EACCES)
         return err_set(err, ERR_PERM, "no permission to read the memory of process %d",
-                       (int)m->pid);
-    return err_sys(err, e, "reading the memory of process %d", (int)m->pid);
+                       (int)m->tgid);
+    return err_sys(err, e, "reading the memory of process %d", (int)m->tgid);
 }
 
 int
@@ -68,7 +88,7 @@ rmem_readv(Rmem *m, const RmemReq *reqs, size_t n, Err *err)
         local[i] = (struct iovec){reqs[i].buf, reqs[i].len};
         remote[i] = (struct iovec){(void *)reqs[i].addr, reqs[i].len};
     }
-    ssize_t got = process_vm_readv(m->pid, local, n, remote, n, 0);
+    ssize_t got = vm_readv(m, local, remote, n);
     if (got < 0)
         return fail(m, errno, reqs[0].addr, reqs[0].len, err);
     m->bytes += (size_t)got;
@@ -104,7 +124,7 @@ rmem_readv_raw(Rmem *m, const struct iovec *local, const struct iovec *remote, s
         m->bytes += total;
         return (ssize_t)total;
     }
-    ssize_t got = process_vm_readv(m->pid, local, n, remote, n, 0);
+    ssize_t got = vm_readv(m, local, remote, n);
     if (got < 0) {
         if (errno == EFAULT)
             return 0;
@@ -129,7 +149,7 @@ rmem_read_partial(Rmem *m, uintptr_t addr, void *buf, size_t len, Err *err)
         size_t n = len - done < page ? len - done : page;
         struct iovec l = {(char *)buf + done, n}, r = {(void *)(addr + done), n};
         m->reads++;
-        ssize_t got = process_vm_readv(m->pid, &l, 1, &r, 1, 0);
+        ssize_t got = vm_readv(m, &l, &r, 1);
         if (got < 0) {
             if (errno == EFAULT)
                 break;

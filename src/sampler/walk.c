@@ -104,8 +104,11 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
 }
 
 /* The kernel tid of a 3.9/3.10 thread: its pthread_t is glibc's struct pthread, which holds
- * the tid at an offset found once by looking for the main thread's tid (= pid) in it. */
-static uint64_t
+ * the tid at an offset found once by looking for the main thread's tid (= pid) in it.
+ * Returns the tid, 0 when the thread has exited (the kernel clears the field then, and a
+ * thread state still listed is one left behind, as by a main thread's pthread_exit), or -1
+ * when unknown. */
+static int64_t
 pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
 {
     Err err;
@@ -122,10 +125,12 @@ pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
         }
     }
     if (t->pthread_tid_offset < 0 || !pthread_addr)
-        return 0;
+        return -1;
     const uint8_t *p = target_read(t, pthread_addr + (uintptr_t)t->pthread_tid_offset, 4, &err);
-    int32_t tid = p ? rd_i32(p, 0) : 0;
-    return tid > 0 ? (uint64_t)tid : 0;
+    if (!p)
+        return -1;
+    int32_t tid = rd_i32(p, 0);
+    return tid >= 0 ? tid : -1;
 }
 
 /* The thread state holding the GIL of the interpreter at interp (0 if none or unknown). */
@@ -279,8 +284,16 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
         w->interp_id = interp_id;
         w->thread_id = rd_ptr(ts, L->thread.thread_id);
         w->has_gil = holder && holder == tstate;
-        w->tid = L->thread.native_thread_id >= 0 ? rd_ptr(ts, L->thread.native_thread_id)
-                                                 : pthread_tid(t, w->thread_id, main_pthread);
+        if (L->thread.native_thread_id >= 0) {
+            w->tid = rd_ptr(ts, L->thread.native_thread_id);
+        } else {
+            int64_t tid = pthread_tid(t, w->thread_id, main_pthread);
+            if (tid == 0) { /* its thread has exited, the state stayed: nothing runs there */
+                tstate = next_ts;
+                continue;
+            }
+            w->tid = tid > 0 ? (uint64_t)tid : 0;
+        }
         uintptr_t this_ts = tstate;
         tstate = next_ts;
         if (b->unchanged && w->tid && b->unchanged(b->ctx, w->tid)) {
