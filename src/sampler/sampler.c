@@ -123,6 +123,7 @@ struct Sampler {
     bool reaped;
     int reaped_status;
     bool in_run; /* inside sampler_run, which hands held-back samples over before it returns */
+    bool prioritised; /* fell behind and asked for more priority (more_priority) */
 };
 
 static int64_t
@@ -842,6 +843,8 @@ typedef struct {
 } SchedAttr;
 
 #define SAMPLER_SLICE_NS 100000 /* the sampling thread's time slice (EEVDF, Linux 6.12+) */
+#define LATE_WINDOW 1000        /* wake-ups per look at the sampler's own punctuality */
+#define LATE_PERCENT 5          /* intervals lost to late wake-ups that call for priority */
 
 /* This thread's nice value and, where the kernel has them (6.12+), a custom time slice. */
 static int
@@ -853,13 +856,13 @@ sched_fair(int nice, uint64_t slice_ns)
 }
 
 /* Timely wake-ups for this thread only (never the program, which was started before): the
- * least timer slack, a short time slice, and where allowed (root, CAP_SYS_NICE) a higher
- * priority. The sampler uses little CPU but must run when its moment comes. On a machine
- * whose cores the target keeps busy, a normal thread waking every millisecond waits for a
- * core: measured here, one wake-up in ten came over 2 ms late, and nice -10 alone hardly
- * helped. The kernel's EEVDF scheduler lets a thread that asks for a short slice preempt at
- * wake-up: with a 100 us slice, 1 in 400. It stays a fair-share thread (no real-time policy
- * that could starve the target). Returns the previous nice value to restore. */
+ * least timer slack and a short time slice. The sampler uses little CPU but must run when
+ * its moment comes. On a machine whose cores the target keeps busy, a normal thread waking
+ * every millisecond waits for a core: measured here, one wake-up in ten came over 2 ms
+ * late, and nice -10 alone hardly helped. The kernel's EEVDF scheduler lets a thread that
+ * asks for a short slice preempt at wake-up: with a 100 us slice, 1 in 400. It stays a
+ * fair-share thread (no real-time policy that could starve the target). Returns the nice
+ * value to restore. */
 static int
 timely(void)
 {
@@ -869,10 +872,23 @@ timely(void)
     if (errno)
         before = 0;
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-    int nice = before > SAMPLER_NICE ? SAMPLER_NICE : before;
-    if (sched_fair(nice, SAMPLER_SLICE_NS) < 0 && sched_fair(before, SAMPLER_SLICE_NS) < 0)
-        setpriority(PRIO_PROCESS, (id_t)tid, nice); /* old kernel; not allowed: stays as it was */
+    sched_fair(before, SAMPLER_SLICE_NS); /* fails on kernels before 6.12: nothing changes */
     return before;
+}
+
+/* More priority (nice -10), where allowed (root, CAP_SYS_NICE), for a sampler that falls
+ * behind even so: at 10 kHz beside 4 computing threads the slice alone reached 86-88% of
+ * the rate, 97-98% with it. Not from the start, because the program pays for it whenever a
+ * core is free anyway: the sampler then preempts the program's threads rather than wait
+ * for the idle core, and threads.py (two threads passing the GIL, two waking every 5 and
+ * 20 ms) ran 1.5-2 points slower at 1 kHz with it, where the slice alone keeps 99% of the
+ * rate. */
+static void
+more_priority(int before)
+{
+    int nice = before > SAMPLER_NICE ? SAMPLER_NICE : before;
+    if (nice != before && sched_fair(nice, SAMPLER_SLICE_NS) < 0)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); /* old kernel */
 }
 
 int
@@ -880,6 +896,8 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
 {
     const int64_t interval = (int64_t)(1e9 / s->opt.rate_hz);
     int nice_before = timely();
+    /* punctuality: intervals lost to late wake-ups among the last LATE_WINDOW */
+    uint64_t win_wakes = 0, win_lost = 0;
     s->in_run = true;
     s->t0_ns = now_ns(CLOCK_MONOTONIC);
     profile_info(s->p)->start_unix_ns = now_ns(CLOCK_REALTIME);
@@ -959,6 +977,19 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
                !(stop && *stop))
             ;
+        /* Only a wake-up that came late (no core for the thread in time) counts, not a
+         * moment that took long (opening a target, a flush). */
+        if (!s->prioritised && (sampled || !pending)) {
+            win_lost += (uint64_t)((now_ns(CLOCK_MONOTONIC) - next) / interval);
+            if (++win_wakes >= LATE_WINDOW) {
+                if (win_lost * 100 > LATE_PERCENT * (win_wakes + win_lost)) {
+                    more_priority(nice_before);
+                    s->prioritised = true;
+                    s->stats.prioritised_at_s = (double)(next - s->t0_ns) / 1e9;
+                }
+                win_wakes = win_lost = 0;
+            }
+        }
     }
 done:
     s->in_run = false;
@@ -976,7 +1007,10 @@ done:
                                           ? (double)s->stats.ticks / s->stats.elapsed_s
                                           : 0.0);
     Err ferr;
+    char at[64];
+    snprintf(at, sizeof at, "%.3f", s->stats.prioritised_at_s);
     if (profile_meta_set(s->p, "rate_achieved_hz", buf, &ferr) < 0 ||
+        (s->prioritised && profile_meta_set(s->p, "sampler_prioritised_at_s", at, &ferr) < 0) ||
         flush(s, rc == 0 ? err : &ferr) < 0) {
         if (rc == 0)
             rc = -1;

@@ -48,6 +48,7 @@ typedef struct {
     double elapsed_s;
     double cpu_s;          /* the sampling thread's own CPU time */
     uint64_t reads;        /* process_vm_readv calls */
+    double prioritised_at_s; /* when it fell behind and asked for more priority, or 0 */
 } SamplerStats;
 
 typedef struct Sampler Sampler;
