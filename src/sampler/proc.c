@@ -244,6 +244,15 @@ read_small(const char *path, char *out, size_t cap)
     return (size_t)n;
 }
 
+/* Where the state letter of a stat file's text is, or NULL: it follows the last ')', since
+ * the name may hold parentheses. */
+static const char *
+stat_state(const char *buf)
+{
+    const char *q = strrchr(buf, ')');
+    return q && q[1] == ' ' && q[2] ? q + 2 : NULL;
+}
+
 /* The state letter and kernel task flags of a task, from its stat; false if unreadable. */
 static bool
 task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
@@ -252,12 +261,11 @@ task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
     snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
     if (!read_small(path, buf, sizeof buf))
         return false;
-    char *q = strrchr(buf, ')'); /* the name may hold parentheses */
-    if (!q || q[1] != ' ' || !q[2])
+    const char *q = stat_state(buf);
+    if (!q)
         return false;
-    *state = q[2];
+    *state = *q;
     /* state ppid pgrp session tty_nr tpgid flags */
-    q += 2;
     for (int field = 0; field < 6 && q; field++) {
         q = strchr(q, ' ');
         if (q)
@@ -349,6 +357,7 @@ proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid)
     s->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
     s->last = -1;
     s->last_switches = 0;
+    s->dead = false;
     return s->fd < 0 ? -1 : 0;
 }
 
@@ -369,6 +378,29 @@ switches(ThreadStat *s)
     return count;
 }
 
+/* Reads the thread's state letter from its open stat file and notes whether it is dead;
+ * false when it cannot (errno is ESRCH when the task was reaped, 0 for an odd text). */
+static bool
+thread_state(ThreadStat *s, char *state)
+{
+    char buf[512];
+    ssize_t n = pread(s->fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) {
+        if (n == 0)
+            errno = 0;
+        return false;
+    }
+    buf[n] = '\0';
+    const char *q = stat_state(buf);
+    if (!q) {
+        errno = 0;
+        return false;
+    }
+    *state = *q;
+    s->dead = dead_state(*q);
+    return true;
+}
+
 int
 proc_thread_running(ThreadStat *s)
 {
@@ -377,16 +409,10 @@ proc_thread_running(ThreadStat *s)
     uint64_t sw = switches(s);
     if (s->last == 0 && sw != UINT64_MAX && sw == s->last_switches)
         return 0; /* asleep then, never scheduled since */
-    char buf[512];
-    ssize_t n = pread(s->fd, buf, sizeof buf - 1, 0);
-    if (n <= 0)
+    char state;
+    if (!thread_state(s, &state))
         return s->last = -1;
-    buf[n] = '\0';
-    /* the state letter follows the last ')': the thread name may hold parentheses */
-    char *rp = strrchr(buf, ')');
-    if (!rp || rp[1] != ' ' || !rp[2])
-        return s->last = -1;
-    s->last = rp[2] == 'R';
+    s->last = state == 'R';
     s->last_switches = sw;
     return s->last;
 }
@@ -405,15 +431,10 @@ proc_thread_dead(ThreadStat *s)
 {
     if (s->fd < 0)
         return false; /* unknown */
-    char buf[512];
-    ssize_t n = pread(s->fd, buf, sizeof buf - 1, 0);
-    if (n < 0)
-        return errno == ESRCH; /* reaped: the open file outlives the task */
-    if (n == 0)
-        return false;
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && dead_state(rp[2]);
+    char state;
+    if (!thread_state(s, &state))
+        s->dead = errno == ESRCH; /* reaped: the open file outlives the task */
+    return s->dead;
 }
 
 void

@@ -45,6 +45,7 @@ typedef struct {
     int sched_fd;  /* /proc/PID/task/TID/schedstat, or -1 (kernels without it) */
     int last;      /* last state read from stat: 1 running, 0 not, -1 unknown */
     uint64_t last_switches; /* times scheduled in, as of that read */
+    bool dead;              /* exited (zombie, or reaped) at the last read of stat */
 } ThreadStat;
 int proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid);
 /* 1 if the thread is running or runnable (state R), 0 if it sleeps or waits, -1 if gone.
@@ -54,8 +55,9 @@ int proc_thread_running(ThreadStat *s);
 /* True when the thread was asleep at the last proc_thread_running and has not been scheduled
  * in since (one cheap read): it cannot have changed anything, its Python stack included. */
 bool proc_thread_still_asleep(ThreadStat *s);
-/* True when the thread has exited (a zombie, or reaped) although a Python thread state may
- * still name it: a main thread that called pthread_exit leaves its state behind. */
+/* Reads stat again and says whether the thread has exited (a zombie, or reaped) although a
+ * Python thread state may still name it: a main thread that called pthread_exit leaves its
+ * state behind. proc_thread_running's reads keep s->dead up to date too. */
 bool proc_thread_dead(ThreadStat *s);
 void proc_thread_stat_close(ThreadStat *s);
 

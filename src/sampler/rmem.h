@@ -13,7 +13,7 @@
 #include "util/err.h"
 
 typedef struct {
-    pid_t pid;       /* the task reads go through: tgid, or a live thread of it (below) */
+    pid_t pid;       /* the task reads go through: tgid, or a live thread of it (proc_mm_pid) */
     pid_t tgid;      /* the process */
     bool local;      /* read this process's memory directly (own-thread frames only) */
     uint64_t reads;  /* syscalls made */

@@ -60,7 +60,6 @@ typedef struct {
     bool have_fingerprint;
     bool fresh; /* state read at creation, this tick */
     bool asleep_walked; /* walked once after the kernel last said asleep, still asleep */
-    bool dead;          /* the kernel thread exited, its Python state stayed: not sampled */
     bool named;      /* has its Python name (threading.Thread.name) */
     int name_tries;  /* lookups so far; a new thread registers its name a moment later */
     int64_t name_next_ns; /* the next quick lookup while its samples are held back */
@@ -413,8 +412,7 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, int64_t t_ns, Err *err)
     sl->born_ns = t_ns;
     if (w->tid) {
         proc_thread_stat_open(&sl->stat, pr->pid, (pid_t)w->tid);
-        sl->running = proc_thread_running(&sl->stat);
-        sl->dead = proc_thread_dead(&sl->stat);
+        sl->running = proc_thread_running(&sl->stat); /* and stat.dead */
         sl->fresh = true;
     }
     if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, NULL, &sl->thread, err) < 0)
@@ -667,7 +665,7 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         if (!sl)
             return -1;
         sl->seen_tick = s->stats.ticks;
-        if (sl->dead)
+        if (sl->stat.dead) /* its kernel thread exited, its Python state stayed */
             continue;
         bool defer = defer_samples(s, sl, t_ns);
         if (!sl->named) {
@@ -751,7 +749,7 @@ prune_slots(Sampler *s, Proc *pr, Err *err)
             slot_fini(sl);
             continue;
         }
-        sl->dead = proc_thread_dead(&sl->stat);
+        proc_thread_dead(&sl->stat); /* notes stat.dead */
         pr->slots[k++] = *sl;
     }
     pr->nslots = k;

@@ -326,7 +326,7 @@ static int
 probe_binary(Target *t, const Maps *maps, const MapRegion *r, TargetFind how, Err *err)
 {
     Elf e;
-    if (open_target_elf(proc_mm_pid(t->pid), r, &e, err) < 0)
+    if (open_target_elf(t->mem.pid, r, &e, err) < 0)
         return err->kind == ERR_PERM ? -1 : 0;
     int rc = 0;
     uintptr_t bias;
@@ -460,15 +460,16 @@ static int
 target_find(Target *t, TargetFind how, Err *err)
 {
     Maps maps;
-    pid_t mp = proc_mm_pid(t->pid); /* the leader may have exited, the process not */
-    if (maps_read(mp, &maps, err) < 0) {
+    /* the leader may have exited, the process not: read through a live thread from the start */
+    t->mem.pid = proc_mm_pid(t->pid);
+    if (maps_read(t->mem.pid, &maps, err) < 0) {
         if (err->kind == ERR_PERM)
             return permission_error(err, t->pid);
         return -1;
     }
     char exe[4096];
     char link[64];
-    snprintf(link, sizeof link, "/proc/%d/exe", (int)mp);
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)t->mem.pid);
     ssize_t n = readlink(link, exe, sizeof exe - 1);
     if (n < 0 && errno == EACCES) {
         maps_fini(&maps);
