@@ -265,16 +265,6 @@ line_const(Rw *rw, int line)
     return rc < 0 ? -1 : idx;
 }
 
-static inline int
-probe_units(Rw *rw, int kind, int line)
-{
-    int fn = rw->fn + (kind == P_CHANGED);
-    int lc = line_const(rw, line);
-    if (lc < 0)
-        return -1;
-    return 1 + ext_needed(fn) + 1 + ext_needed(lc) + 1 + 1 + ncache[PRECALL] + 1 + ncache[CALL] + 1;
-}
-
 static inline _Py_CODEUNIT
 unit(int op, int arg)
 {
@@ -285,10 +275,13 @@ unit(int op, int arg)
     return u;
 }
 
-/* Writes op/arg with `ext` EXTENDED_ARG prefixes; returns the next free index. */
+/* Writes op/arg with `ext` EXTENDED_ARG prefixes; returns the next free index. With out
+ * NULL it only counts, which is how the layout sizes what the emitter writes. */
 static int
 put(_Py_CODEUNIT *out, int at, int op, int arg, int next)
 {
+    if (!out)
+        return at + next + 1 + ncache[op];
     for (int k = next; k > 0; k--)
         out[at++] = unit(EXTENDED_ARG, (arg >> (8 * k)) & 0xff);
     out[at++] = unit(op, arg & 0xff);
@@ -297,11 +290,15 @@ put(_Py_CODEUNIT *out, int at, int op, int arg, int next)
     return at;
 }
 
+/* Writes a probe at `at` (out NULL: only counts); returns the next free index, or -1 with
+ * an exception set. */
 static int
 put_probe(Rw *rw, _Py_CODEUNIT *out, int at, int kind, int line)
 {
     int fn = rw->fn + (kind == P_CHANGED);
     int lc = line_const(rw, line);
+    if (lc < 0)
+        return -1;
     at = put(out, at, PUSH_NULL, 0, 0);
     at = put(out, at, LOAD_CONST, fn, ext_needed(fn));
     at = put(out, at, LOAD_CONST, lc, ext_needed(lc));
@@ -375,6 +372,13 @@ dest_pos(const Rw *rw, int t, int dest)
 {
     const Ins *ti = &rw->ins[t];
     return dest == D_AFTER_PROBE ? ti->mid : ti->pos;
+}
+
+/* Code units of a probe; -1 with an exception set. */
+static inline int
+probe_units(Rw *rw, int kind, int line)
+{
+    return put_probe(rw, NULL, 0, kind, line);
 }
 
 /* Lays the new code out; 1 if some jump needed more EXTENDED_ARG room (lay out again). */
