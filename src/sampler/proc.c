@@ -356,26 +356,38 @@ proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid)
     snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", (int)pid, (int)tid);
     s->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
     s->last = -1;
-    s->last_switches = 0;
+    s->last_run_ns = s->last_switches = UINT64_MAX;
+    s->reads = 0;
     s->dead = false;
     return s->fd < 0 ? -1 : 0;
 }
 
-/* Times the thread was scheduled in (schedstat's third field), or UINT64_MAX if unknown. */
-static uint64_t
-switches(ThreadStat *s)
+/* The thread's schedstat: time on a CPU in ns and times scheduled in; false if unknown. */
+static bool
+activity(ThreadStat *s, uint64_t *run_ns, uint64_t *count)
 {
     if (s->sched_fd < 0)
-        return UINT64_MAX;
+        return false;
     char buf[128];
     ssize_t n = pread(s->sched_fd, buf, sizeof buf - 1, 0);
     if (n <= 0)
-        return UINT64_MAX;
+        return false;
     buf[n] = '\0';
-    unsigned long long run, wait, count;
-    if (sscanf(buf, "%llu %llu %llu", &run, &wait, &count) != 3)
-        return UINT64_MAX;
-    return count;
+    unsigned long long run, wait, c;
+    /* all zeros: a kernel that keeps no scheduler statistics (or a thread never run) */
+    if (sscanf(buf, "%llu %llu %llu", &run, &wait, &c) != 3 || (run == 0 && c == 0))
+        return false;
+    *run_ns = run;
+    *count = c;
+    return true;
+}
+
+/* Whether the thread, asleep at the last read of its state, has not run since. */
+static bool
+idle_since(ThreadStat *s, bool *known, uint64_t *run_ns, uint64_t *count)
+{
+    *known = activity(s, run_ns, count);
+    return s->last == 0 && *known && *run_ns == s->last_run_ns && *count == s->last_switches;
 }
 
 /* Reads the thread's state letter from its open stat file and notes whether it is dead;
@@ -406,24 +418,50 @@ proc_thread_running(ThreadStat *s)
 {
     if (s->fd < 0)
         return -1;
-    uint64_t sw = switches(s);
-    if (s->last == 0 && sw != UINT64_MAX && sw == s->last_switches)
-        return 0; /* asleep then, never scheduled since */
+    bool known;
+    uint64_t run_ns, count;
+    if (idle_since(s, &known, &run_ns, &count))
+        return 0; /* asleep then, has not run since */
     char state;
+    s->reads++;
     if (!thread_state(s, &state))
         return s->last = -1;
     s->last = state == 'R';
-    s->last_switches = sw;
+    /* read before the state: a thread that runs in between looks changed at the next call */
+    s->last_run_ns = known ? run_ns : UINT64_MAX;
+    s->last_switches = known ? count : UINT64_MAX;
     return s->last;
 }
 
 bool
 proc_thread_still_asleep(ThreadStat *s)
 {
-    if (s->fd < 0 || s->last != 0)
+    if (s->fd < 0)
         return false;
-    uint64_t sw = switches(s);
-    return sw != UINT64_MAX && sw == s->last_switches;
+    bool known;
+    uint64_t run_ns, count;
+    return idle_since(s, &known, &run_ns, &count);
+}
+
+bool
+proc_thread_must_walk(ThreadStat *s, uint32_t *walked_at)
+{
+    if (!proc_thread_still_asleep(s))
+        return true;
+    /* Each reading needs a walk after it. The walk after the reading before can have come
+     * just before the thread ran on and fell asleep elsewhere, which that sample's own
+     * reading of the state then saw: its stack is still to be read. */
+    if (*walked_at != s->reads) {
+        *walked_at = s->reads;
+        return true;
+    }
+    return false;
+}
+
+void
+proc_thread_ran(ThreadStat *s)
+{
+    s->last = -1;
 }
 
 bool

@@ -44,17 +44,31 @@ typedef struct {
     int fd;        /* /proc/PID/task/TID/stat, or -1 */
     int sched_fd;  /* /proc/PID/task/TID/schedstat, or -1 (kernels without it) */
     int last;      /* last state read from stat: 1 running, 0 not, -1 unknown */
-    uint64_t last_switches; /* times scheduled in, as of that read */
+    /* schedstat as of that read: time on a CPU (ns) and times scheduled in */
+    uint64_t last_run_ns, last_switches;
+    uint32_t reads;         /* how many times last was set: a reading's number */
     bool dead;              /* exited (zombie, or reaped) at the last read of stat */
 } ThreadStat;
 int proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid);
 /* 1 if the thread is running or runnable (state R), 0 if it sleeps or waits, -1 if gone.
- * A thread that was asleep at the last call and has not been scheduled in since (schedstat's
- * count, cheap to read) is still asleep: only then is the costly stat file skipped. */
+ * A thread that was asleep at the last call and has neither been scheduled in nor used any
+ * CPU time since (schedstat, cheap to read) is still asleep: only then is the costly stat
+ * file skipped. Both counts, because stat can say S of a thread still on its CPU: one that
+ * marked itself asleep and is woken before it switches out runs on without being scheduled
+ * in again, and only its CPU time shows it (at its next tick or switch). */
 int proc_thread_running(ThreadStat *s);
-/* True when the thread was asleep at the last proc_thread_running and has not been scheduled
- * in since (one cheap read): it cannot have changed anything, its Python stack included. */
+/* True when the thread was asleep at the last proc_thread_running and has not run since (one
+ * cheap read, as above): it cannot have changed anything, its Python stack included. */
 bool proc_thread_still_asleep(ThreadStat *s);
+/* The thread was seen to execute since its state was last read (its stack changed): what the
+ * kernel said then no longer holds (see proc_thread_running). */
+void proc_thread_ran(ThreadStat *s);
+/* Whether the thread's Python stack must be read at this sample; false only when it has been
+ * asleep since the last reading of its state and its stack was read once after that reading
+ * (*walked_at, the caller's, says which reading that was). The stack is read before the state,
+ * and a thread can run on between the two and fall asleep further on, so only a stack read
+ * after the reading is the one it sleeps in. */
+bool proc_thread_must_walk(ThreadStat *s, uint32_t *walked_at);
 /* Reads stat again and says whether the thread has exited (a zombie, or reaped) although a
  * Python thread state may still name it: a main thread that called pthread_exit leaves its
  * state behind. proc_thread_running's reads keep s->dead up to date too. */

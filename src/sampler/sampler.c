@@ -59,7 +59,7 @@ typedef struct {
     uint64_t fingerprint; /* of the last stack: a change means the thread ran */
     bool have_fingerprint;
     bool fresh; /* state read at creation, this tick */
-    bool asleep_walked; /* walked once after the kernel last said asleep, still asleep */
+    uint32_t walked_at; /* for proc_thread_must_walk */
     bool named;      /* has its Python name (threading.Thread.name) */
     int name_tries;  /* lookups so far; a new thread registers its name a moment later */
     int64_t name_next_ns; /* the next quick lookup while its samples are held back */
@@ -595,8 +595,8 @@ hand_over_proc(Sampler *s, Proc *pr, Err *err)
     return 0;
 }
 
-/* walk_sample's question before reading a thread's frames: a known thread that was asleep
- * at its last sample and has not been scheduled since keeps its stack. */
+/* walk_sample's question before reading a thread's frames: a known thread asleep since its
+ * stack was last read keeps that stack. */
 static bool
 thread_unchanged(void *ctx, uint64_t tid)
 {
@@ -605,18 +605,8 @@ thread_unchanged(void *ctx, uint64_t tid)
         Slot *sl = &pr->slots[i];
         if (sl->key != tid)
             continue;
-        if (!sl->have_fingerprint || pr->frozen || !proc_thread_still_asleep(&sl->stat)) {
-            sl->asleep_walked = false;
-            return false;
-        }
-        /* The stack is read before the kernel state, and a thread can run on between the
-         * two and fall asleep further on: walk once more after the kernel said asleep (it
-         * has not run since), and only that stack is the one it sleeps in. */
-        if (!sl->asleep_walked) {
-            sl->asleep_walked = true;
-            return false;
-        }
-        return true;
+        return sl->have_fingerprint && !pr->frozen &&
+               !proc_thread_must_walk(&sl->stat, &sl->walked_at);
     }
     return false;
 }
@@ -696,8 +686,11 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         } else {
             /* a changed stack proves the thread ran during the last interval; a late moment
              * stands for several intervals, so only the kernel can say what it is doing now */
+            bool ran = sl->have_fingerprint && sl->fingerprint != w->fingerprint;
+            if (ran) /* whatever the kernel said at its last read, it ran since */
+                proc_thread_ran(&sl->stat);
             if (!pr->frozen) {
-                if (weight == 1 && sl->have_fingerprint && sl->fingerprint != w->fingerprint)
+                if (weight == 1 && ran)
                     sl->running = 1;
                 else if (!sl->fresh)
                     sl->running = proc_thread_running(&sl->stat);
