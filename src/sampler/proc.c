@@ -275,6 +275,23 @@ task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
     return true;
 }
 
+uint64_t
+proc_stack_start(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (!read_small(path, buf, sizeof buf))
+        return 0;
+    const char *q = stat_state(buf);
+    /* from the state (field 3) on to startstack (field 28) */
+    for (int field = 3; field < 28 && q; field++) {
+        q = strchr(q, ' ');
+        if (q)
+            q++;
+    }
+    return q ? strtoull(q, NULL, 10) : 0;
+}
+
 static bool
 dead_state(char state)
 {

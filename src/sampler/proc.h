@@ -36,6 +36,9 @@ pid_t proc_live_task(pid_t pid);
 pid_t proc_mm_pid(pid_t pid);
 /* Command line of pid with spaces between arguments (NUL-terminated, cut to cap). */
 void proc_cmdline(pid_t pid, char *out, size_t cap);
+/* Where the process's main stack starts (stat's startstack), or 0 if unknown: set anew, at a
+ * random place, by every exec, even of the same executable. */
+uint64_t proc_stack_start(pid_t pid);
 /* Kernel name of a thread (/proc/PID/task/TID/comm). */
 void proc_thread_comm(pid_t pid, pid_t tid, char *out, size_t cap);
 

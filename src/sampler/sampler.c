@@ -51,6 +51,13 @@ typedef struct {
     uint8_t flags;
 } Pending;
 
+/* Which program a process runs: a change means an exec. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    uint64_t stack; /* where the exec put the main stack (0: unknown) */
+} ImageId;
+
 typedef struct {
     uint64_t key; /* kernel tid, or the interpreter's thread id when the tid is unknown */
     uint64_t tid;
@@ -90,15 +97,13 @@ typedef struct {
     int fails; /* consecutive samples with no readable thread */
     /* not Python yet: its executable and since when it runs it (an exec starts over); since
      * when its Python is found but cannot be read (see still_loading), 0 if not, and why */
-    dev_t img_dev;
-    ino_t img_ino;
+    ImageId img;
     int64_t img_since_ns;
     int64_t unready_since_ns;
     Err unready_err;
     ProcId proc;
     FrameId proc_frame;
-    dev_t exe_dev;
-    ino_t exe_ino;
+    ImageId exe; /* the image its target was found in */
     Freeze freeze;
     bool frozen;
     Slot *slots;
@@ -123,6 +128,7 @@ struct Sampler {
     int reaped_status;
     bool in_run; /* inside sampler_run, which hands held-back samples over before it returns */
     bool prioritised; /* fell behind and asked for more priority (more_priority) */
+    bool exec_seen;   /* a sample found a process's image replaced: discover now */
 };
 
 static int64_t
@@ -149,17 +155,34 @@ intern_marker(Profile *p, FrameKind kind, const char *label, FrameId *out, Err *
     return profile_frame(p, &f, out, err);
 }
 
+/* The program a process runs, and which exec of it; false if unknown (a zombie leader's
+ * exe cannot be read). */
 static bool
-exe_identity(pid_t pid, dev_t *dev, ino_t *ino)
+exe_identity(pid_t pid, ImageId *id)
 {
     char path[64];
     struct stat st;
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     if (stat(path, &st) < 0)
         return false;
-    *dev = st.st_dev;
-    *ino = st.st_ino;
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+    id->stack = proc_stack_start(pid);
     return true;
+}
+
+static bool
+same_image(const ImageId *a, const ImageId *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->stack == b->stack;
+}
+
+/* Whether the process now runs another executable than the one its target was found in. */
+static bool
+exec_changed(const Proc *pr)
+{
+    ImageId now;
+    return exe_identity(pr->pid, &now) && !same_image(&now, &pr->exe);
 }
 
 /* Can this failure to open a process that is becoming Python (just exec'd, or a new child)
@@ -191,13 +214,11 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
             return -1;
         }
         int64_t now = now_ns(CLOCK_MONOTONIC);
-        dev_t dev = 0;
-        ino_t ino = 0;
-        exe_identity(pr->pid, &dev, &ino);
-        if (!pr->img_since_ns || dev != pr->img_dev || ino != pr->img_ino) {
+        ImageId img = {0};
+        exe_identity(pr->pid, &img);
+        if (!pr->img_since_ns || !same_image(&img, &pr->img)) {
             pr->img_since_ns = now;
-            pr->img_dev = dev;
-            pr->img_ino = ino;
+            pr->img = img;
             pr->unready_since_ns = 0;
         }
         if (e2.kind == ERR_NOTPY) {
@@ -227,7 +248,7 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
         if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
             return -1;
     }
-    exe_identity(pr->pid, &pr->exe_dev, &pr->exe_ino);
+    exe_identity(pr->pid, &pr->exe);
     if (!s->version[0])
         snprintf(s->version, sizeof s->version, "%s", target_version(t));
     if (s->opt.blocking && !pr->frozen) {
@@ -632,6 +653,7 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
     size_t n = 0;
     WalkBuffers b = {s->wthreads, MAX_THREADS, s->frames, FRAMES_CAP, PROFILE_MAX_DEPTH,
                      thread_unchanged, pr};
+    WalkDrops saved = s->drops;
     uint64_t before = 0;
     for (int r = 0; r < WALK_DROP_COUNT; r++)
         before += s->drops.n[r];
@@ -649,6 +671,13 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
     for (int r = 0; r < WALK_DROP_COUNT; r++)
         after += s->drops.n[r];
     pr->fails = (n == 0 && after > before) ? pr->fails + 1 : 0;
+    if (pr->fails && exec_changed(pr)) {
+        /* nothing was torn: an exec replaced the program these addresses belonged to */
+        s->drops = saved;
+        pr->fails = 0;
+        s->exec_seen = true;
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const WalkThread *w = &s->wthreads[i];
         Slot *sl = find_slot(s, pr, w, t_ns, err);
@@ -772,11 +801,7 @@ discover(Sampler *s, Err *err)
                 pr->not_python = true;
         } else if (pr->t) {
             /* an exec replaced the image, or reads keep failing: find the runtime again */
-            dev_t dev;
-            ino_t ino;
-            bool changed = exe_identity(pr->pid, &dev, &ino) &&
-                           (dev != pr->exe_dev || ino != pr->exe_ino);
-            if (changed || pr->fails >= FAILS_BEFORE_REOPEN) {
+            if (exec_changed(pr) || pr->fails >= FAILS_BEFORE_REOPEN) {
                 if (hand_over_proc(s, pr, err) < 0)
                     return -1;
                 proc_close(pr);
@@ -936,7 +961,8 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
          * launcher that runs Python as a child. Sampling keeps its own pace meanwhile. */
         Proc *root = &s->procs[0];
         bool pending = !root->t && !root->gone;
-        if ((pending && now >= next_pending) || now >= next_discover) {
+        if ((pending && now >= next_pending) || now >= next_discover || s->exec_seen) {
+            s->exec_seen = false;
             if (discover(s, err) < 0) {
                 rc = -1;
                 goto done;

@@ -279,6 +279,16 @@ def test_exec_is_followed(python, ferret, tmp_path):
     assert weight(st, has("after_exec")) > 100
 
 
+def test_exec_of_the_same_program_is_sampled_from_its_start(python, ferret, tmp_path):
+    # the same executable and script exec'd twice: only the new stack's place tells the new
+    # image apart; each spins 0.3 s at 1 kHz. Telling it only after 20 failed samples and the
+    # next look (every 100 ms) lost ~80 samples per exec, all counted as dropped
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "reexec.py"))
+    assert r.returncode == 0, r.stderr
+    got = [weight(st, has(f"spin_{g}")) for g in range(3)]
+    assert all(n > 250 for n in got), got
+
+
 def libpython(python):
     """The libpython a shared build loads, or None (a static build)."""
     code = ("import os, sysconfig as s; v = s.get_config_var; "
