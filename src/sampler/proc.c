@@ -524,6 +524,18 @@ thread_exiting(pid_t pid, pid_t tid)
     return !task_stat(pid, tid, &state, &flags) || dead_state(state) || (flags & 0x4UL);
 }
 
+/* The pid of the task's tracer (status's TracerPid), 0 if none or unknown. */
+static pid_t
+tracer_of(pid_t pid, pid_t tid)
+{
+    char path[96], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    if (!read_small(path, buf, sizeof buf))
+        return 0;
+    const char *q = strstr(buf, "\nTracerPid:");
+    return q ? (pid_t)strtol(q + strlen("\nTracerPid:"), NULL, 10) : 0;
+}
+
 static int
 freeze_seize_new(Freeze *f, Err *err)
 {
@@ -541,7 +553,20 @@ freeze_seize_new(Freeze *f, Err *err)
         if (tid <= 0 || freeze_has(f, tid))
             continue;
         if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-            if (errno == EPERM && f->n == 0 && !thread_exiting(f->pid, tid)) {
+            int why = errno;
+            pid_t tracer = why == EPERM && f->n == 0 ? tracer_of(f->pid, tid) : 0;
+            if (tracer > 0) {
+                char name[64] = "";
+                proc_thread_comm(tracer, tracer, name, sizeof name);
+                rc = err_set(err, ERR_PERM,
+                             "--blocking: process %d is already traced by process %d%s%s%s "
+                             "(a process has one tracer at a time): detach it, or sample "
+                             "without --blocking",
+                             (int)f->pid, (int)tracer, name[0] ? " (" : "", name,
+                             name[0] ? ")" : "");
+                break;
+            }
+            if (why == EPERM && f->n == 0 && !thread_exiting(f->pid, tid)) {
                 rc = err_set(err, ERR_PERM,
                              "--blocking needs ptrace permission for process %d (run as the "
                              "same user with kernel.yama.ptrace_scope 0, or with CAP_SYS_PTRACE)",

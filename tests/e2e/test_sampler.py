@@ -385,6 +385,38 @@ def test_attach_with_duration(python, ferret, tmp_path):
         p.wait()
 
 
+def test_blocking_attach_to_a_process_traced_by_another(python, ferret, tmp_path):
+    # a process takes one tracer: the second --blocking attach names the first, not permission
+    p = start_spinner(python)
+    try:
+        first = subprocess.Popen([ferret, "attach", "-q", "--blocking", "--duration", "5",
+                                  "-o", str(tmp_path / "first.txt"), str(p.pid)],
+                                 stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = open(f"/proc/{p.pid}/status").read()
+            if f"TracerPid:\t{first.pid}\n" in status:
+                break
+            time.sleep(0.01)
+        r = ferret_run(ferret, "attach", "--blocking", "--duration", "0.5", "-o",
+                       str(tmp_path / "second.txt"), str(p.pid))
+        # without --blocking nothing needs ptrace: the same attach works beside the tracer
+        r3 = ferret_run(ferret, "attach", "-q", "--duration", "0.5", "-f", "collapsed", "-o",
+                        str(tmp_path / "third.txt"), str(p.pid))
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=30)
+        assert r.returncode != 0
+        line = r.stderr.strip()
+        assert "\n" not in line, line
+        assert f"already traced by process {first.pid} (ferret)" in line, line
+        assert "permission" not in line, line
+        assert r3.returncode == 0, r3.stderr
+        assert weight(collapsed(tmp_path / "third.txt"), leaf("spin")) > 200
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_main_thread_that_exits_first(python, ferret, tmp_path):
     """The main thread calls pthread_exit and a worker runs on for a second: the process is
     alive until the worker ends, and is sampled until then. The main thread's Python state
