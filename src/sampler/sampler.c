@@ -67,6 +67,8 @@ typedef struct {
     bool have_fingerprint;
     bool fresh; /* state read at creation, this tick */
     uint32_t walked_at; /* for proc_thread_must_walk */
+    uint64_t asked_at;  /* the moment thread_unchanged last answered for it, and how */
+    bool asked_unchanged;
     bool named;      /* has its Python name (threading.Thread.name) */
     int name_tries;  /* lookups so far; a new thread registers its name a moment later */
     int64_t name_next_ns; /* the next quick lookup while its samples are held back */
@@ -104,6 +106,7 @@ typedef struct {
     ProcId proc;
     FrameId proc_frame;
     ImageId exe; /* the image its target was found in */
+    uint64_t moment; /* sampling moments of this process, from 1 */
     Freeze freeze;
     bool frozen;
     Slot *slots;
@@ -626,8 +629,13 @@ thread_unchanged(void *ctx, uint64_t tid)
         Slot *sl = &pr->slots[i];
         if (sl->key != tid)
             continue;
-        return sl->have_fingerprint && !pr->frozen &&
-               !proc_thread_must_walk(&sl->stat, &sl->walked_at);
+        /* asked again in the same moment (a thread with a state in each of two interpreters,
+         * whose stacks are joined): the same answer */
+        if (sl->asked_at == pr->moment)
+            return sl->asked_unchanged;
+        sl->asked_at = pr->moment;
+        return sl->asked_unchanged = sl->have_fingerprint && !pr->frozen &&
+                                     !proc_thread_must_walk(&sl->stat, &sl->walked_at);
     }
     return false;
 }
@@ -653,6 +661,7 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
     size_t n = 0;
     WalkBuffers b = {s->wthreads, MAX_THREADS, s->frames, FRAMES_CAP, PROFILE_MAX_DEPTH,
                      thread_unchanged, pr};
+    pr->moment++;
     WalkDrops saved = s->drops;
     uint64_t before = 0;
     for (int r = 0; r < WALK_DROP_COUNT; r++)

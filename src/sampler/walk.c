@@ -352,6 +352,75 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
     return 0;
 }
 
+/* One kernel thread can have several Python thread states at once: one per interpreter it
+ * runs (a subinterpreter runs on its caller's thread, whose state waits in that call), and on
+ * 3.9-3.11, for a moment, a new thread's state that its parent made with the parent's ids.
+ * They make one sample, with the stacks joined: the state walked first innermost (the
+ * interpreter list starts with the newest, so a subinterpreter's frames go on top of its
+ * caller's), under the identity of the one walked last (the caller, whose threading module
+ * names the thread). */
+static void
+join_threads(const WalkBuffers *b, size_t *nthreads, size_t *used)
+{
+    enum { TABLE = 2048 }; /* more than twice the threads a sample can hold */
+    size_t n = *nthreads;
+    if (n < 2 || n > TABLE / 2)
+        return;
+    uint16_t table[TABLE] = {0}; /* index + 1 of the first state seen of a tid */
+    bool gone[TABLE / 2] = {false};
+    bool any = false;
+    for (size_t k = 0; k < n; k++) {
+        WalkThread *wk = &b->threads[k];
+        if (!wk->tid)
+            continue;
+        size_t h = (size_t)hash_u64(wk->tid) & (TABLE - 1);
+        while (table[h] && b->threads[table[h] - 1].tid != wk->tid)
+            h = (h + 1) & (TABLE - 1);
+        if (!table[h]) {
+            table[h] = (uint16_t)(k + 1);
+            continue;
+        }
+        WalkThread *wi = &b->threads[table[h] - 1];
+        WalkThread joined = *wk; /* the caller's identity */
+        joined.has_gil = wi->has_gil || wk->has_gil;
+        joined.partial = wi->partial || wk->partial;
+        if (wi->unchanged && wk->unchanged) {
+            joined.frames = NULL;
+            joined.nframes = 0;
+        } else if (wi->unchanged || wk->unchanged) {
+            /* asked twice, answered differently: keep the stack that was read */
+            joined = wi->unchanged ? *wk : *wi;
+            joined.unchanged = false;
+        } else {
+            size_t room = b->frames_cap - *used, ni = wi->nframes, nk = wk->nframes;
+            FrameId *to = b->frames + *used;
+            if (ni > room)
+                ni = room;
+            if (nk > room - ni)
+                nk = room - ni;
+            if (ni < wi->nframes || nk < wk->nframes)
+                joined.partial = true; /* the outermost frames are the ones left out */
+            if (ni)
+                memcpy(to, wi->frames, ni * sizeof *to);
+            if (nk)
+                memcpy(to + ni, wk->frames, nk * sizeof *to);
+            *used += ni + nk;
+            joined.frames = to;
+            joined.nframes = ni + nk;
+            joined.fingerprint = hash_combine(wi->fingerprint, wk->fingerprint);
+        }
+        *wi = joined;
+        gone[k] = any = true;
+    }
+    if (!any)
+        return;
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!gone[k])
+            b->threads[m++] = b->threads[k];
+    *nthreads = m;
+}
+
 int
 walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkDrops *drops,
             Err *err)
@@ -404,6 +473,8 @@ walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkD
             rc = -1;
         interp = next_interp;
     }
+    if (rc == 0)
+        join_threads(b, nthreads, &used);
     snap_end(&t->snap);
     return rc;
 }

@@ -143,6 +143,22 @@ def test_every_nap_is_seen_where_it_sleeps(python, ferret, tmp_path):
     assert not bad, bad
 
 
+def test_a_thread_in_a_subinterpreter_is_one_stack(python, ferret, tmp_path):
+    # the thread has a state in each interpreter; sampled as two threads, it counted twice
+    # (two samples a moment) and the subinterpreter's frames had no caller
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "subinterp.py"),
+                   opts=("--threads",))
+    assert r.returncode == 0, r.stderr
+    main = by_thread(st, "MainThread", lambda f: True)[0]
+    total, spin = by_thread(st, "subinterp", has("sub_spin"))
+    assert spin.get("subinterp", 0) > 800, (total, spin)  # 1 s at 1 kHz
+    in_caller = lambda f: has("sub_spin")(f) and any(
+        x.startswith("in_subinterpreter (") for x in f)
+    assert by_thread(st, "subinterp", in_caller)[1] == spin
+    # the thread lives no longer than the main thread, which waits for it
+    assert total["subinterp"] < 1.2 * main["MainThread"], (total, main)
+
+
 def test_threads_root_is_one_name_per_thread(python, ferret, tmp_path):
     # a new thread is sampled before threading has registered its name; with --threads its
     # first stacks must not get a root of their own (the kernel's name) beside the later ones
