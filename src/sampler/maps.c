@@ -79,6 +79,11 @@ parse_line(const char *s, const char *end, MapRegion *r)
         return false;
     skip_spaces(&s, end);
     size_t plen = (size_t)(end - s);
+    static const char gone[] = " (deleted)";
+    r->deleted = plen > sizeof gone - 1 && s[0] == '/' &&
+                 memcmp(s + plen - (sizeof gone - 1), gone, sizeof gone - 1) == 0;
+    if (r->deleted)
+        plen -= sizeof gone - 1;
     r->path = malloc(plen + 1);
     if (!r->path)
         return false;

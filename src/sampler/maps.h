@@ -13,7 +13,8 @@ typedef struct {
     uint64_t offset;
     uint64_t inode;
     bool r, w, x;
-    char *path; /* owned; "" for anonymous mappings */
+    bool deleted; /* the file was unlinked (an upgrade replaced it): path is its old name */
+    char *path;   /* owned; "" for anonymous mappings; without the kernel's " (deleted)" */
 } MapRegion;
 
 typedef struct {

@@ -119,20 +119,46 @@ version_from_rodata(const Elf *e, int want_minor, int *micro)
     return -1;
 }
 
-/* Opens a file the target has mapped, as the target sees it. */
+/* Whether the deleted file of r is the process's executable (/proc/PID/exe still opens it). */
+static bool
+is_deleted_exe(pid_t pid, const MapRegion *r)
+{
+    char link[64], exe[4200], want[4200];
+    snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(link, exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    snprintf(want, sizeof want, "%s (deleted)", r->path);
+    return strcmp(exe, want) == 0;
+}
+
+/* Opens a file the target has mapped, as the target sees it: by its name under the target's
+ * root, through map_files (root only), or by its name here. A file deleted since it was
+ * mapped (an upgrade replaced it: its name may now lead to another build) only through
+ * map_files or, for the executable, /proc/PID/exe. */
 static int
 open_target_elf(pid_t pid, const MapRegion *r, Elf *e, Err *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "/proc/%d/root%s", (int)pid, r->path);
-    if (elf_open(e, path, err) == 0)
+    if (!r->deleted && elf_open(e, path, err) == 0)
         return 0;
     snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", (int)pid, (unsigned long)r->start,
              (unsigned long)r->end);
     if (elf_open(e, path, err) == 0)
         return 0;
-    if (elf_open(e, r->path, err) == 0)
+    if (!r->deleted && elf_open(e, r->path, err) == 0)
         return 0;
+    if (r->deleted) {
+        snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+        if (is_deleted_exe(pid, r) && elf_open(e, path, err) == 0)
+            return 0;
+        return err_set(err, ERR_IO,
+                       "%s, mapped by process %d, was deleted since (replaced by an upgrade?) "
+                       "and only root can read it through /proc/%d/map_files",
+                       r->path, (int)pid, (int)pid);
+    }
     return err_context(err, "reading %s of process %d", r->path, (int)pid);
 }
 
@@ -305,19 +331,21 @@ scan_for_runtime(Target *t, const Maps *maps, const char *binary)
 static int
 permission_error(Err *err, pid_t pid)
 {
-    char scope = '?';
     FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
-    if (f) {
-        int c = fgetc(f);
-        if (c != EOF)
-            scope = (char)c;
+    int scope = f ? fgetc(f) : EOF;
+    if (f)
         fclose(f);
-    }
+    if (scope == EOF) /* no Yama: the same user is enough */
+        return err_set(err, ERR_PERM,
+                       "not allowed to read process %d: attaching needs ptrace permission, "
+                       "which the same user as the process has (or run ferret as root or with "
+                       "CAP_SYS_PTRACE, e.g. docker run --cap-add SYS_PTRACE)",
+                       (int)pid);
     return err_set(err, ERR_PERM,
                    "not allowed to read process %d: attaching needs the same user and ptrace "
                    "permission (kernel.yama.ptrace_scope is %c; 0 allows it, or run ferret as "
                    "root or with CAP_SYS_PTRACE, e.g. docker run --cap-add SYS_PTRACE)",
-                   (int)pid, scope);
+                   (int)pid, (char)scope);
 }
 
 /* Fills in the runtime address, version and layout from one binary of the process. Returns
@@ -485,7 +513,7 @@ target_find(Target *t, TargetFind how, Err *err)
     const char *exe_path = exe;
     size_t elen = strlen(exe);
     if (elen > 10 && strcmp(exe + elen - 10, " (deleted)") == 0)
-        exe[elen - 10] = '\0';
+        exe[elen - 10] = '\0'; /* as maps_parse does */
     const MapRegion *xr = exe_path[0] ? maps_find_path(&maps, exe_path) : NULL;
     if (xr)
         cands[ncand++] = xr;

@@ -3,6 +3,7 @@ truth, wall and cpu modes, the GIL, threads, subprocesses, deep and non-ASCII st
 target ends, exec, signals, and every bad input of issue 2."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -570,6 +571,41 @@ def test_bad_input(ferret, tmp_path):
         sleeper.wait()
     one_line_error(ferret_run(ferret, "frobnicate"), "unknown command", code=2)
     assert not list(tmp_path.iterdir())
+
+
+def test_attach_after_an_upgrade_replaced_the_interpreter(python, ferret, tmp_path):
+    # A long-running program outlives an upgrade of its interpreter: the file it mapped is
+    # deleted and a new one takes its name. ferret reads the mapped file (its maps line
+    # ends in " (deleted)"), never the new one; before, it called such a process not Python.
+    code = ("import re; m = re.search(r'\\S*/libpython\\S*', open('/proc/self/maps').read()); "
+            "print(m.group(0) if m else '')")
+    lib = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ)
+    if lib:  # a shared build: the runtime lives in libpython
+        copy = tmp_path / os.path.basename(lib)
+        env["LD_LIBRARY_PATH"] = str(tmp_path)
+        cmd = [python]
+    else:  # a static build: in the executable
+        copy = tmp_path / "python-copy"
+        cmd = [str(copy)]
+    shutil.copy2(lib or python, copy)
+    p = subprocess.Popen(cmd + [str(TARGETS / "spin_forever.py")], stdout=subprocess.PIPE,
+                         text=True, env=env)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        maps = open(f"/proc/{p.pid}/maps").read()
+        assert str(copy) in maps, maps
+        copy.unlink()
+        copy.write_bytes(b"a newer build, not this one\n")
+        assert f"{copy} (deleted)" in open(f"/proc/{p.pid}/maps").read()
+        out = tmp_path / "a.txt"
+        r = ferret_run(ferret, "attach", "-q", "--duration", "0.5", "-f", "collapsed", "-o",
+                       str(out), str(p.pid))
+        assert r.returncode == 0, r.stderr
+        assert weight(collapsed(out), leaf("spin")) > 200
+    finally:
+        p.kill()
+        p.wait()
 
 
 def test_attach_without_permission(python, ferret):

@@ -111,7 +111,8 @@ test_maps_parse(void)
     CHECK(m.regions[1].x && !m.regions[1].w);
     CHECK_EQ_STR(m.regions[2].path, "[stack]");
     CHECK_EQ_STR(m.regions[3].path, "");
-    CHECK_EQ_STR(m.regions[4].path, "/path with spaces (deleted)");
+    CHECK_EQ_STR(m.regions[4].path, "/path with spaces");
+    CHECK(m.regions[4].deleted && !m.regions[1].deleted && !m.regions[2].deleted);
     CHECK_EQ_U64(m.regions[4].inode, 55);
     CHECK(maps_find(&m, 0x55d0e2a21000) == &m.regions[1]);
     CHECK(maps_find(&m, 0x55d0e2b00000) == NULL);
