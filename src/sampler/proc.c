@@ -275,6 +275,39 @@ task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
     return true;
 }
 
+pid_t
+proc_ns_tid(pid_t pid, pid_t tid)
+{
+    char path[96], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    if (!read_small(path, buf, sizeof buf))
+        return 0;
+    const char *q = strstr(buf, "\nNSpid:");
+    if (!q)
+        return tid; /* a kernel before 4.1: no namespaces to tell apart */
+    q += strlen("\nNSpid:");
+    long last = 0;
+    for (;;) {
+        char *end;
+        long v = strtol(q, &end, 10);
+        if (end == q)
+            break;
+        last = v;
+        q = end;
+    }
+    return (pid_t)last;
+}
+
+bool
+proc_other_pid_ns(pid_t pid)
+{
+    char path[64];
+    struct stat mine, theirs;
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+    return stat("/proc/self/ns/pid", &mine) == 0 && stat(path, &theirs) == 0 &&
+           (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev);
+}
+
 uint64_t
 proc_stack_start(pid_t pid)
 {
@@ -325,6 +358,25 @@ proc_live_task(pid_t pid)
     }
     closedir(d);
     return found;
+}
+
+size_t
+proc_tasks(pid_t pid, pid_t *out, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while (n < max && (e = readdir(d))) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid > 0)
+            out[n++] = tid;
+    }
+    closedir(d);
+    return n;
 }
 
 pid_t

@@ -26,6 +26,8 @@ int proc_exit_code(int wstatus);
 /* Children of pid (all its threads' children), at most max. Returns the count (0 if none or
  * the process is gone). */
 size_t proc_children(pid_t pid, pid_t *out, size_t max);
+/* The threads (kernel tids) of pid, at most max; 0 if it is gone. */
+size_t proc_tasks(pid_t pid, pid_t *out, size_t max);
 /* Does pid exist and still run (not a zombie)? */
 bool proc_alive(pid_t pid);
 /* A live task of process pid (pid itself while its main thread lives), or 0 when none is. */
@@ -39,6 +41,12 @@ void proc_cmdline(pid_t pid, char *out, size_t cap);
 /* Where the process's main stack starts (stat's startstack), or 0 if unknown: set anew, at a
  * random place, by every exec, even of the same executable. */
 uint64_t proc_stack_start(pid_t pid);
+/* A task's id as its own pid namespace sees it (the last NSpid of its status): what the
+ * program itself, and so CPython's native_thread_id and glibc's tid, hold. Equal to tid
+ * outside containers; 0 if unknown. */
+pid_t proc_ns_tid(pid_t pid, pid_t tid);
+/* Whether pid lives in another pid namespace than ferret (a container seen from its host). */
+bool proc_other_pid_ns(pid_t pid);
 /* Kernel name of a thread (/proc/PID/task/TID/comm). */
 void proc_thread_comm(pid_t pid, pid_t tid, char *out, size_t cap);
 

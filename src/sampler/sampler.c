@@ -51,6 +51,10 @@ typedef struct {
     uint8_t flags;
 } Pending;
 
+typedef struct {
+    uint64_t ns, host; /* a thread's id in the program's pid namespace, and in ferret's */
+} TidPair;
+
 /* Which program a process runs: a change means an exec. */
 typedef struct {
     dev_t dev;
@@ -107,6 +111,14 @@ typedef struct {
     FrameId proc_frame;
     ImageId exe; /* the image its target was found in */
     uint64_t moment; /* sampling moments of this process, from 1 */
+    /* In another pid namespace (a container seen from its host) the tids the program holds
+     * are not ferret's: the map from theirs to ferret's, rebuilt when a tid is not in it, and
+     * tids that were not found, not looked for again for a while. */
+    bool other_ns;
+    TidPair *tids;
+    size_t ntids, tids_cap;
+    TidPair missing[8]; /* .host: until when (ns) */
+    unsigned nmissing;
     Freeze freeze;
     bool frozen;
     Slot *slots;
@@ -239,6 +251,7 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
     }
     pr->t = t;
     pr->fails = 0;
+    pr->other_ns = proc_other_pid_ns(pr->pid);
     pr->img_since_ns = pr->unready_since_ns = 0;
     /* the command line as Python runs it (a launcher may have exec'd since the start) */
     char cmd[1024];
@@ -310,6 +323,9 @@ proc_close(Proc *pr)
     target_close(pr->t);
     pr->t = NULL;
     slots_fini(pr);
+    free(pr->tids);
+    pr->tids = NULL;
+    pr->ntids = pr->tids_cap = pr->nmissing = 0;
 }
 
 Sampler *
@@ -619,13 +635,60 @@ hand_over_proc(Sampler *s, Proc *pr, Err *err)
     return 0;
 }
 
+/* Reads the map of the process's threads from their ids in its namespace to ferret's. */
+static void
+read_tids(Proc *pr)
+{
+    pid_t host[MAX_THREADS];
+    size_t n = proc_tasks(pr->pid, host, MAX_THREADS);
+    if (n > pr->tids_cap) {
+        TidPair *nt = realloc(pr->tids, n * sizeof *nt);
+        if (!nt)
+            return;
+        pr->tids = nt;
+        pr->tids_cap = n;
+    }
+    pr->ntids = 0;
+    for (size_t i = 0; i < n; i++) {
+        pid_t ns = proc_ns_tid(pr->pid, host[i]);
+        if (ns > 0)
+            pr->tids[pr->ntids++] = (TidPair){(uint64_t)ns, (uint64_t)host[i]};
+    }
+}
+
+/* The kernel tid ferret sees for a tid the program holds (its native_thread_id, or glibc's
+ * tid): the same, unless the program runs in another pid namespace. 0 if no live thread has
+ * it. */
+static uint64_t
+host_tid(Proc *pr, uint64_t tid)
+{
+    if (!pr->other_ns || !tid)
+        return tid;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < pr->ntids; i++)
+            if (pr->tids[i].ns == tid)
+                return pr->tids[i].host;
+        if (pass)
+            break;
+        int64_t now = now_ns(CLOCK_MONOTONIC);
+        for (unsigned k = 0; k < pr->nmissing && k < 8; k++)
+            if (pr->missing[k].ns == tid && (int64_t)pr->missing[k].host > now)
+                return 0; /* looked for lately, in vain (a thread state left behind) */
+        read_tids(pr);
+    }
+    int64_t until = now_ns(CLOCK_MONOTONIC) + DISCOVER_NS;
+    pr->missing[pr->nmissing++ % 8] = (TidPair){tid, (uint64_t)until};
+    return 0;
+}
+
 /* walk_sample's question before reading a thread's frames: a known thread asleep since its
  * stack was last read keeps that stack. */
 static bool
 thread_unchanged(void *ctx, uint64_t tid)
 {
     Proc *pr = ctx;
-    for (size_t i = 0; i < pr->nslots; i++) {
+    tid = host_tid(pr, tid);
+    for (size_t i = 0; tid && i < pr->nslots; i++) {
         Slot *sl = &pr->slots[i];
         if (sl->key != tid)
             continue;
@@ -680,6 +743,8 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
     for (int r = 0; r < WALK_DROP_COUNT; r++)
         after += s->drops.n[r];
     pr->fails = (n == 0 && after > before) ? pr->fails + 1 : 0;
+    for (size_t i = 0; pr->other_ns && i < n; i++)
+        s->wthreads[i].tid = host_tid(pr, s->wthreads[i].tid);
     if (pr->fails && exec_changed(pr)) {
         /* nothing was torn: an exec replaced the program these addresses belonged to */
         s->drops = saved;

@@ -472,6 +472,8 @@ target_alloc(pid_t pid)
     if (!t)
         return NULL;
     t->pid = pid;
+    pid_t ns = proc_ns_tid(pid, pid);
+    t->ns_pid = ns > 0 ? ns : pid;
     t->pthread_tid_offset = -1;
     if (snap_init(&t->snap) < 0) {
         snap_fini(&t->snap);

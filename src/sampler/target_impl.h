@@ -53,6 +53,7 @@ typedef struct {
 
 struct Target {
     pid_t pid;
+    pid_t ns_pid; /* pid as the program's own pid namespace sees it (= pid outside containers) */
     Rmem mem;
     PyLayout layout; /* a copy: 3.13+ may override offsets from the target's table */
     char version[24];

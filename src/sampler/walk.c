@@ -104,7 +104,8 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
 }
 
 /* The kernel tid of a 3.9/3.10 thread: its pthread_t is glibc's struct pthread, which holds
- * the tid at an offset found once by looking for the main thread's tid (= pid) in it.
+ * the tid at an offset found once by looking for the main thread's tid (= pid, as the
+ * program's pid namespace numbers it) in it.
  * Returns the tid, 0 when the thread has exited (the kernel clears the field then, and a
  * thread state still listed is one left behind, as by a main thread's pthread_exit), or -1
  * when unknown. */
@@ -116,12 +117,24 @@ pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
         t->tid_offset_tried = true;
         uint8_t area[2048];
         if (rmem_read(&t->mem, main_pthread, area, sizeof area, &err) == 0) {
+            /* glibc puts the robust-futex list head 16 bytes after the tid, and an empty one
+             * points to itself (robust_prev too): that tells the tid from an earlier field
+             * that happens to hold the same number, as 1 does, the main thread's id in a
+             * container. Without such a match (musl), the first field with the number. */
+            int64_t first = -1;
             for (size_t off = 0; off + 4 <= sizeof area; off += 4) {
-                if (rd_i32(area, (int64_t)off) == (int32_t)t->pid) {
-                    t->pthread_tid_offset = (int64_t)off;
+                if (rd_i32(area, (int64_t)off) != (int32_t)t->ns_pid)
+                    continue;
+                if (first < 0)
+                    first = (int64_t)off;
+                uintptr_t head = main_pthread + off + 16;
+                if (off + 24 <= sizeof area && (rd_ptr(area, (int64_t)off + 16) == head ||
+                                                rd_ptr(area, (int64_t)off + 8) == head)) {
+                    first = (int64_t)off;
                     break;
                 }
             }
+            t->pthread_tid_offset = first;
         }
     }
     if (t->pthread_tid_offset < 0 || !pthread_addr)

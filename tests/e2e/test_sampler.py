@@ -608,6 +608,47 @@ def test_attach_after_an_upgrade_replaced_the_interpreter(python, ferret, tmp_pa
         p.wait()
 
 
+def test_attach_to_a_process_in_another_pid_namespace(python, ferret, tmp_path):
+    # A container seen from its host: the program's thread ids (CPython's native_thread_id,
+    # glibc's tid on 3.9/3.10) are numbered in its own pid namespace, its main thread is 1.
+    # Before, ferret looked for those ids among its own: no kernel thread state (a sleeping
+    # thread counted as on CPU), and on 3.9/3.10 an unrelated field holding 1 taken for the
+    # main thread's tid lost every other thread.
+    try:
+        p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", python,
+                              str(TARGETS / "busy_and_idle.py")], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        pytest.skip("no unshare")
+    try:
+        if p.stdout.readline().strip() != "ready":
+            pytest.skip("cannot make a pid namespace here: " + p.stderr.read().strip())
+        kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        assert len(kids) == 1, kids
+        pid = int(kids[0])
+        assert "NSpid:\t%d\t1\n" % pid in open(f"/proc/{pid}/status").read()
+        tasks = {int(t) for t in os.listdir(f"/proc/{pid}/task")}
+        for mode in ("wall", "cpu"):
+            out = tmp_path / f"{mode}.txt"
+            r = ferret_run(ferret, "attach", "-q", "--threads", "--mode", mode, "--duration",
+                           "1", "-f", "collapsed", "-o", str(out), str(pid))
+            assert r.returncode == 0, r.stderr
+            st = collapsed(out)
+            roots = {f[0] for f, c in st}
+            tids = {int(re.match(r"thread (\d+) ", x).group(1)) for x in roots}
+            assert tids <= tasks, (tids, tasks)  # ferret's ids of the threads
+            total, _ = by_thread(st, r"\w+", lambda f: True)
+            if mode == "wall":
+                assert {"MainThread", "spinner", "napper"} <= set(total), total
+                assert all(v > 800 for v in total.values()), total  # 1 s at 1 kHz each
+            else:
+                assert total.get("spinner", 0) > 800, total
+                assert total.get("napper", 0) < 100 and total.get("MainThread", 0) < 100, total
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+
+
 def test_attach_without_permission(python, ferret):
     if os.geteuid() != 0:
         pytest.skip("needs root to run ferret as another user")
