@@ -198,7 +198,7 @@ children_from_proc_scan(pid_t pid, pid_t *out, size_t max)
 }
 
 size_t
-proc_children(pid_t pid, pid_t *out, size_t max)
+proc_tasks(pid_t pid, pid_t *out, size_t max)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -206,13 +206,30 @@ proc_children(pid_t pid, pid_t *out, size_t max)
     if (!d)
         return 0;
     size_t n = 0;
-    bool have_file = false;
     struct dirent *e;
-    while ((e = readdir(d)) && n < max) {
-        if (e->d_name[0] == '.')
-            continue;
-        char cpath[320];
-        snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, e->d_name);
+    while (n < max && (e = readdir(d))) {
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid > 0)
+            out[n++] = tid;
+    }
+    closedir(d);
+    return n;
+}
+
+#define TASKS_MAX 8192 /* threads of a process looked at for its children or a live one */
+
+size_t
+proc_children(pid_t pid, pid_t *out, size_t max)
+{
+    pid_t tids[TASKS_MAX];
+    size_t nt = proc_tasks(pid, tids, TASKS_MAX);
+    if (!nt)
+        return 0;
+    size_t n = 0;
+    bool have_file = false;
+    for (size_t i = 0; i < nt && n < max; i++) {
+        char cpath[96];
+        snprintf(cpath, sizeof cpath, "/proc/%d/task/%d/children", (int)pid, (int)tids[i]);
         FILE *f = fopen(cpath, "r");
         if (!f)
             continue;
@@ -222,7 +239,6 @@ proc_children(pid_t pid, pid_t *out, size_t max)
             out[n++] = (pid_t)c;
         fclose(f);
     }
-    closedir(d);
     if (!have_file) /* kernels without CONFIG_PROC_CHILDREN */
         return children_from_proc_scan(pid, out, max);
     return n;
@@ -344,39 +360,12 @@ proc_live_task(pid_t pid)
 {
     if (task_alive(pid, pid))
         return pid;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    pid_t found = 0;
-    struct dirent *e;
-    while (!found && (e = readdir(d))) {
-        pid_t tid = (pid_t)atoi(e->d_name);
-        if (tid > 0 && tid != pid && task_alive(pid, tid))
-            found = tid;
-    }
-    closedir(d);
-    return found;
-}
-
-size_t
-proc_tasks(pid_t pid, pid_t *out, size_t max)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while (n < max && (e = readdir(d))) {
-        pid_t tid = (pid_t)atoi(e->d_name);
-        if (tid > 0)
-            out[n++] = tid;
-    }
-    closedir(d);
-    return n;
+    pid_t tids[TASKS_MAX];
+    size_t nt = proc_tasks(pid, tids, TASKS_MAX);
+    for (size_t i = 0; i < nt; i++)
+        if (tids[i] != pid && task_alive(pid, tids[i]))
+            return tids[i];
+    return 0;
 }
 
 pid_t
