@@ -64,6 +64,7 @@ struct Target {
     /* 3.9/3.10: offset of the kernel tid inside glibc's struct pthread, or -1 until found */
     int64_t pthread_tid_offset;
     bool tid_offset_tried;
+    uint8_t tid_offset_others; /* other threads' struct pthread searched (main's had none) */
     /* caches */
     CodeInfo *codes;
     size_t ncodes, codes_cap;

@@ -103,9 +103,35 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
     return 0;
 }
 
+/* Where glibc's struct pthread at base holds the kernel tid, or -1. glibc puts the robust-
+ * futex list head 16 bytes after the tid, and an empty one points to itself (robust_prev
+ * too): a field holding `want` (or, with want 0, any id) followed by that is the tid. With
+ * want, and no such match (musl), the first field holding it. */
+static int64_t
+tid_offset_in(Target *t, uintptr_t base, int32_t want)
+{
+    uint8_t area[2048];
+    Err err;
+    if (rmem_read(&t->mem, base, area, sizeof area, &err) < 0)
+        return -1;
+    int64_t first = -1;
+    for (size_t off = 0; off + 24 <= sizeof area; off += 4) {
+        int32_t v = rd_i32(area, (int64_t)off);
+        if (want ? v != want : v <= 0)
+            continue;
+        uintptr_t head = base + off + 16;
+        if (rd_ptr(area, (int64_t)off + 16) == head || rd_ptr(area, (int64_t)off + 8) == head)
+            return (int64_t)off;
+        if (want && first < 0)
+            first = (int64_t)off;
+    }
+    return first;
+}
+
 /* The kernel tid of a 3.9/3.10 thread: its pthread_t is glibc's struct pthread, which holds
- * the tid at an offset found once by looking for the main thread's tid (= pid, as the
- * program's pid namespace numbers it) in it.
+ * the tid at an offset found once, in the main thread's (which holds the process's pid, as
+ * its pid namespace numbers it) or, when the main thread has exited and its tid is cleared,
+ * in another thread's.
  * Returns the tid, 0 when the thread has exited (the kernel clears the field then, and a
  * thread state still listed is one left behind, as by a main thread's pthread_exit), or -1
  * when unknown. */
@@ -115,27 +141,12 @@ pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
     Err err;
     if (!t->tid_offset_tried && main_pthread) {
         t->tid_offset_tried = true;
-        uint8_t area[2048];
-        if (rmem_read(&t->mem, main_pthread, area, sizeof area, &err) == 0) {
-            /* glibc puts the robust-futex list head 16 bytes after the tid, and an empty one
-             * points to itself (robust_prev too): that tells the tid from an earlier field
-             * that happens to hold the same number, as 1 does, the main thread's id in a
-             * container. Without such a match (musl), the first field with the number. */
-            int64_t first = -1;
-            for (size_t off = 0; off + 4 <= sizeof area; off += 4) {
-                if (rd_i32(area, (int64_t)off) != (int32_t)t->ns_pid)
-                    continue;
-                if (first < 0)
-                    first = (int64_t)off;
-                uintptr_t head = main_pthread + off + 16;
-                if (off + 24 <= sizeof area && (rd_ptr(area, (int64_t)off + 16) == head ||
-                                                rd_ptr(area, (int64_t)off + 8) == head)) {
-                    first = (int64_t)off;
-                    break;
-                }
-            }
-            t->pthread_tid_offset = first;
-        }
+        t->pthread_tid_offset = tid_offset_in(t, main_pthread, (int32_t)t->ns_pid);
+    }
+    if (t->pthread_tid_offset < 0 && pthread_addr && pthread_addr != main_pthread &&
+        t->tid_offset_others < 4) {
+        t->tid_offset_others++;
+        t->pthread_tid_offset = tid_offset_in(t, pthread_addr, 0);
     }
     if (t->pthread_tid_offset < 0 || !pthread_addr)
         return -1;
