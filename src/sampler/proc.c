@@ -269,6 +269,30 @@ stat_state(const char *buf)
     return q && q[1] == ' ' && q[2] ? q + 2 : NULL;
 }
 
+/* The field n places after `at` in a stat file's text (fields are one space apart), or NULL. */
+static const char *
+stat_field(const char *at, int n)
+{
+    for (int k = 0; k < n && at; k++) {
+        at = strchr(at, ' ');
+        if (at)
+            at++;
+    }
+    return at;
+}
+
+/* The value of a "Key:" line of a task's status file (read into buf), or NULL: *readable says
+ * whether the file could be read at all. */
+static const char *
+status_value(pid_t pid, pid_t tid, const char *key, char *buf, size_t cap, bool *readable)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    *readable = read_small(path, buf, cap) > 0;
+    const char *q = *readable ? strstr(buf, key) : NULL;
+    return q ? q + strlen(key) : NULL;
+}
+
 /* The state letter and kernel task flags of a task, from its stat; false if unreadable. */
 static bool
 task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
@@ -281,12 +305,7 @@ task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
     if (!q)
         return false;
     *state = *q;
-    /* state ppid pgrp session tty_nr tpgid flags */
-    for (int field = 0; field < 6 && q; field++) {
-        q = strchr(q, ' ');
-        if (q)
-            q++;
-    }
+    q = stat_field(q, 6); /* state ppid pgrp session tty_nr tpgid flags */
     *flags = q ? strtoul(q, NULL, 10) : 0;
     return true;
 }
@@ -294,14 +313,11 @@ task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
 pid_t
 proc_ns_tid(pid_t pid, pid_t tid)
 {
-    char path[96], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
-    if (!read_small(path, buf, sizeof buf))
-        return 0;
-    const char *q = strstr(buf, "\nNSpid:");
+    char buf[4096];
+    bool readable;
+    const char *q = status_value(pid, tid, "\nNSpid:", buf, sizeof buf, &readable);
     if (!q)
-        return tid; /* a kernel before 4.1: no namespaces to tell apart */
-    q += strlen("\nNSpid:");
+        return readable ? tid : 0; /* readable: a kernel before 4.1, no namespaces to tell apart */
     long last = 0;
     for (;;) {
         char *end;
@@ -331,13 +347,7 @@ proc_stack_start(pid_t pid)
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     if (!read_small(path, buf, sizeof buf))
         return 0;
-    const char *q = stat_state(buf);
-    /* from the state (field 3) on to startstack (field 28) */
-    for (int field = 3; field < 28 && q; field++) {
-        q = strchr(q, ' ');
-        if (q)
-            q++;
-    }
+    const char *q = stat_field(stat_state(buf), 28 - 3); /* from the state to startstack */
     return q ? strtoull(q, NULL, 10) : 0;
 }
 
@@ -569,12 +579,10 @@ thread_exiting(pid_t pid, pid_t tid)
 static pid_t
 tracer_of(pid_t pid, pid_t tid)
 {
-    char path[96], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
-    if (!read_small(path, buf, sizeof buf))
-        return 0;
-    const char *q = strstr(buf, "\nTracerPid:");
-    return q ? (pid_t)strtol(q + strlen("\nTracerPid:"), NULL, 10) : 0;
+    char buf[2048];
+    bool readable;
+    const char *q = status_value(pid, tid, "\nTracerPid:", buf, sizeof buf, &readable);
+    return q ? (pid_t)strtol(q, NULL, 10) : 0;
 }
 
 static int

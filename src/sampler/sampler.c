@@ -117,7 +117,10 @@ typedef struct {
     bool other_ns;
     TidPair *tids;
     size_t ntids, tids_cap;
-    TidPair missing[8]; /* .host: until when (ns) */
+    struct {
+        uint64_t tid;
+        int64_t until_ns;
+    } missing[8];
     unsigned nmissing;
     Freeze freeze;
     bool frozen;
@@ -672,12 +675,13 @@ host_tid(Proc *pr, uint64_t tid)
             break;
         int64_t now = now_ns(CLOCK_MONOTONIC);
         for (unsigned k = 0; k < pr->nmissing && k < 8; k++)
-            if (pr->missing[k].ns == tid && (int64_t)pr->missing[k].host > now)
+            if (pr->missing[k].tid == tid && pr->missing[k].until_ns > now)
                 return 0; /* looked for lately, in vain (a thread state left behind) */
         read_tids(pr);
     }
-    int64_t until = now_ns(CLOCK_MONOTONIC) + DISCOVER_NS;
-    pr->missing[pr->nmissing++ % 8] = (TidPair){tid, (uint64_t)until};
+    unsigned k = pr->nmissing++ % 8;
+    pr->missing[k].tid = tid;
+    pr->missing[k].until_ns = now_ns(CLOCK_MONOTONIC) + DISCOVER_NS;
     return 0;
 }
 
