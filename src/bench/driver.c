@@ -13,6 +13,8 @@
  *   driver -> ferret   ok <version> <executable>    ready; fn <name> ... end (for L)
  *                      t <seconds>                  one value
  *                      err <where> <summary> <traceback>
+ * (where "python": this interpreter cannot run the driver, e.g. Python 2; the summary says
+ * why.)
  * Any other line from ferret, or EOF, ends the driver. The driver talks on descriptors 3
  * and 4 so the benchmarked code keeps stdin, stdout and stderr. */
 #include "bench/driver.h"
@@ -23,7 +25,12 @@
 #include <string.h>
 
 const char driver_source[] =
-    "import gc, itertools, os, sys, time, traceback\n"
+    "import binascii, gc, itertools, os, sys, time, traceback\n"
+    "if sys.version_info < (3, 5):\n"
+    "    m = \"Python %d.%d is too old (ferret bench needs 3.5 or later)\" % sys.version_info[:2]\n"
+    "    h = binascii.hexlify(m.encode()).decode()\n"
+    "    os.write(4, (\"err %s %s -\\n\" % (binascii.hexlify(b\"python\").decode(), h)).encode())\n"
+    "    sys.exit(0)\n"
     "def _ferret_driver():\n"
     "    os.set_inheritable(3, False)\n"
     "    os.set_inheritable(4, False)\n"

@@ -53,7 +53,9 @@ driver_error(Bench *b, DriverReply *r, Err *err)
     r->str[2] = NULL;
     const char *where = r->str[0], *what = r->str[1];
     int rc;
-    if (strcmp(where, "import") == 0)
+    if (strcmp(where, "python") == 0)
+        rc = err_set(err, ERR_USAGE, "benchmark '%s': %s: %s", shown(b->name), b->python, what);
+    else if (strcmp(where, "import") == 0)
         rc = err_set(err, ERR_TARGET, "benchmark '%s': importing %s failed: %s", shown(b->name),
                      b->file ? b->file : "the file", what);
     else if (strcmp(where, "call") == 0)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layouts/layout.h"
 #include "cli/cli.h"
 #include "cli/exitcode.h"
 #include "profile/memstream.h"
@@ -502,6 +503,14 @@ cmd_mem(int argc, char **argv)
         } else {
             err_context(&err, "mem: reading what the tracker recorded");
         }
+        return cli_fail(&err);
+    }
+    const char *pv = profile_meta_get(p, "python_version");
+    int major = 0, minor = -1;
+    if (pv && sscanf(pv, "%d.%d", &major, &minor) == 2 && !layout_for(major, minor)) {
+        err_set(&err, ERR_UNSUPPORTED, "mem: CPython %d.%d is not supported (ferret reads %s)",
+                major, minor, layout_supported());
+        profile_free(p);
         return cli_fail(&err);
     }
     if (!info.ended) {

@@ -58,20 +58,31 @@ cmd_run(int argc, char **argv)
     Sampler *s = sampler_new(child, &a.sampler, p, &err);
     int status = 0;
     if (!s) {
-        /* cannot sample (e.g. permission): let the command finish, report why */
-        status = sample_cli_wait_child(child);
+        /* cannot sample (e.g. permission): say why now, and let the command finish */
         sample_cli_abort();
         profile_free(p);
         err_context(&err, "run %s", cmd[0]);
-        return cli_fail(&err);
+        int code = cli_fail(&err);
+        sample_cli_wait_child(child);
+        return code;
     }
     int run_rc = sampler_run(s, &sample_cli_stop, &err);
-    Err werr;
-    int write_rc = 0;
-    if (run_rc == 0 || err.kind != ERR_NOTPY) /* a non-Python run has nothing to write */
-        write_rc = sample_cli_write(p, &a, &werr);
-    else
+    SamplerStats st;
+    sampler_stats(s, &st);
+    if (run_rc < 0 && st.processes == 0) {
+        /* never sampled (it exited without running Python, or runs a Python ferret does not
+         * read): no empty report; the error now, and the command goes on to its end */
         sample_cli_abort();
+        err_context(&err, "run %s", cmd[0]);
+        int code = cli_fail(&err);
+        if (!sampler_reaped(s, &status))
+            sample_cli_wait_child(child);
+        sampler_free(s);
+        profile_free(p);
+        return code;
+    }
+    Err werr;
+    int write_rc = sample_cli_write(p, &a, &werr);
     if (!sampler_reaped(s, &status))
         status = sample_cli_wait_child(child);
     sample_cli_summary(s, &a, child);

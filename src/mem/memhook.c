@@ -26,6 +26,7 @@
 #include "mem/sampling.h"
 #include "mem/tracker.h"
 #include "profile/memstream.h"
+#include "layouts/layout.h"
 #include "sampler/pyself.h"
 #include "util/buf.h"
 
@@ -1189,6 +1190,10 @@ memhook_init(void)
         snprintf(version, sizeof version, "%s", py.get_version());
         version[strcspn(version, " ")] = '\0';
     }
+    /* A version whose frames ferret cannot read (3.5-3.8) is not tracked: the header alone
+     * tells ferret mem which one it was. */
+    int major = 0, minor = -1;
+    bool readable = sscanf(version, "%d.%d", &major, &minor) == 2 && layout_for(major, minor);
     read_command(command, sizeof command);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -1199,7 +1204,9 @@ memhook_init(void)
                              version, command, &err) == 0 &&
               write_all(g_fd, b.data, b.len);
     buf_fini(&b);
-    if (!ok) {
+    if (!ok || !readable) {
+        if (ok)
+            clean_environment();
         tls.guard -= G_FERRET;
         return;
     }

@@ -135,7 +135,8 @@ find_in_symtab(const Elf *e, uint32_t type, const char *name, uint64_t *value, u
                 continue;
             const char *sn = str_at(e, strs.sh_offset, strs.sh_size, sym.st_name);
             if (sn && strcmp(sn, name) == 0) {
-                *value = sym.st_value;
+                if (value)
+                    *value = sym.st_value;
                 if (size)
                     *size = sym.st_size;
                 return true;

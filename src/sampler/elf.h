@@ -28,7 +28,8 @@ int elf_parse(Elf *e, const uint8_t *data, size_t len, Err *err);
 /* Maps and parses a file. */
 int elf_open(Elf *e, const char *path, Err *err);
 void elf_close(Elf *e);
-/* Looks a symbol up in .dynsym, then .symtab. *value is its link-time address. */
+/* Looks a symbol up in .dynsym, then .symtab. *value is its link-time address, *size its
+ * size (either may be NULL). */
 bool elf_symbol(const Elf *e, const char *name, uint64_t *value, uint64_t *size);
 /* A section's link-time address and size. */
 bool elf_section(const Elf *e, const char *name, uint64_t *addr, uint64_t *size);

@@ -98,8 +98,9 @@ check_python(const char *argv0, const char *path_env, int depth, Err *err)
         return err_set(err, ERR_NOTPY, "%s is not a Python program (neither a Python executable "
                        "nor a script for one)", argv0);
     uint64_t v;
+    /* any version: one ferret does not read is named once it runs, not called "not Python" */
     bool py = elf_symbol(&e, "_PyRuntime", &v, NULL) || elf_symbol(&e, "Py_BytesMain", &v, NULL) ||
-              elf_needs(&e, "libpython3", NULL, 0);
+              elf_symbol(&e, "Py_Main", &v, NULL) || elf_needs(&e, "libpython", NULL, 0);
     elf_close(&e);
     if (!py)
         return err_set(err, ERR_NOTPY, "%s is not a Python program (%s is an executable without "

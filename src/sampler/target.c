@@ -63,23 +63,27 @@ target_close(Target *t)
     free(t);
 }
 
+/* libpython of any version (2.7's too: an old interpreter is named, not "not Python"). */
 static bool
 is_libpython(const char *base)
 {
-    return strncmp(base, "libpython3.", 11) == 0 && strstr(base, ".so") != NULL;
+    return strncmp(base, "libpython", 9) == 0 && isdigit((unsigned char)base[9]) &&
+           strstr(base, ".so") != NULL;
 }
 
-/* "3.X" from a name like libpython3.11.so.1.0 or python3.11: the minor, or -1. */
+/* "X.Y" from a name like libpython3.11.so.1.0 or python3.11: the minor (major in *major),
+ * or -1. */
 static int
-minor_from_name(const char *base)
+version_from_name(const char *base, int *major)
 {
-    const char *p = strstr(base, "python3.");
-    if (!p)
-        return -1;
-    p += 8;
-    if (!isdigit((unsigned char)*p))
-        return -1;
-    return atoi(p);
+    for (const char *p = strstr(base, "python"); p; p = strstr(p + 1, "python")) {
+        const char *q = p + 6;
+        if (!isdigit((unsigned char)q[0]) || q[1] != '.' || !isdigit((unsigned char)q[2]))
+            continue;
+        *major = q[0] - '0';
+        return atoi(q + 2);
+    }
+    return -1;
 }
 
 /* Looks for the interpreter's own version string (PY_VERSION, "3.X.Y" ending in a NUL; the
@@ -368,13 +372,14 @@ probe_binary(Target *t, const Maps *maps, const MapRegion *r, TargetFind how, Er
     if (!looks_python)
         goto done;
     /* version */
-    int minor = -1, micro = -1;
+    int major = 3, minor = -1, micro = -1;
     uint64_t vsym;
     uint32_t hex = 0;
     if (elf_symbol(&e, "Py_Version", &vsym, NULL)) {
         Err e2;
         if (rmem_read(&t->mem, bias + (uintptr_t)vsym, &hex, sizeof hex, &e2) == 0 &&
-            (hex >> 24) == 3) {
+            (hex >> 24) >= 3) {
+            major = (int)(hex >> 24);
             minor = (int)((hex >> 16) & 0xff);
             micro = (int)((hex >> 8) & 0xff);
         } else if (e2.kind == ERR_PERM) {
@@ -387,10 +392,16 @@ probe_binary(Target *t, const Maps *maps, const MapRegion *r, TargetFind how, Er
     const char *base = strrchr(r->path, '/') ? strrchr(r->path, '/') + 1 : r->path;
     char needed[256];
     if (minor < 0)
-        minor = minor_from_name(base);
-    if (minor < 0 && elf_needs(&e, "libpython3.", needed, sizeof needed))
-        minor = minor_from_name(needed);
-    if (micro < 0) {
+        minor = version_from_name(base, &major);
+    if (minor < 0 && elf_needs(&e, "libpython", needed, sizeof needed))
+        minor = version_from_name(needed, &major);
+    if (minor < 0 && (elf_symbol(&e, "Py_InitModule4_64", NULL, NULL) ||
+                      elf_symbol(&e, "Py_InitModule4", NULL, NULL))) {
+        rc = err_set(err, ERR_UNSUPPORTED, "CPython 2 is not supported (ferret reads %s)",
+                     layout_supported());
+        goto done;
+    }
+    if (major == 3 && micro < 0) {
         int m = version_from_rodata(&e, minor, &micro);
         if (minor < 0)
             minor = m;
@@ -400,10 +411,10 @@ probe_binary(Target *t, const Maps *maps, const MapRegion *r, TargetFind how, Er
                      r->path);
         goto done;
     }
-    const PyLayout *L = layout_for(3, minor);
+    const PyLayout *L = layout_for(major, minor);
     if (!L) {
-        rc = err_set(err, ERR_UNSUPPORTED, "CPython 3.%d is not supported (ferret reads %s)",
-                     minor, layout_supported());
+        rc = err_set(err, ERR_UNSUPPORTED, "CPython %d.%d is not supported (ferret reads %s)",
+                     major, minor, layout_supported());
         goto done;
     }
     set_layout(t, L);

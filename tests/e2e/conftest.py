@@ -33,7 +33,7 @@ SUPPORTED = {(3, 9), (3, 10), (3, 11), (3, 12), (3, 13)}
 
 def _version_of(exe):
     try:
-        out = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:3])"],
+        out = subprocess.run([exe, "-c", "import sys; sys.stdout.write(' '.join(map(str, sys.version_info[:3])))"],
                              capture_output=True, text=True, timeout=30).stdout.split()
         return tuple(int(x) for x in out)
     except (OSError, ValueError, subprocess.TimeoutExpired):

@@ -1,6 +1,7 @@
 """ferret run / attach / dump on every interpreter: attribution against each workload's own
 truth, wall and cpu modes, the GIL, threads, subprocesses, deep and non-ASCII stacks, how the
 target ends, exec, signals, and every bad input of issue 2."""
+import glob
 import os
 import re
 import shutil
@@ -570,6 +571,49 @@ def test_bad_input(ferret, tmp_path):
         sleeper.wait()
     one_line_error(ferret_run(ferret, "frobnicate"), "unknown command", code=2)
     assert not list(tmp_path.iterdir())
+
+
+def _unsupported_pythons():
+    """Interpreters pyenv has that ferret does not read (2.7, 3.6-3.8 on this machine)."""
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    out = []
+    for d in sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python"))):
+        v = python_version(d)
+        if v and (v[0] == 2 or (v[0] == 3 and v[1] < 9)):
+            out.append(pytest.param(d, v, id=".".join(map(str, v))))
+    return out or [pytest.param(None, None, marks=pytest.mark.skip("no Python older than 3.9"))]
+
+
+@pytest.mark.parametrize("old,version", _unsupported_pythons())
+def test_an_interpreter_ferret_does_not_read_is_named(ferret, old, version, tmp_path):
+    # Before: attach to 3.6 crashed ferret (SIGSEGV), 2.7 was "not a Python program", and
+    # run wrote an empty report, then the error; mem reported every byte as <interpreter>,
+    # and bench on 2.7 showed a traceback of its own driver.
+    name = "CPython %d.%d is not supported" % version[:2] if version[0] == 3 else "CPython 2"
+    code = "import time; time.sleep(0.5); print('the program ran')"
+    r = ferret_run(ferret, "run", "--", old, "-c", code, cwd=tmp_path)
+    one_line_error(r, name, "ferret reads 3.9", code=1)
+    assert "the program ran" in r.stdout  # left to finish, not killed
+    assert not list(tmp_path.iterdir())  # no empty report
+    p = subprocess.Popen([old, "-c", "import time; print('ready'); time.sleep(30)"],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        one_line_error(ferret_run(ferret, "attach", "--duration", "1", str(p.pid)), name,
+                       code=1)
+    finally:
+        p.kill()
+        p.wait()
+    r = ferret_run(ferret, "mem", "--", old, "-c", "print('ran')", cwd=tmp_path)
+    assert r.returncode != 0
+    if version[0] == 3:  # 2.7 has no allocator API to track: "did not start" instead
+        one_line_error(r, "mem: " + name)
+    r = ferret_run(ferret, "bench", "--python", old, "--db", str(tmp_path / "h.db"), "--budget",
+                   "0.2", "pass", cwd=tmp_path)
+    if version[:2] < (3, 5):
+        one_line_error(r, "Python %d.%d is too old" % version[:2], code=2)
+    else:  # timing needs no reading of frames
+        assert r.returncode == 0, r.stderr
 
 
 def test_attach_after_an_upgrade_replaced_the_interpreter(python, ferret, tmp_path):

@@ -28,6 +28,8 @@ test_self(void)
     CHECK(elf_symbol(&e, "ferret_test_function", &value, &size));
     CHECK(size > 0);
     CHECK(!elf_symbol(&e, "no_such_symbol_anywhere", &value, NULL));
+    /* only whether it exists (how a Python 3.6 binary's Py_Initialize was looked for) */
+    CHECK(elf_symbol(&e, "ferret_test_function", NULL, NULL));
     uint64_t sec_addr, sec_size;
     CHECK(elf_section(&e, "ferret_test_sec", &sec_addr, &sec_size));
     CHECK(sec_size >= sizeof(int));
