@@ -9,15 +9,47 @@
 #   4. runs the program's own sitecustomize, if it has one, as site would have.
 # Failures are printed, never raised: the shim must not break the program by itself (a boot
 # function that cannot do its job reports to the ferret command and exits on its own).
+from __future__ import print_function
+
 import os as _os
 import sys as _sys
 
 
-def _ferret_shim():
+def _ferret_too_old():
+    # An interpreter older than 3.9 cannot run ferret (Python 2 cannot even parse its package;
+    # this file is the one piece it parses). As the command's first process, it tells the
+    # ferret command which interpreter it was, as a boot function that cannot do its job
+    # does, and stops before it runs untraced. As a child of a traced program it runs
+    # untraced, with its own sitecustomize if it has one.
+    status = _os.environ.get("FERRET_STATUS")
+    if status and _os.environ.get("FERRET_BOOT"):
+        try:
+            fd = _os.open(status, _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL, 0o600)
+        except OSError:
+            pass  # another process of the command claimed it: that one is traced
+        else:
+            _os.write(fd, ("error CPython %d.%d is not supported (ferret reads 3.9 to 3.13)\n"
+                           % _sys.version_info[:2]).encode("ascii"))
+            _os.close(fd)
+            _os._exit(1)
+    if _sys.version_info[0] >= 3:
+        _ferret_shim(boot=False)
+        return
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    _sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or _os.curdir) != here]
+    shim = _sys.modules.pop("sitecustomize", None)
+    try:
+        import sitecustomize  # noqa: F401 - the program's own, now that we are off the path
+    except ImportError:
+        if shim is not None:
+            _sys.modules["sitecustomize"] = shim
+
+
+def _ferret_shim(boot=True):
     here = _os.path.dirname(_os.path.abspath(__file__))
     _sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or _os.curdir) != here]
     pkg_root = _os.environ.get("FERRET_PYTHONPATH")
-    boots = [b for b in _os.environ.get("FERRET_BOOT", "").split(",") if b]
+    boots = [b for b in _os.environ.get("FERRET_BOOT", "").split(",") if b and boot]
     if pkg_root and boots:
         try:
             import importlib.util
@@ -54,5 +86,8 @@ def _ferret_shim():
         _sys.modules["sitecustomize"] = shim
 
 
-_ferret_shim()
-del _ferret_shim
+if _sys.version_info[:2] < (3, 9):
+    _ferret_too_old()
+else:
+    _ferret_shim()
+del _ferret_shim, _ferret_too_old

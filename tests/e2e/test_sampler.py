@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import ROOT, TARGETS, WORKLOADS, python_version
+import tracekit
 
 
 
@@ -604,6 +605,17 @@ def test_an_interpreter_ferret_does_not_read_is_named(ferret, old, version, tmp_
     finally:
         p.kill()
         p.wait()
+    # trace runs inside the program: it stops it before it runs untraced (as for any
+    # failure to start the tracer), and a child of a traced program runs untraced
+    name3 = "CPython %d.%d is not supported" % version[:2]
+    r = ferret_run(ferret, "trace", "--", old, "-c", "print('ran')", cwd=tmp_path)
+    one_line_error(r, name3, code=1)
+    assert "ran" not in r.stdout
+    parent = "import subprocess, sys; sys.exit(subprocess.call([sys.argv[1], '-c', 'print(7*6)']))"
+    r = tracekit.run(ferret, ["trace", "-o", tmp_path / "t.txt", "--", sys.executable, "-c",
+                              parent, old])
+    assert r.returncode == 0 and r.stdout == "42\n", r
+    (tmp_path / "t.txt").unlink()
     r = ferret_run(ferret, "mem", "--", old, "-c", "print('ran')", cwd=tmp_path)
     assert r.returncode != 0
     if version[0] == 3:  # 2.7 has no allocator API to track: "did not start" instead
