@@ -63,6 +63,12 @@ target_close(Target *t)
     free(t);
 }
 
+static bool
+is_libpython3(const char *base)
+{
+    return strncmp(base, "libpython3.", 11) == 0 && strstr(base, ".so") != NULL;
+}
+
 /* libpython of any version (2.7's too: an old interpreter is named, not "not Python"). */
 static bool
 is_libpython(const char *base)
@@ -520,7 +526,9 @@ target_find(Target *t, TargetFind how, Err *err)
     /* candidates: libpython first (the runtime lives there in a shared build), then exe */
     const MapRegion *cands[2];
     size_t ncand = 0;
-    const MapRegion *lib = maps_find_file(&maps, is_libpython);
+    const MapRegion *lib = maps_find_file(&maps, is_libpython3); /* before a 2.7 beside it */
+    if (!lib)
+        lib = maps_find_file(&maps, is_libpython);
     if (lib)
         cands[ncand++] = lib;
     const char *exe_path = exe;
@@ -530,15 +538,26 @@ target_find(Target *t, TargetFind how, Err *err)
     const MapRegion *xr = exe_path[0] ? maps_find_path(&maps, exe_path) : NULL;
     if (xr)
         cands[ncand++] = xr;
+    /* a version ferret does not read is the answer only when no other candidate is one it
+     * reads (a static python that loaded another libpython, as an embedding does) */
     int rc = 0;
-    for (size_t i = 0; i < ncand && rc == 0; i++) {
+    Err unsupported = {0};
+    for (size_t i = 0; i < ncand && rc <= 0; i++) {
         rc = probe_binary(t, &maps, cands[i], how, err);
-        if (rc < 0) {
+        if (rc < 0 && err->kind == ERR_UNSUPPORTED) {
+            if (!unsupported.kind)
+                unsupported = *err;
+            rc = 0;
+        } else if (rc < 0) {
             maps_fini(&maps);
             return -1;
         }
     }
     maps_fini(&maps);
+    if (rc == 0 && unsupported.kind) {
+        *err = unsupported;
+        return -1;
+    }
     if (rc == 0) {
         char comm[64] = "";
         char cpath[64];
