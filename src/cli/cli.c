@@ -84,6 +84,9 @@ cli_parse_seconds(const char *opt, const char *s, double *out, Err *err)
         return err_set(err, ERR_USAGE, "%s: '%s' is not a duration (e.g. 10, 2.5s, 500ms)", opt, s);
     if (v <= 0)
         return err_set(err, ERR_USAGE, "%s: the duration must be positive", opt);
+    if (v * scale > CLI_SECONDS_MAX) /* kept where nanosecond clock arithmetic cannot overflow */
+        return err_set(err, ERR_USAGE, "%s: '%s' is out of range (at most %.0f s, about 3 years)",
+                       opt, s, CLI_SECONDS_MAX);
     *out = v * scale;
     return 0;
 }

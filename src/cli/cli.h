@@ -39,6 +39,7 @@ int cli_parse_double(const char *opt, const char *s, double min, double max, dou
 int cli_parse_int(const char *opt, const char *s, long long min, long long max, long long *out,
                   Err *err);
 /* Parses a duration like "10", "2.5s", "500ms", "3m" into seconds. */
+#define CLI_SECONDS_MAX 1e8 /* the longest duration an option takes */
 int cli_parse_seconds(const char *opt, const char *s, double *out, Err *err);
 /* Parses `report`/`diff` options (-f, -o, --series, --top; NULL series/top: not accepted) and
  * up to max_paths positional paths. Returns 0, 1 after printing --help with help(), or -1

@@ -58,23 +58,43 @@ cmd_dump(int argc, char **argv)
     if (!t)
         return cli_fail(&err);
     Profile *p = profile_new(PROFILE_SAMPLED, &err);
-    enum { MAXT = 256, MAXF = 1 << 16 };
-    WalkThread *threads = calloc(MAXT, sizeof *threads);
-    FrameId *frames = calloc(MAXF, sizeof *frames);
+    /* one snapshot, taken again with bigger buffers while they were too small for it (every
+     * thread, each stack to PROFILE_MAX_DEPTH frames) */
+    size_t maxt = 256, maxf = (size_t)1 << 16;
+    WalkThread *threads = NULL;
+    FrameId *frames = NULL;
     int rc = EXIT_OK;
-    if (!p || !threads || !frames) {
-        err_set(&err, ERR_NOMEM, "out of memory");
-        rc = cli_fail(&err);
-        goto done;
-    }
-    WalkBuffers b = {.threads = threads, .max_threads = MAXT, .frames = frames,
-                     .frames_cap = MAXF, .max_depth = PROFILE_MAX_DEPTH};
-    WalkDrops drops = {{0}};
+    WalkDrops drops;
     size_t n;
-    if (walk_sample(t, p, &b, &n, &drops, &err) < 0) {
-        err_context(&err, "dump %lld", pid);
-        rc = cli_fail(&err);
-        goto done;
+    for (;;) {
+        free(threads);
+        free(frames);
+        threads = calloc(maxt, sizeof *threads);
+        frames = calloc(maxf, sizeof *frames);
+        if (!p || !threads || !frames) {
+            err_set(&err, ERR_NOMEM, "out of memory");
+            rc = cli_fail(&err);
+            goto done;
+        }
+        WalkBuffers b = {.threads = threads,
+                         .max_threads = maxt,
+                         .frames = frames,
+                         .frames_cap = maxf,
+                         .max_depth = PROFILE_MAX_DEPTH};
+        memset(&drops, 0, sizeof drops);
+        if (walk_sample(t, p, &b, &n, &drops, &err) < 0) {
+            err_context(&err, "dump %lld", pid);
+            rc = cli_fail(&err);
+            goto done;
+        }
+        bool more_t = drops.n[WALK_DROP_buffer] && maxt < WALK_MAX_THREADS;
+        bool more_f = drops.frames_short && maxf < (size_t)WALK_MAX_THREADS * PROFILE_MAX_DEPTH;
+        if (!more_t && !more_f)
+            break;
+        if (more_t)
+            maxt = maxt * 4 < WALK_MAX_THREADS ? maxt * 4 : WALK_MAX_THREADS;
+        if (more_f)
+            maxf *= 4;
     }
     printf("Process %lld: CPython %s (_PyRuntime at %#lx, found by %s)\n", pid,
            target_version(t), (unsigned long)target_runtime_addr(t), target_found_by(t));

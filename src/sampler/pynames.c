@@ -65,10 +65,12 @@ long_is(Target *t, uintptr_t key, const void *want)
 }
 
 /* Finds the entry whose key matches in the keys object at keys: its index and (for combined
- * tables) its value. */
+ * tables) its value. With want_hash, entries that store another hash are passed over without
+ * reading their key: one read per lookup instead of one per entry (a process starting
+ * thousands of threads looks each one up in a dict of thousands). */
 static bool
-keys_find(Target *t, uintptr_t keys, KeyMatch match, const void *want, int64_t *index,
-          uintptr_t *value)
+keys_find(Target *t, uintptr_t keys, KeyMatch match, const void *want, const int64_t *want_hash,
+          int64_t *index, uintptr_t *value)
 {
     const LayoutDictKeys *k = &t->layout.dict_keys;
     uint8_t hdr[LAYOUT_MAX_READ];
@@ -105,6 +107,8 @@ keys_find(Target *t, uintptr_t keys, KeyMatch match, const void *want, int64_t *
     if (len && rmem_read(&t->mem, entries, buf, len, &err) == 0) {
         for (int64_t i = 0; i < nentries && !found; i++) {
             uintptr_t key = rd_ptr(buf, i * esize + key_off);
+            if (want_hash && key_off == 8 && rd_i64(buf, i * esize) != *want_hash)
+                continue;
             if (key && !(key & 7) && match(t, key, want)) {
                 *index = i;
                 *value = rd_ptr(buf, i * esize + value_off);
@@ -118,7 +122,7 @@ keys_find(Target *t, uintptr_t keys, KeyMatch match, const void *want, int64_t *
 
 /* The value stored under the matching key of the dict object at dict (combined or split). */
 static uintptr_t
-dict_get(Target *t, uintptr_t dict, KeyMatch match, const void *want)
+dict_get(Target *t, uintptr_t dict, KeyMatch match, const void *want, const int64_t *want_hash)
 {
     const LayoutDict *d = &t->layout.dict_object;
     uint8_t hdr[LAYOUT_MAX_READ];
@@ -127,7 +131,7 @@ dict_get(Target *t, uintptr_t dict, KeyMatch match, const void *want)
         return 0;
     int64_t index;
     uintptr_t value;
-    if (!keys_find(t, rd_ptr(hdr, d->ma_keys), match, want, &index, &value))
+    if (!keys_find(t, rd_ptr(hdr, d->ma_keys), match, want, want_hash, &index, &value))
         return 0;
     uintptr_t values = rd_ptr(hdr, d->ma_values);
     if (!values)
@@ -192,14 +196,14 @@ attr_get(Target *t, uintptr_t obj, const char *name)
         break;
     }
     if (dict)
-        return dict_get(t, dict, str_is, name);
+        return dict_get(t, dict, str_is, name, NULL);
     if (!values || L->heap_type.ht_cached_keys < 0)
         return 0;
     /* values of a split table: the index comes from the class's shared keys */
     uintptr_t keys, v, ignored;
     int64_t index;
     if (rmem_read_ptr(&t->mem, type + (uintptr_t)L->heap_type.ht_cached_keys, &keys, &err) < 0 ||
-        !keys_find(t, keys, str_is, name, &index, &ignored))
+        !keys_find(t, keys, str_is, name, NULL, &index, &ignored))
         return 0;
     int64_t base = L->dict_values.values >= 0 ? L->dict_values.values : 0;
     if (rmem_read_ptr(&t->mem, values + (uintptr_t)(base + index * 8), &v, &err) < 0)
@@ -225,18 +229,20 @@ pynames_thread_name(Target *t, uintptr_t interp, uint64_t ident, bool refind, ch
             uintptr_t modules, threading, mdict;
             if (rmem_read_ptr(&t->mem, interp + (uintptr_t)L->interp.modules, &modules, &err) < 0)
                 return -1;
-            threading = dict_get(t, modules, str_is, "threading");
+            threading = dict_get(t, modules, str_is, "threading", NULL);
             if (!threading || rmem_read_ptr(&t->mem, threading + (uintptr_t)L->module_object.md_dict,
                                             &mdict, &err) < 0)
                 return -1;
-            t->names_active = dict_get(t, mdict, str_is, "_active");
+            t->names_active = dict_get(t, mdict, str_is, "_active", NULL);
             t->names_interp = interp;
             if (!t->names_active)
                 return -1;
             fresh = true;
         }
         active = t->names_active;
-        uintptr_t thread = dict_get(t, active, long_is, &ident);
+        /* CPython's hash of a non-negative int: its value modulo 2**61 - 1 */
+        int64_t hash = (int64_t)(ident % (((uint64_t)1 << 61) - 1));
+        uintptr_t thread = dict_get(t, active, long_is, &ident, &hash);
         uintptr_t name = thread ? attr_get(t, thread, "_name") : 0;
         size_t n;
         if (name && code_read_string(t, name, out, cap, &n, &err) == 0)

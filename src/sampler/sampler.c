@@ -23,8 +23,9 @@
 #include "sampler/walk.h"
 #include "util/buf.h"
 
-#define MAX_THREADS 1024
-#define FRAMES_CAP (1u << 18)        /* frames of one process's sample, all threads */
+#define MAX_THREADS 1024             /* threads of one sample at first: grown when short */
+#define FRAMES_CAP (1u << 18)        /* frames of one process's sample at first, likewise */
+#define FRAMES_CAP_MAX (1u << 24)    /* ... up to 64 MiB of frame ids */
 #define DISCOVER_NS 100000000LL      /* children and exec checks, every 100 ms */
 #define FLUSH_NS 1000000000LL        /* flush at least once a second */
 #define PENDING_TRIES 20             /* children checked this often before "not Python" */
@@ -135,7 +136,9 @@ struct Sampler {
     Proc procs[MAX_PROCS];
     size_t nprocs;
     WalkThread *wthreads;
+    size_t wthreads_cap;
     FrameId *frames;
+    size_t frames_cap;
     FrameId *path; /* root-first stack under construction */
     FrameId truncated_frame;
     WalkDrops drops, drops_flushed;
@@ -281,6 +284,35 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
     return 1;
 }
 
+/* After a sample that found the buffers short (`threads` more threads than it held, or
+ * stacks cut for want of frames): room for all of them next time, or twice the frames (a
+ * failed allocation keeps the old size). */
+static void
+grow_buffers(Sampler *s, uint64_t threads, bool frames)
+{
+    if (threads && s->wthreads_cap < WALK_MAX_THREADS) {
+        size_t cap = s->wthreads_cap * 2;
+        while (cap < WALK_MAX_THREADS && cap < s->wthreads_cap + threads)
+            cap *= 2;
+        if (cap > WALK_MAX_THREADS)
+            cap = WALK_MAX_THREADS;
+        WalkThread *w = calloc(cap, sizeof *w);
+        if (w) {
+            free(s->wthreads);
+            s->wthreads = w;
+            s->wthreads_cap = cap;
+        }
+    }
+    if (frames && s->frames_cap < FRAMES_CAP_MAX) {
+        FrameId *f = calloc(s->frames_cap * 2, sizeof *f);
+        if (f) {
+            free(s->frames);
+            s->frames = f;
+            s->frames_cap *= 2;
+        }
+    }
+}
+
 static int
 add_proc(Sampler *s, pid_t pid, pid_t ppid, Proc **out, Err *err)
 {
@@ -346,7 +378,9 @@ sampler_new(pid_t pid, const SamplerOptions *opt, Profile *p, Err *err)
     s->opt = *opt;
     s->p = p;
     s->wthreads = calloc(MAX_THREADS, sizeof *s->wthreads);
+    s->wthreads_cap = MAX_THREADS;
     s->frames = calloc(FRAMES_CAP, sizeof *s->frames);
+    s->frames_cap = FRAMES_CAP;
     s->path = calloc(PROFILE_MAX_DEPTH + 4, sizeof *s->path);
     if (!s->wthreads || !s->frames || !s->path) {
         err_set(err, ERR_NOMEM, "out of memory");
@@ -709,7 +743,7 @@ thread_unchanged(void *ctx, uint64_t tid)
 
 /* One sampling moment of one process; each stack stands for `weight` sampling intervals. */
 static int
-sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
+sample_proc_once(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
 {
     /* blocking: kernel states first, a frozen thread would look stopped */
     if (pr->frozen)
@@ -726,8 +760,8 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         s->reaped_status = pr->freeze.leader_status;
     }
     size_t n = 0;
-    WalkBuffers b = {s->wthreads, MAX_THREADS, s->frames, FRAMES_CAP, PROFILE_MAX_DEPTH,
-                     thread_unchanged, pr};
+    WalkBuffers b = {s->wthreads,       s->wthreads_cap,  s->frames, s->frames_cap,
+                     PROFILE_MAX_DEPTH, thread_unchanged, pr};
     pr->moment++;
     WalkDrops saved = s->drops;
     uint64_t before = 0;
@@ -833,6 +867,17 @@ sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
         s->stats.samples++;
     }
     return 0;
+}
+
+/* The same, and room for more threads or frames next time if this moment lacked it (the
+ * threads left out are counted as dropped, a stack cut short keeps its innermost frames). */
+static int
+sample_proc(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
+{
+    uint64_t threads = s->drops.n[WALK_DROP_buffer], frames = s->drops.frames_short;
+    int rc = sample_proc_once(s, pr, t_ns, weight, err);
+    grow_buffers(s, s->drops.n[WALK_DROP_buffer] - threads, s->drops.frames_short > frames);
+    return rc;
 }
 
 /* Forgets threads not seen for a while (they exited): closes their /proc files. */
@@ -1000,11 +1045,13 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
     int64_t next = s->t0_ns, next_discover = s->t0_ns + DISCOVER_NS,
             next_flush = s->t0_ns + FLUSH_NS, next_pending = s->t0_ns, next_look = s->t0_ns;
     int rc = 0;
-    bool ever_python = false;
+    bool ever_python = false, cut_short = false;
     while (!(stop && *stop)) {
         int64_t now = now_ns(CLOCK_MONOTONIC);
-        if (end && now >= end)
+        if (end && now >= end) {
+            cut_short = true;
             break;
+        }
         /* a moment that comes late (the machine was busy) also stands for the whole intervals
          * it missed, so the weights add up to the time elapsed and busy phases of the target
          * are not under-counted */
@@ -1110,7 +1157,10 @@ done:
         if (rc == 0)
             rc = -1;
     }
-    if (rc == 0 && !ever_python && s->opt.wait_python) {
+    /* the duration or a signal ended sampling before Python started: a short, empty
+     * profile, not a failure */
+    cut_short |= stop && *stop;
+    if (rc == 0 && !ever_python && s->opt.wait_python && !cut_short) {
         if (s->procs[0].unready_since_ns) { /* it ended while its Python could not be read */
             *err = s->procs[0].unready_err;
             rc = -1;

@@ -280,7 +280,7 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
     if (L->thread.native_thread_id < 0 && !t->tid_offset_tried)
         main_pthread = main_pthread_of(t, tstate);
     RawFrame *raw = (RawFrame *)t->scratch;
-    for (size_t nt = 0; tstate && nt < THREADS_MAX && *nthreads < b->max_threads; nt++) {
+    for (size_t nt = 0; tstate && nt < THREADS_MAX; nt++) {
         const uint8_t *ts = target_read(t, tstate, (size_t)t->span_thread, err);
         if (!ts) {
             if (fatal(err))
@@ -298,6 +298,11 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
          * the thread id, 0 a moment longer): not a thread to sample yet. */
         if (rd_ptr(ts, L->thread.thread_id) == 0 ||
             (L->thread.native_thread_id >= 0 && rd_ptr(ts, L->thread.native_thread_id) == 0)) {
+            tstate = next_ts;
+            continue;
+        }
+        if (*nthreads >= b->max_threads) { /* counted, so the caller can grow the buffer */
+            drops->n[WALK_DROP_buffer]++;
             tstate = next_ts;
             continue;
         }
@@ -336,6 +341,7 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
         if (*used + n > b->frames_cap) {
             n = b->frames_cap - *used;
             partial = true;
+            drops->frames_short++;
         }
         /* outer frames unchanged since this thread's last sample keep their ids */
         WalkCache *wc = cache_for(t, this_ts);
@@ -384,9 +390,9 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
  * caller's), under the identity of the one walked last (the caller, whose threading module
  * names the thread). */
 static void
-join_threads(const WalkBuffers *b, size_t *nthreads, size_t *used)
+join_threads(const WalkBuffers *b, size_t *nthreads, size_t *used, WalkDrops *drops)
 {
-    enum { TABLE = 2048 }; /* more than twice the threads a sample can hold */
+    enum { TABLE = 2 * WALK_MAX_THREADS }; /* more than twice the threads a sample holds */
     size_t n = *nthreads;
     if (n < 2 || n > TABLE / 2)
         return;
@@ -422,8 +428,10 @@ join_threads(const WalkBuffers *b, size_t *nthreads, size_t *used)
                 ni = room;
             if (nk > room - ni)
                 nk = room - ni;
-            if (ni < wi->nframes || nk < wk->nframes)
+            if (ni < wi->nframes || nk < wk->nframes) {
                 joined.partial = true; /* the outermost frames are the ones left out */
+                drops->frames_short++;
+            }
             if (ni)
                 memcpy(to, wi->frames, ni * sizeof *to);
             if (nk)
@@ -498,7 +506,7 @@ walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkD
         interp = next_interp;
     }
     if (rc == 0)
-        join_threads(b, nthreads, &used);
+        join_threads(b, nthreads, &used, drops);
     snap_end(&t->snap);
     return rc;
 }

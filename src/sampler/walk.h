@@ -16,7 +16,8 @@
     X(read, "read failed")                                                                         \
     X(torn, "torn stack")                                                                          \
     X(thread_list, "thread list changed")                                                          \
-    X(code, "unreadable code object")
+    X(code, "unreadable code object")                                                              \
+    X(buffer, "more threads than the caller's buffer holds")
 
 typedef enum {
 #define X(name, text) WALK_DROP_##name,
@@ -27,6 +28,8 @@ typedef enum {
 
 typedef struct {
     uint64_t n[WALK_DROP_COUNT];
+    uint64_t frames_short; /* stacks cut because the frame buffer was full (not a drop: the
+                              stack is kept, outermost frames missing) */
 } WalkDrops;
 
 const char *walk_drop_name(WalkDropReason r); /* "read", "torn", ... */
@@ -46,8 +49,10 @@ typedef struct {
     const FrameId *frames; /* innermost first; points into the caller's buffer */
 } WalkThread;
 
+#define WALK_MAX_THREADS 8192 /* the most threads one sample of a process can hold */
+
 typedef struct {
-    WalkThread *threads; /* caller's array */
+    WalkThread *threads; /* caller's array (at most WALK_MAX_THREADS) */
     size_t max_threads;
     FrameId *frames;     /* caller's buffer shared by all threads of a sample */
     size_t frames_cap;

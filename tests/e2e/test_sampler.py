@@ -480,6 +480,54 @@ def test_dump(python, ferret):
         p.wait()
 
 
+def _many_threads(python, n, depth):
+    p = subprocess.Popen([python, str(TARGETS / "many_threads.py"), str(n), str(depth)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def test_thousands_of_threads_are_all_sampled_and_dumped(python, ferret, tmp_path):
+    # Before: a sample held 1,024 threads and dump 256 (the rest silently left out, the main
+    # thread among them), and each new thread's name was looked up with one read per entry
+    # of threading._active: 86,000 reads a moment with 1,000 threads.
+    n = 2000
+    p = _many_threads(python, n, 3)
+    try:
+        out = tmp_path / "t.txt"
+        r = ferret_run(ferret, "attach", "-d", "2", "-r", "50", "--threads", "-f", "collapsed",
+                       "-o", str(out), str(p.pid))
+        assert r.returncode == 0, r.stderr
+        roots = {stack[0] for stack, _ in collapsed(out)}  # "thread TID NAME"
+        assert {"w%d" % i for i in range(n)} <= {r.rsplit(" ", 1)[-1] for r in roots}
+        assert len(roots) == n + 1, len(roots)
+        d = ferret_run(ferret, "dump", str(p.pid))
+        assert d.returncode == 0, d.stderr
+        assert d.stdout.count("\nThread ") == n + 1
+        assert "(MainThread)" in d.stdout
+    finally:
+        p.stdin.close()
+        p.wait()
+
+
+def test_dump_shows_every_deep_stack_whole(python, ferret):
+    # Before: dump's frames were one buffer of 65,536 for all threads: after 21 stacks of
+    # 3,000 frames the others showed none at all.
+    p = _many_threads(python, 30, 3000)
+    try:
+        d = ferret_run(ferret, "dump", str(p.pid))
+        assert d.returncode == 0, d.stderr
+        stacks = d.stdout.split("\nThread ")[1:]
+        assert len(stacks) == 31
+        workers = [s for s in stacks if "wait_here" in s]
+        assert len(workers) == 30
+        for s in workers:
+            assert s.count("wait_here (") == 3000 and "frames cut" not in s
+    finally:
+        p.stdin.close()
+        p.wait()
+
+
 def test_runtime_scan_finds_the_same_interpreter(python, ferret):
     p = start_spinner(python)
     try:
@@ -563,6 +611,15 @@ def test_bad_input(ferret, tmp_path):
     one_line_error(ferret_run(ferret, "attach"), "no PID", code=2)
     one_line_error(ferret_run(ferret, "attach", "notapid"), "PID", code=2)
     one_line_error(ferret_run(ferret, "attach", "--duration", "-1", "1"), "--duration", code=2)
+    # (before: the end time overflowed, and run called the program not Python)
+    for huge in ("9223372036", "99999999999", "1e12"):
+        one_line_error(ferret_run(ferret, "run", "-d", huge, "--", sys.executable, "-c", "0"),
+                       "--duration", "out of range", code=2)
+    # a duration that ends before Python starts is a short profile, not "not Python"
+    for _ in range(5):
+        r = ferret_run(ferret, "run", "-q", "-d", "1ms", "-f", "collapsed", "-o", os.devnull, "--",
+                       sys.executable, "-c", "import time; time.sleep(0.1)")
+        assert r.returncode == 0 and not r.stderr, r
     one_line_error(ferret_run(ferret, "attach", "999999999"), "no process", code=1)
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
