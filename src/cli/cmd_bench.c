@@ -360,7 +360,12 @@ cmd_bench(int argc, char **argv)
         goto done;
     }
     /* the history is checked before a long run, not after */
-    const char *db = bench_db_path(a.db);
+    const char *db = NULL;
+    if (bench_db_path(a.db, &db, &err) < 0 || bench_check_output(a.json, &err) < 0 ||
+        bench_check_output(a.markdown, &err) < 0 || bench_check_output(a.csv, &err) < 0) {
+        rc = cli_fail(&err);
+        goto done;
+    }
     if (!a.no_history &&
         (history_open(db, true, &hist, &err) < 0 || history_check_writable(hist, &err) < 0)) {
         rc = cli_fail(&err);

@@ -294,6 +294,21 @@ def test_database_problems(ferret, tmp_path):
         holder.execute("ROLLBACK")
         holder.close()
     assert rows(db) == 1
+    # an output that is the database itself is refused before anything runs (before, it
+    # replaced the whole history), also through another spelling of the path
+    for args in (["bench", *FAST, "--db", str(db), "--json", str(db), "pass"],
+                 ["bench", *FAST, "--db", str(db), "--csv", "./h.db", "pass"],
+                 ["history", "--db", str(db), "pass", "--svg", str(db)],
+                 ["history", "--db", "h.db", "pass", "--html", str(db)]):
+        r = run(ferret, *args, cwd=tmp_path)
+        assert r.returncode == 2 and "is the history database" in ferret_lines(r.stderr)[-1], r
+        assert "median" not in r.stdout
+    assert rows(db) == 1
+    # an empty --db (SQLite's temporary database, thrown away at exit) is refused
+    for args in (["bench", *FAST, "--db", "", "pass"], ["history", "--db", ""],
+                 ["compare", "--db", "", "a", "b"]):
+        r = run(ferret, *args, cwd=tmp_path)
+        assert r.returncode == 2 and "--db: empty path" in ferret_lines(r.stderr)[-1], r
 
 
 @pytest.fixture
