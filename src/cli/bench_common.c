@@ -3,12 +3,12 @@
 #include "cli/bench_common.h"
 
 #include <errno.h>
-#include <stdbool.h>
-#include <sys/stat.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "report/report.h"
 #include "util/escape.h"
@@ -34,8 +34,6 @@ bench_install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static const char *history_db; /* outputs must not overwrite it (bench_write_output) */
-
 int
 bench_db_path(const char *opt, const char **db, Err *err)
 {
@@ -43,33 +41,37 @@ bench_db_path(const char *opt, const char **db, Err *err)
         return err_set(err, ERR_USAGE, "--db: empty path (give the history database's file)");
     const char *env = getenv("FERRET_DB");
     *db = opt ? opt : env && *env ? env : BENCH_DEFAULT_DB;
-    history_db = *db;
     return 0;
 }
 
-/* Do a and b name the same file (b may not exist yet: then the same directory and name)? */
+/* "DIR/NAME" with DIR resolved, for a path whose file may not exist yet. */
+static bool
+resolved(const char *path, char *out, size_t n)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return false;
+    char *slash = strrchr(copy, '/');
+    const char *name = slash ? slash + 1 : copy, *dir = ".";
+    if (slash) {
+        *slash = '\0';
+        dir = *copy ? copy : "/";
+    }
+    char real[PATH_MAX];
+    bool ok = realpath(dir, real) && snprintf(out, n, "%s/%s", real, name) < (int)n;
+    free(copy);
+    return ok;
+}
+
+/* Do a and b name the same file (by inode when both exist, else by resolved path)? */
 static bool
 same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
     if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    char ra[PATH_MAX], rb[PATH_MAX];
-    char *da = strdup(a), *db = strdup(b);
-    bool same = false;
-    if (da && db) {
-        char *sa_ = strrchr(da, '/'), *sb_ = strrchr(db, '/');
-        const char *na = sa_ ? sa_ + 1 : da, *nb = sb_ ? sb_ + 1 : db;
-        if (sa_)
-            *sa_ = '\0';
-        if (sb_)
-            *sb_ = '\0';
-        same = strcmp(na, nb) == 0 && realpath(sa_ ? (*da ? da : "/") : ".", ra) &&
-               realpath(sb_ ? (*db ? db : "/") : ".", rb) && strcmp(ra, rb) == 0;
-    }
-    free(da);
-    free(db);
-    return same;
+    char ra[PATH_MAX + NAME_MAX + 2], rb[PATH_MAX + NAME_MAX + 2];
+    return resolved(a, ra, sizeof ra) && resolved(b, rb, sizeof rb) && strcmp(ra, rb) == 0;
 }
 
 void
@@ -103,9 +105,9 @@ write_buf(void *ctx, FILE *out, Err *err)
 }
 
 int
-bench_check_output(const char *path, Err *err)
+bench_check_output(const char *path, const char *db, Err *err)
 {
-    if (path && history_db && strcmp(path, "-") != 0 && same_file(path, history_db))
+    if (path && strcmp(path, "-") != 0 && same_file(path, db))
         return err_set(err, ERR_USAGE,
                        "%s is the history database (--db): write the output to another file", path);
     return 0;
@@ -114,8 +116,6 @@ bench_check_output(const char *path, Err *err)
 int
 bench_write_output(const char *path, const Buf *b, Err *err)
 {
-    if (bench_check_output(path, err) < 0)
-        return -1;
     return report_write_atomic(path, write_buf, (void *)b, err);
 }
 

@@ -14,12 +14,12 @@
 extern volatile sig_atomic_t bench_stop;
 /* Installs SIGINT/SIGTERM handlers that set bench_stop (no SA_RESTART, so waits wake up). */
 void bench_install_signals(void);
-/* --db if given, else $FERRET_DB, else the default under the current directory. */
-/* The history database: --db (opt), else $FERRET_DB, else the default; an empty --db is an
- * error. Outputs written with bench_write_output may then not be that file. */
+/* The history database: --db (opt) if given, else $FERRET_DB, else the default under the
+ * current directory; an empty --db is an error. */
 int bench_db_path(const char *opt, const char **db, Err *err);
-/* Refuses (ERR_USAGE) an output path that is the history database. */
-int bench_check_output(const char *path, Err *err);
+/* Refuses (ERR_USAGE) an output path (NULL: none) that is the history database db: checked
+ * before a command does anything, so an output never replaces the history. */
+int bench_check_output(const char *path, const char *db, Err *err);
 /* Prints a child's traceback or stderr to stderr, indented, with control bytes escaped. */
 void bench_print_detail(const char *detail);
 /* Writes buf to path ("-" = stdout) through path.tmp and rename. */

@@ -361,8 +361,8 @@ cmd_bench(int argc, char **argv)
     }
     /* the history is checked before a long run, not after */
     const char *db = NULL;
-    if (bench_db_path(a.db, &db, &err) < 0 || bench_check_output(a.json, &err) < 0 ||
-        bench_check_output(a.markdown, &err) < 0 || bench_check_output(a.csv, &err) < 0) {
+    if (bench_db_path(a.db, &db, &err) < 0 || bench_check_output(a.json, db, &err) < 0 ||
+        bench_check_output(a.markdown, db, &err) < 0 || bench_check_output(a.csv, db, &err) < 0) {
         rc = cli_fail(&err);
         goto done;
     }

@@ -139,7 +139,7 @@ cmd_compare(int argc, char **argv)
     }
     if (argc - optind != 2)
         return cli_usage("compare: give exactly two results, A and B (files or history names)");
-    if (bench_db_path(db, &db, &err) < 0)
+    if (bench_db_path(db, &db, &err) < 0 || bench_check_output(md, db, &err) < 0)
         return cli_fail(&err);
     BenchRun ra, rb;
     results_init(&ra);

@@ -111,8 +111,8 @@ cmd_history(int argc, char **argv)
     if (!name && (svg || html))
         return cli_usage("history: --svg and --html plot one benchmark: give its NAME");
     History *h = NULL;
-    if (bench_db_path(db, &db, &err) < 0 || bench_check_output(svg, &err) < 0 ||
-        bench_check_output(html, &err) < 0 || history_open(db, false, &h, &err) < 0)
+    if (bench_db_path(db, &db, &err) < 0 || bench_check_output(svg, db, &err) < 0 ||
+        bench_check_output(html, db, &err) < 0 || history_open(db, false, &h, &err) < 0)
         return cli_fail(&err);
     if (!name) {
         int rc = list_names(h, &err) < 0 ? cli_fail(&err) : EXIT_OK;

@@ -299,7 +299,9 @@ def test_database_problems(ferret, tmp_path):
     for args in (["bench", *FAST, "--db", str(db), "--json", str(db), "pass"],
                  ["bench", *FAST, "--db", str(db), "--csv", "./h.db", "pass"],
                  ["history", "--db", str(db), "pass", "--svg", str(db)],
-                 ["history", "--db", "h.db", "pass", "--html", str(db)]):
+                 ["history", "--db", "h.db", "pass", "--html", str(db)],
+                 ["compare", "--db", str(db), "pass", "pass", "--markdown",
+                  "../%s/h.db" % tmp_path.name]):
         r = run(ferret, *args, cwd=tmp_path)
         assert r.returncode == 2 and "is the history database" in ferret_lines(r.stderr)[-1], r
         assert "median" not in r.stdout
