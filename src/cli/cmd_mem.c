@@ -507,9 +507,8 @@ cmd_mem(int argc, char **argv)
     }
     const char *pv = profile_meta_get(p, "python_version");
     int major = 0, minor = -1;
-    if (pv && sscanf(pv, "%d.%d", &major, &minor) == 2 && !layout_for(major, minor)) {
-        err_set(&err, ERR_UNSUPPORTED, "mem: CPython %d.%d is not supported (ferret reads %s)",
-                major, minor, layout_supported());
+    if (pv && sscanf(pv, "%d.%d", &major, &minor) == 2 && !layout_require(major, minor, &err)) {
+        err_context(&err, "mem");
         profile_free(p);
         return cli_fail(&err);
     }

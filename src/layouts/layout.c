@@ -27,6 +27,16 @@ layout_for(int major, int minor)
     return NULL;
 }
 
+const PyLayout *
+layout_require(int major, int minor, Err *err)
+{
+    const PyLayout *l = layout_for(major, minor);
+    if (!l)
+        err_set(err, ERR_UNSUPPORTED, "CPython %d.%d is not supported (ferret reads %s)", major,
+                minor, layout_supported());
+    return l;
+}
+
 const char *
 layout_supported(void)
 {

@@ -239,6 +239,8 @@ typedef struct {
 /* The generated table for major.minor, or NULL (an unknown version is refused, never
  * guessed). */
 const PyLayout *layout_for(int major, int minor);
+/* The same, or NULL with ERR_UNSUPPORTED: "CPython X.Y is not supported (ferret reads ...)". */
+const PyLayout *layout_require(int major, int minor, Err *err);
 /* Checks every present field lies inside its section and the sections read whole fit
  * LAYOUT_MAX_READ. Returns 0 or -1 with *err set. */
 int layout_validate(const PyLayout *l, Err *err);

@@ -417,10 +417,9 @@ probe_binary(Target *t, const Maps *maps, const MapRegion *r, TargetFind how, Er
                      r->path);
         goto done;
     }
-    const PyLayout *L = layout_for(major, minor);
+    const PyLayout *L = layout_require(major, minor, err);
     if (!L) {
-        rc = err_set(err, ERR_UNSUPPORTED, "CPython %d.%d is not supported (ferret reads %s)",
-                     major, minor, layout_supported());
+        rc = -1;
         goto done;
     }
     set_layout(t, L);
