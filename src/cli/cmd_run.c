@@ -57,25 +57,18 @@ cmd_run(int argc, char **argv)
     a.sampler.wait_python = true;
     Sampler *s = sampler_new(child, &a.sampler, p, &err);
     int status = 0;
-    if (!s) {
-        /* cannot sample (e.g. permission): say why now, and let the command finish */
-        sample_cli_abort();
-        profile_free(p);
-        err_context(&err, "run %s", cmd[0]);
-        int code = cli_fail(&err);
-        sample_cli_wait_child(child);
-        return code;
-    }
-    int run_rc = sampler_run(s, &sample_cli_stop, &err);
-    SamplerStats st;
-    sampler_stats(s, &st);
+    int run_rc = s ? sampler_run(s, &sample_cli_stop, &err) : -1;
+    SamplerStats st = {0};
+    if (s)
+        sampler_stats(s, &st);
     if (run_rc < 0 && st.processes == 0) {
-        /* never sampled (it exited without running Python, or runs a Python ferret does not
-         * read): no empty report; the error now, and the command goes on to its end */
+        /* never sampled (no permission, it exited without running Python, or it runs a
+         * Python ferret does not read): no empty report; the error now, and the command goes
+         * on to its end */
         sample_cli_abort();
         err_context(&err, "run %s", cmd[0]);
         int code = cli_fail(&err);
-        if (!sampler_reaped(s, &status))
+        if (!s || !sampler_reaped(s, &status))
             sample_cli_wait_child(child);
         sampler_free(s);
         profile_free(p);
