@@ -248,8 +248,11 @@ seed_frames(TThread *th, bool skip_current, uint64_t now)
     return rc < 0 ? -1 : 0;
 }
 
-/* The lowest address this thread's C stack may reach with 256 KiB to spare (the frame
- * evaluator checks it before each Python call; see hooks_legacy.c). 0 if unknown. */
+/* The lowest address this thread's C stack may reach, keeping a reserve for what runs
+ * between two Python calls and for raising and unwinding (the frame evaluator checks it
+ * before each Python call; see hooks_eval.c). The reserve is a quarter of the stack, at
+ * most 256 KiB: a small thread stack (threading.stack_size, ulimit -s) is guarded too,
+ * and a 512 KiB one is not half reserve. 0 if unknown. */
 static uintptr_t
 stack_floor(void)
 {
@@ -260,9 +263,10 @@ stack_floor(void)
         return 0;
     int rc = pthread_attr_getstack(&attr, &addr, &size);
     pthread_attr_destroy(&attr);
-    if (rc != 0 || size < (512u << 10))
+    if (rc != 0 || size == 0)
         return 0;
-    return (uintptr_t)addr + (256u << 10);
+    size_t reserve = size / 4 < (256u << 10) ? size / 4 : (256u << 10);
+    return (uintptr_t)addr + reserve;
 }
 
 static TThread *

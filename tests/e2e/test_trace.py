@@ -5,6 +5,8 @@ run their own profilers. Truth comes from the targets themselves (tests/targets/
 """
 import json
 import re
+import resource
+import subprocess
 
 import pytest
 
@@ -116,6 +118,38 @@ def test_deep_recursion(ferret, python, tmp_path):
     assert res["runaway"] == {"main": "RecursionError", "thread": "RecursionError"}
     down = tk.pstats_by_name(tk.load_pstats(out), "trace_deep.py")["down"]
     assert down[1] == limit - 60 + 1 and down[0] == 1  # calls, primitive calls
+
+
+def small_stack():
+    """Runs the child with a 256 KiB main-thread stack (ulimit -s 256)."""
+    resource.setrlimit(resource.RLIMIT_STACK, (256 << 10, resource.getrlimit(
+        resource.RLIMIT_STACK)[1]))
+
+
+@pytest.mark.parametrize("api", [False, True])
+def test_small_stacks(ferret, python, tmp_path, api):
+    """Threads with small C stacks (threading.stack_size(256 KiB), 512 KiB; a main thread
+    under ulimit -s 256) recurse under ferret's function tracer as far as their stack
+    allows, then get a RecursionError, never a crash (ferret kept no reserve below 512 KiB
+    and the nested C calls overran the stack)."""
+    if api:
+        args = [python, tk.target("trace_small_stack.py"), "--api"]
+        r = subprocess.run(args, capture_output=True, text=True, preexec_fn=small_stack,
+                           env=dict(tk.env(ferret), PYTHONPATH=str(tk.libdir(ferret) / "python")),
+                           timeout=120)
+    else:
+        out = tmp_path / "small.prof"
+        args = [ferret, "trace", "-o", out, "--", python, tk.target("trace_small_stack.py")]
+        r = subprocess.run(args, capture_output=True, text=True, preexec_fn=small_stack,
+                           env=tk.env(ferret), timeout=120)
+    assert r.returncode == 0, r.stderr
+    res = tk.last_json(r.stdout)
+    assert res["thread_256k"] in (1000, "RecursionError"), res
+    assert res["thread_512k"] in (1000, "RecursionError"), res
+    assert res["main"] in (3000, "RecursionError"), res
+    if not api:
+        down = tk.pstats_by_name(tk.load_pstats(out), "trace_small_stack.py")["down"]
+        assert down[0] == 3  # primitive calls: one recursion per thread
 
 
 def test_getitem_from_hot_subscripts(ferret, python, tmp_path):
