@@ -12,11 +12,53 @@ import os
 import sys
 
 
-def _status(fd, line):
-    try:
-        os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8", "replace"))
-    except OSError:
-        pass
+class _Status:
+    """The status file, written at a high descriptor that is checked before each use: a
+    program that closes descriptors it does not own (os.closerange(3, ...), daemons) may
+    have closed it and opened its own file under the same number, which ferret must never
+    write into or close. It opens the status file again by path instead."""
+
+    def __init__(self, path):
+        self.path = path
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self.fd = self._high(fd)
+        st = os.fstat(self.fd)
+        self.id = (st.st_dev, st.st_ino)
+
+    @staticmethod
+    def _high(fd):
+        try:
+            import fcntl
+            hi = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 600)
+        except (ImportError, OSError):
+            return fd
+        os.close(fd)
+        return hi
+
+    def _mine(self):
+        try:
+            st = os.fstat(self.fd)
+            return (st.st_dev, st.st_ino) == self.id
+        except OSError:
+            return False
+
+    def write(self, line):
+        try:
+            if not self._mine():
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+                self.fd = self._high(fd)
+                if not self._mine():
+                    os.close(self.fd)
+                    self.fd = -1
+                    return
+            os.write(self.fd, (line.rstrip("\n") + "\n").encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+    def close(self):
+        if self._mine():
+            os.close(self.fd)
+        self.fd = -1
 
 
 def trace_main():
@@ -25,7 +67,7 @@ def trace_main():
     if not status_path or not out_path:
         return
     try:
-        fd = os.open(status_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        status = _Status(status_path)
     except OSError:
         return  # another process of this command is the traced one
     try:
@@ -42,10 +84,10 @@ def trace_main():
         rec.begin()
         rec.stream(out_path)
     except BaseException as e:  # noqa: B902 - the command must not run untraced silently
-        _status(fd, "error %s" % (str(e) or type(e).__name__))
-        os.close(fd)
+        status.write("error %s" % (str(e) or type(e).__name__))
+        status.close()
         os._exit(1)
-    _status(fd, "started %d %s %s" % (os.getpid(), _trace._python_version(),
+    status.write("started %d %s %s" % (os.getpid(), _trace._python_version(),
                                       _trace._ferret.running()["hook"]))
 
     me = os.getpid()
@@ -56,15 +98,24 @@ def trace_main():
         last = None
         try:
             last = _trace._leave()
+            failure = None
+            try:
+                _trace._ferret.check()  # what a hook recorded is the cause of what follows
+            except BaseException as e:  # noqa: B902 - reported below, after the close
+                failure = e
             if last is not None:
-                rec.close_stream()
-            _trace._ferret.check()
-            _status(fd, "done")
+                try:
+                    rec.close_stream()
+                except BaseException as e:  # noqa: B902
+                    failure = failure or e
+            if failure is not None:
+                raise failure
+            status.write("done")
         except BaseException as e:  # noqa: B902 - reported by the ferret command
-            _status(fd, "error %s" % (str(e) or type(e).__name__))
+            status.write("error %s" % (str(e) or type(e).__name__))
         finally:
             if last:
                 _trace._ferret.release()
-            os.close(fd)
+            status.close()
 
     atexit.register(finish)

@@ -289,12 +289,19 @@ cmd_trace(int argc, char **argv)
         goto done;
     }
     /* -o FILE.ferret: streamed next to the user's file (FILE.tmp, renamed at the end), so
-     * what was flushed survives even if ferret itself is killed */
+     * what was flushed survives even if ferret itself is killed. An absolute path: the
+     * tracer opens it again if the program closes its descriptor, maybe after a chdir */
     const char *dir = raw ? a.output : inj.rundir;
-    size_t n = strlen(dir) + 16;
+    char cwd[4096] = "";
+    if (dir[0] != '/' && !getcwd(cwd, sizeof cwd)) {
+        err_sys(&err, errno, "reading the current directory");
+        rc = cli_fail(&err);
+        goto done;
+    }
+    size_t n = strlen(cwd) + strlen(dir) + 16;
     stream = malloc(n);
     if (stream) {
-        snprintf(stream, n, raw ? "%s.tmp" : "%s/trace.ferret", dir);
+        snprintf(stream, n, raw ? "%s%s%s.tmp" : "%s%s%s/trace.ferret", cwd, *cwd ? "/" : "", dir);
         unlink(stream);
     }
     if (!stream) {

@@ -43,9 +43,9 @@ stream_flush(Recording *r, uint64_t now, Err *err)
 {
     if (!r->writer)
         return 0;
-    if (recording_take(r, now, err) < 0 || ffile_writer_flush(r->writer, r->p, err) < 0)
+    if (recording_take(r, now, err) < 0)
         return err_context(err, "writing %s", r->stream_path);
-    return 0;
+    return ffile_writer_flush(r->writer, r->p, err); /* its errors name the file */
 }
 
 int
@@ -66,9 +66,7 @@ stream_close(Recording *r, Err *err)
         ffile_writer_abort(w);
         return err_context(err, "writing %s", r->stream_path);
     }
-    if (ffile_writer_close(w, r->p, err) < 0)
-        return err_context(err, "writing %s", r->stream_path);
-    return 0;
+    return ffile_writer_close(w, r->p, err); /* its errors name the file */
 }
 
 void

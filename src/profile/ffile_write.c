@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -21,6 +22,8 @@ struct FfileWriter {
     int fd;       /* -1 when writing to `stream` */
     FILE *stream; /* ffile_write_stream's caller's */
     bool owns_fd; /* opened by ffile_writer_open */
+    dev_t dev;    /* the file fd was opened on (owns_fd): a program that closes descriptors */
+    ino_t ino;    /* it does not own may leave fd closed, or reused for its own file */
     char *path;
     uint64_t bytes; /* file length after the last whole chunk */
     bool failed;    /* a write failed: the file was cut back to `bytes`, nothing more goes in */
@@ -117,6 +120,56 @@ codec_reset(FfileWriter *w)
     w->gen++;
 }
 
+/* ffile_writer_open's descriptors start here, out of the way of a program that numbers its
+ * own from 3 up (the tracer writes from inside the program it traces). */
+#define FFILE_FD_HIGH 600
+
+/* fd moved to FFILE_FD_HIGH or above (close-on-exec); fd itself if that fails. */
+static int
+fd_high(int fd)
+{
+    int hi = fcntl(fd, F_DUPFD_CLOEXEC, FFILE_FD_HIGH);
+    if (hi < 0)
+        return fd;
+    close(fd);
+    return hi;
+}
+
+/* Makes sure w->fd still refers to the file ffile_writer_open opened. A program that closes
+ * descriptors it does not own (os.closerange(3, ...), daemons) may have closed it, and may
+ * have opened its own file under the same number since: ferret never writes into that (or
+ * closes it); it opens its file again by path, at the end of its last whole chunk. */
+static int
+fd_ensure(FfileWriter *w, Err *err)
+{
+    struct stat st;
+    if (!w->owns_fd)
+        return 0;
+    if (w->fd >= 0 && fstat(w->fd, &st) == 0 && st.st_dev == w->dev && st.st_ino == w->ino)
+        return 0;
+    w->fd = -1; /* not ours any more: never written to or closed by the writer */
+    int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        w->failed = true;
+        return err_sys(err, errno,
+                       "writing %s: the program closed ferret's descriptor of it and it "
+                       "cannot be opened again",
+                       w->path);
+    }
+    if (fstat(fd, &st) != 0 || st.st_dev != w->dev || st.st_ino != w->ino ||
+        (uint64_t)st.st_size < w->bytes || ftruncate(fd, (off_t)w->bytes) != 0 ||
+        lseek(fd, (off_t)w->bytes, SEEK_SET) < 0) {
+        close(fd);
+        w->failed = true;
+        return err_set(err, ERR_IO,
+                       "writing %s: the program closed ferret's descriptor of it and the file "
+                       "was since replaced or cut short",
+                       w->path);
+    }
+    w->fd = fd_high(fd);
+    return 0;
+}
+
 /* Writes raw as one chunk of the given tag (deflated when that is smaller). */
 static int
 chunk_out(FfileWriter *w, int tag, Err *err)
@@ -155,6 +208,8 @@ chunk_out(FfileWriter *w, int tag, Err *err)
     put_u32le(h + 9, (uint32_t)crc);
     buf_reset(&w->raw);
     codec_reset(w);
+    if (fd_ensure(w, err) < 0)
+        return -1;
     return write_all(w, o->data, o->len, err);
 }
 
@@ -442,11 +497,19 @@ FfileWriter *
 ffile_writer_open(const char *path, Err *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         err_sys(err, errno, "cannot create %s", path);
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    return writer_new(fd, NULL, path, err);
+    FfileWriter *w = writer_new(fd_high(fd), NULL, path, err);
+    if (w) {
+        w->dev = st.st_dev;
+        w->ino = st.st_ino;
+    }
+    return w;
 }
 
 int
@@ -511,7 +574,9 @@ ffile_writer_close(FfileWriter *w, const Profile *p, Err *err)
             put_uv(&w->raw, counts[i]);
         rc = chunk_out(w, FFILE_CHUNK_END, err);
     }
-    if (w->owns_fd) {
+    if (rc == 0 && fd_ensure(w, err) < 0)
+        rc = -1;
+    if (w->owns_fd && w->fd >= 0) {
         if (rc == 0 && fsync(w->fd) != 0 && errno != EINVAL)
             rc = err_sys(err, errno, "writing %s", w->path);
         if (close(w->fd) != 0 && rc == 0)
@@ -526,7 +591,9 @@ ffile_writer_abort(FfileWriter *w)
 {
     if (!w)
         return;
-    if (w->owns_fd)
+    struct stat st;
+    if (w->owns_fd && w->fd >= 0 && fstat(w->fd, &st) == 0 && st.st_dev == w->dev &&
+        st.st_ino == w->ino)
         (void)close(w->fd);
     writer_free(w);
 }

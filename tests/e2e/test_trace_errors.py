@@ -207,3 +207,61 @@ def test_forked_child_leaves_the_trace_alone(ferret, python, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "note" not in r.stderr and "warning" not in r.stderr, r.stderr
     assert tk.pstats_by_name(tk.load_pstats(out), "<string>")["leaf"][1] == 15
+
+
+@pytest.mark.parametrize("output", ["cf.prof", "cf.ferret"])
+def test_program_closing_every_descriptor(ferret, python, tmp_path, output):
+    """A daemon-style program closes every descriptor it does not own (ferret's stream and
+    status files among them), changes directory and opens its own files, which take the
+    freed numbers. ferret must never write into them (its stream chunks went into the
+    program's files, the program got 'Bad file descriptor' from ferret's exit hook and the
+    trace ended there): it opens its files again and the trace is complete."""
+    prog = ("import json, os, sys, time\n"
+            "def leaf(): pass\n"
+            "n = 0\n"
+            "for _ in range(10): leaf(); n += 1\n"
+            "os.closerange(3, 4096)\n"
+            "os.chdir('/')\n"
+            "fds = [os.open(os.path.join(sys.argv[1], 'own%d.txt' % i),\n"
+            "               os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600) for i in range(8)]\n"
+            "for fd in fds: os.write(fd, b'mine\\n')\n"
+            "t = time.time()\n"
+            "while time.time() - t < 1.3: time.sleep(0.02); leaf(); n += 1\n"
+            "for fd in fds: os.close(fd)\n"
+            "print(json.dumps({'leaf': n}))\n")
+    own = tmp_path / "own"
+    own.mkdir()
+    run = tmp_path / "run"
+    run.mkdir()
+    r = subprocess.run([ferret, "trace", "-o", output, "--", python, "-c", prog, own],
+                       capture_output=True, text=True, cwd=run, env=tk.env(ferret), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Exception" not in r.stderr and "note" not in r.stderr, r.stderr
+    assert "warning" not in r.stderr, r.stderr
+    assert sorted(p.name for p in own.iterdir()) == ["own%d.txt" % i for i in range(8)]
+    for p in own.iterdir():
+        assert p.read_bytes() == b"mine\n", p
+    assert [p.name for p in run.iterdir()] == [output]
+    prof = run / output
+    if output.endswith(".ferret"):
+        prof = tmp_path / "cf.prof"
+        c = tk.run(ferret, ["report", run / output, "-f", "pstats", "-o", prof])
+        assert c.returncode == 0, c.stderr
+    leaf = tk.pstats_by_name(tk.load_pstats(prof), "<string>")["leaf"]
+    assert leaf[1] == tk.last_json(r.stdout)["leaf"]
+
+
+def test_program_deleting_the_stream_is_reported(ferret, python, tmp_path):
+    """A program that closes ferret's stream descriptor and deletes the file: ferret cannot
+    open it again, and says so with a non-zero exit instead of reporting success."""
+    prog = ("import os, time\n"
+            "def leaf(): pass\n"
+            "os.closerange(3, 4096)\n"
+            "os.unlink(os.environ['FERRET_TRACE_OUT'])\n"
+            "t = time.time()\n"
+            "while time.time() - t < 1.3: time.sleep(0.02); leaf()\n")
+    r = tk.run(ferret, ["trace", "-o", tmp_path / "d.prof", "--", python, "-c", prog])
+    assert r.returncode == 1, r.stderr
+    assert "the program closed ferret's descriptor of it and it cannot be opened again" \
+        in r.stderr.splitlines()[0], r.stderr
+    assert "Exception" not in r.stderr, r.stderr

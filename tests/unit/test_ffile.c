@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* test_ffile.c: the .ferret writer and reader: a streamed round trip (renamed threads, new
  * metadata, chunks split past their target size), a recorder that stops without the end
- * marker, every truncation and every flipped byte of a small file, foreign files, and a
- * write that fails. */
+ * marker, every truncation and every flipped byte of a small file, foreign files, a write
+ * that fails, and a descriptor the program closed or reused behind the writer's back. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -115,6 +118,87 @@ add_samples(Profile *p, size_t n, const StackId *stacks, size_t nstacks, ThreadI
         CHECK(profile_add_sample(p, &s, &err) == 0);
         *t += (i % nthreads == nthreads - 1) ? 10000000 + (int64_t)(i % 7) * 1000 : 0;
     }
+}
+
+/* The descriptor this process has open on path (found through /proc/self/fd), or -1. */
+static int
+fd_of(const char *path)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int found = -1;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char link[300], target[512];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n > 0 && (target[n] = '\0', strcmp(target, path) == 0))
+            found = atoi(e->d_name);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A program that closes descriptors it does not own (os.closerange(3, ...)) while a writer
+ * streams: with `reuse` it opens its own file under the writer's number (which must stay
+ * untouched: the writer opens its file again), else it also deletes the file (the writer
+ * must fail, naming what happened). */
+static void
+check_fd_taken(bool reuse)
+{
+    Err err;
+    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    SeriesId ser;
+    ProcId proc;
+    ThreadId th;
+    StackId st;
+    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
+    CHECK(profile_process(p, 1, 0, "x", &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 1, "t", &th, &err) == 0);
+    FrameId f = add_frame(p, "f", "f.py", 2, FRAME_PY);
+    CHECK(profile_stack_path(p, &f, 1, &st, &err) == 0);
+    char path[256], own_path[256]; /* tmp_path's buffer is reused */
+    snprintf(path, sizeof path, "%s", tmp_path("taken.ferret"));
+    snprintf(own_path, sizeof own_path, "%s", tmp_path("own.txt"));
+    FfileWriter *w = ffile_writer_open(path, &err);
+    CHECK(w != NULL);
+    int64_t t = 0;
+    add_samples(p, 10, &st, 1, 1, &t);
+    CHECK(ffile_writer_flush(w, p, &err) == 0);
+    int fd = fd_of(path);
+    CHECK(fd > 2);
+    int own = open(own_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(own >= 0 && write(own, "mine", 4) == 4);
+    if (reuse) {
+        CHECK(dup2(own, fd) == fd);
+    } else {
+        close(fd);
+        unlink(path);
+    }
+    add_samples(p, 10, &st, 1, 1, &t);
+    int flushed = ffile_writer_flush(w, p, &err);
+    CHECK(reuse || strstr(err.msg, "the program closed ferret's descriptor of it") != NULL);
+    int closed = ffile_writer_close(w, p, &err);
+    CHECK(fcntl(fd, F_GETFD) >= 0 || !reuse); /* the program's descriptor stays open */
+    struct stat sb;
+    CHECK(fstat(own, &sb) == 0 && sb.st_size == 4);
+    if (reuse) {
+        CHECK(flushed == 0 && closed == 0);
+        Profile *q = ffile_read(path, &err);
+        CHECK(q != NULL);
+        if (q) {
+            CHECK_EQ_SIZE(profile_nsamples(q), 20);
+            CHECK(profile_meta_get(q, "incomplete") == NULL);
+        }
+        profile_free(q);
+        close(fd);
+    } else {
+        CHECK(flushed < 0 && closed < 0);
+    }
+    close(own);
+    unlink(own_path);
+    unlink(path);
+    profile_free(p);
 }
 
 int
@@ -292,6 +376,9 @@ main(void)
     }
     CHECK(ffile_writer_open(tmp_path("no/such/dir.ferret"), &err) == NULL);
     CHECK(strstr(err.msg, "cannot create") != NULL);
+
+    check_fd_taken(true);
+    check_fd_taken(false);
 
     unlink(tmp_path("stream.ferret"));
     unlink(tmp_path("small.ferret"));
