@@ -87,10 +87,40 @@ def trace_main():
         status.write("error %s" % (str(e) or type(e).__name__))
         status.close()
         os._exit(1)
-    status.write("started %d %s %s" % (os.getpid(), _trace._python_version(),
-                                      _trace._ferret.running()["hook"]))
+    started = "started %d %s %s" % (os.getpid(), _trace._python_version(),
+                                    _trace._ferret.running()["hook"])
+    status.write(started)
 
     me = os.getpid()
+
+    def sealed_exec(real):
+        """os.execv/os.execve (every os.exec* function ends in one of them), finishing the
+        trace file first: an exec ends the process without atexit, and whatever was
+        recorded since the last once-a-second flush would be lost. If the exec fails, the
+        trace goes on."""
+        def run(path, *args):
+            sealed = False
+            if os.getpid() == me and _trace._ferret.running() is not None:
+                try:
+                    what = path if isinstance(path, int) else os.fsdecode(path)
+                    rec.note("exec", "os.%s %s" % (real.__name__, what))
+                    rec.seal()
+                    status.write("done")
+                    sealed = True
+                except Exception:  # noqa: B902 - the trace goes on; a failure shows at the end
+                    pass
+            try:
+                return real(path, *args)
+            except BaseException:
+                if sealed:
+                    rec.note("exec", "")
+                    status.write(started)
+                raise
+        run.__name__, run.__qualname__, run.__doc__ = real.__name__, real.__name__, real.__doc__
+        return run
+
+    os.execv = sealed_exec(os.execv)
+    os.execve = sealed_exec(os.execve)
 
     def finish():
         if os.getpid() != me:

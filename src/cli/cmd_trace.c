@@ -354,6 +354,12 @@ cmd_trace(int argc, char **argv)
         goto done;
     }
     print_warnings(p);
+    const char *exec = profile_meta_get(p, "exec");
+    if (exec && *exec)
+        fprintf(stderr,
+                "ferret: note: %s replaced itself (%s): the trace ends at the exec; the new "
+                "program ran untraced\n",
+                a.cmd[0], exec);
     if (raw) {
         if (rename(stream, a.output) != 0) {
             err_sys(&err, errno, "renaming %s to %s", stream, a.output);

@@ -938,6 +938,27 @@ rec_close_stream(Recording *r, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+rec_seal(Recording *r, PyObject *unused)
+{
+    (void)unused;
+    if (ext.stream != r || !r->writer)
+        return PyErr_Format(PyExc_RuntimeError, "ferret: the recording is not streaming");
+    TThread *me = ext_tls.gen == ext.gen ? ext_tls.th : NULL;
+    if (me)
+        me->guard = true;
+    Err err;
+    err_clear(&err);
+    uint64_t now = clock_ticks(&ext.t->clock);
+    int rc = stream_seal(r, now, &err);
+    ext.next_flush = now + ext.flush_ticks;
+    if (me)
+        me->guard = false;
+    if (rc < 0)
+        return err_to_py(&err);
+    Py_RETURN_NONE;
+}
+
 void
 ext_flush_stream(uint64_t now)
 {
@@ -979,6 +1000,8 @@ static PyMethodDef rec_methods[] = {
      "stream(path): write to a .ferret file, flushed every second while tracing."},
     {"close_stream", (PyCFunction)rec_close_stream, METH_NOARGS,
      "Final take, timeline, end marker."},
+    {"seal", (PyCFunction)rec_seal, METH_NOARGS,
+     "Before an exec: a take and an end marker; the stream goes on if the program does."},
     {NULL, NULL, 0, NULL},
 };
 

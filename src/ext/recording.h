@@ -27,6 +27,10 @@ int recording_take(Recording *r, uint64_t now, Err *err);
 int stream_open(Recording *r, const char *path, Err *err);
 /* A take written to the stream as one chunk (called once a second from a hook). */
 int stream_flush(Recording *r, uint64_t now, Err *err);
+/* A take and an end marker, the stream left open (the program is about to exec): the file
+ * is complete as it stands; the next flush goes on after the last chunk. The timeline is not
+ * written. */
+int stream_seal(Recording *r, uint64_t now, Err *err);
 /* Final take, timeline spans, end marker, close. */
 int stream_close(Recording *r, Err *err);
 /* Closes without an end marker and without writing anything more (after fork). */

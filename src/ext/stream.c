@@ -38,14 +38,27 @@ stream_open(Recording *r, const char *path, Err *err)
     return 0;
 }
 
-int
-stream_flush(Recording *r, uint64_t now, Err *err)
+/* A take, then `write` (a flush or a seal) of the stream. */
+static int
+take_and(int (*write)(FfileWriter *, const Profile *, Err *), Recording *r, uint64_t now, Err *err)
 {
     if (!r->writer)
         return 0;
     if (recording_take(r, now, err) < 0)
         return err_context(err, "writing %s", r->stream_path);
-    return ffile_writer_flush(r->writer, r->p, err); /* its errors name the file */
+    return write(r->writer, r->p, err); /* its errors name the file */
+}
+
+int
+stream_flush(Recording *r, uint64_t now, Err *err)
+{
+    return take_and(ffile_writer_flush, r, now, err);
+}
+
+int
+stream_seal(Recording *r, uint64_t now, Err *err)
+{
+    return take_and(ffile_writer_seal, r, now, err);
 }
 
 int

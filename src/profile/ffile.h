@@ -31,6 +31,10 @@ FfileWriter *ffile_writer_open(const char *path, Err *err);
  * profile at every call. Returns 0, or -1 with *err set (the file keeps its earlier chunks;
  * further flushes fail too). */
 int ffile_writer_flush(FfileWriter *w, const Profile *p, Err *err);
+/* A flush and an end marker, leaving w open: the file is complete as it stands (a program
+ * about to exec). The next flush or close cuts the marker off and goes on. Only for writers
+ * from ffile_writer_open. Returns 0, or -1 with *err set. */
+int ffile_writer_seal(FfileWriter *w, const Profile *p, Err *err);
 /* Final flush, an end marker, fsync, close; frees w even on error. Returns 0 or -1. */
 int ffile_writer_close(FfileWriter *w, const Profile *p, Err *err);
 /* Closes without the end marker (the file keeps every flushed chunk and opens as

@@ -27,6 +27,8 @@ struct FfileWriter {
     char *path;
     uint64_t bytes; /* file length after the last whole chunk */
     bool failed;    /* a write failed: the file was cut back to `bytes`, nothing more goes in */
+    bool sealed;    /* ffile_writer_seal wrote an end marker, to be cut off at the next flush */
+    uint64_t sealed_at; /* file length before that end marker */
 
     /* what earlier chunks hold */
     size_t nstrs, nframes, nstacks, nprocs, nthreads, nseries, nsamples, nmeta;
@@ -521,11 +523,31 @@ ffile_write_stream(const Profile *p, FILE *out, Err *err)
     return ffile_writer_close(w, p, err);
 }
 
+/* Cuts off the end marker ffile_writer_seal wrote: the chunks go on after the last one. */
+static int
+unseal(FfileWriter *w, Err *err)
+{
+    if (!w->sealed)
+        return 0;
+    w->sealed = false;
+    if (fd_ensure(w, err) < 0)
+        return -1;
+    if (ftruncate(w->fd, (off_t)w->sealed_at) != 0 ||
+        lseek(w->fd, (off_t)w->sealed_at, SEEK_SET) < 0) {
+        w->failed = true;
+        return err_sys(err, errno, "writing %s", w->path);
+    }
+    w->bytes = w->sealed_at;
+    return 0;
+}
+
 int
 ffile_writer_flush(FfileWriter *w, const Profile *p, Err *err)
 {
     if (w->failed)
         return err_set(err, ERR_IO, "writing %s: an earlier write failed", w->path);
+    if (unseal(w, err) < 0)
+        return -1;
     buf_reset(&w->raw);
     codec_reset(w);
     int rc = 0;
@@ -561,19 +583,40 @@ writer_free(FfileWriter *w)
     free(w);
 }
 
+/* The end marker: what the file holds, counted (FORMAT.md "End"). */
+static int
+end_out(FfileWriter *w, const Profile *p, Err *err)
+{
+    buf_reset(&w->raw);
+    size_t counts[] = {profile_nstrs(p),   profile_nframes(p),  profile_nstacks(p),
+                       profile_nprocs(p),  profile_nthreads(p), profile_nseries(p),
+                       profile_nsamples(p)};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        put_uv(&w->raw, counts[i]);
+    return chunk_out(w, FFILE_CHUNK_END, err);
+}
+
+int
+ffile_writer_seal(FfileWriter *w, const Profile *p, Err *err)
+{
+    if (!w->owns_fd)
+        return err_set(err, ERR_USAGE, "writing %s: only a file can be sealed", w->path);
+    if (ffile_writer_flush(w, p, err) < 0)
+        return -1;
+    uint64_t at = w->bytes;
+    if (end_out(w, p, err) < 0)
+        return -1;
+    w->sealed = true;
+    w->sealed_at = at;
+    return 0;
+}
+
 int
 ffile_writer_close(FfileWriter *w, const Profile *p, Err *err)
 {
     int rc = ffile_writer_flush(w, p, err);
-    if (rc == 0) {
-        buf_reset(&w->raw);
-        size_t counts[] = {profile_nstrs(p),  profile_nframes(p),  profile_nstacks(p),
-                           profile_nprocs(p), profile_nthreads(p), profile_nseries(p),
-                           profile_nsamples(p)};
-        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
-            put_uv(&w->raw, counts[i]);
-        rc = chunk_out(w, FFILE_CHUNK_END, err);
-    }
+    if (rc == 0)
+        rc = end_out(w, p, err);
     if (rc == 0 && fd_ensure(w, err) < 0)
         rc = -1;
     if (w->owns_fd && w->fd >= 0) {

@@ -190,6 +190,14 @@ def test_pip_install(tmp_path):
     assert calls == "11" and path.startswith(str(target))
 
 
+def leaf_calls(ferret, python, tmp_path, prog):
+    """Traces python -c prog (which must exit 0): the run and the calls of its leaf()."""
+    out = tmp_path / "leaf.prof"
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, "-c", prog])
+    assert r.returncode == 0, r.stderr
+    return r, tk.pstats_by_name(tk.load_pstats(out), "<string>")["leaf"][1]
+
+
 def test_forked_child_leaves_the_trace_alone(ferret, python, tmp_path):
     """A forked child inherits the tracer and the open file: it must drop both, so the
     parent's trace stays whole and counts only the parent's calls."""
@@ -202,11 +210,19 @@ def test_forked_child_leaves_the_trace_alone(ferret, python, tmp_path):
             "    raise SystemExit(0)\n"
             "os.waitpid(pid, 0)\n"
             "for _ in range(5): leaf()\n")
-    out = tmp_path / "f.prof"
-    r = tk.run(ferret, ["trace", "-o", out, "--", python, "-c", prog])
-    assert r.returncode == 0, r.stderr
+    r, calls = leaf_calls(ferret, python, tmp_path, prog)
     assert "note" not in r.stderr and "warning" not in r.stderr, r.stderr
-    assert tk.pstats_by_name(tk.load_pstats(out), "<string>")["leaf"][1] == 15
+    assert calls == 15
+
+
+def as_pstats(ferret, out, tmp_path):
+    """The pstats of a trace written as .prof, or as .ferret (converted by ferret report)."""
+    if str(out).endswith(".ferret"):
+        prof = tmp_path / "converted.prof"
+        r = tk.run(ferret, ["report", out, "-f", "pstats", "-o", prof])
+        assert r.returncode == 0, r.stderr
+        out = prof
+    return tk.load_pstats(out)
 
 
 @pytest.mark.parametrize("output", ["cf.prof", "cf.ferret"])
@@ -242,12 +258,7 @@ def test_program_closing_every_descriptor(ferret, python, tmp_path, output):
     for p in own.iterdir():
         assert p.read_bytes() == b"mine\n", p
     assert [p.name for p in run.iterdir()] == [output]
-    prof = run / output
-    if output.endswith(".ferret"):
-        prof = tmp_path / "cf.prof"
-        c = tk.run(ferret, ["report", run / output, "-f", "pstats", "-o", prof])
-        assert c.returncode == 0, c.stderr
-    leaf = tk.pstats_by_name(tk.load_pstats(prof), "<string>")["leaf"]
+    leaf = tk.pstats_by_name(as_pstats(ferret, run / output, tmp_path), "<string>")["leaf"]
     assert leaf[1] == tk.last_json(r.stdout)["leaf"]
 
 
@@ -265,3 +276,36 @@ def test_program_deleting_the_stream_is_reported(ferret, python, tmp_path):
     assert "the program closed ferret's descriptor of it and it cannot be opened again" \
         in r.stderr.splitlines()[0], r.stderr
     assert "Exception" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("output", ["ex.prof", "ex.ferret"])
+def test_exec_keeps_what_came_before(ferret, python, tmp_path, output):
+    """A program that replaces itself (os.execv) under a second after starting: the trace
+    file is finished at the exec, so the calls before it are kept (everything since the last
+    once-a-second flush was lost: '0 calls of 0 functions'), and ferret says the trace ends
+    at the exec instead of that the program was killed."""
+    out = tmp_path / output
+    r = tk.run(ferret, ["trace", "-o", out, "--", python, tk.target("exec_into.py"), "go"])
+    assert r.returncode == 0, r.stderr
+    assert "replaced itself (os.execv %s)" % python in r.stderr, r.stderr
+    assert "ended without finishing" not in r.stderr, r.stderr
+    if output.endswith(".ferret"):
+        rep = tk.run(ferret, ["report", out])
+        assert rep.returncode == 0 and "did not finish" not in rep.stdout, rep.stdout
+    before = tk.pstats_by_name(as_pstats(ferret, out, tmp_path), "exec_into.py")["before_exec"]
+    assert before[1] == 1
+
+
+def test_failed_exec_goes_on_tracing(ferret, python, tmp_path):
+    """An exec that fails leaves the trace running: calls after it are counted too."""
+    prog = ("import os\n"
+            "def leaf(): pass\n"
+            "leaf()\n"
+            "try:\n"
+            "    os.execv('/nonexistent/python', ['python'])\n"
+            "except OSError:\n"
+            "    pass\n"
+            "for _ in range(20): leaf()\n")
+    r, calls = leaf_calls(ferret, python, tmp_path, prog)
+    assert "note" not in r.stderr, r.stderr
+    assert calls == 21

@@ -2,8 +2,8 @@
 /* test_ffile.c: the .ferret writer and reader: a streamed round trip (renamed threads, new
  * metadata, chunks split past their target size), a recorder that stops without the end
  * marker, every truncation and every flipped byte of a small file, foreign files, a write
- * that fails, and a descriptor the program closed or reused behind the writer's back. */
-#include <dirent.h>
+ * that fails, a descriptor the program closed or reused behind the writer's back, and a
+ * file sealed before an exec that then goes on. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -120,23 +120,48 @@ add_samples(Profile *p, size_t n, const StackId *stacks, size_t nstacks, ThreadI
     }
 }
 
-/* The descriptor this process has open on path (found through /proc/self/fd), or -1. */
+/* A profile of one process, one thread and one stack (*st), for samples to be added. */
+static Profile *
+one_stack_profile(StackId *st)
+{
+    Err err;
+    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    SeriesId ser;
+    ProcId proc;
+    ThreadId th;
+    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
+    CHECK(profile_process(p, 1, 0, "x", &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 1, "t", &th, &err) == 0);
+    FrameId f = add_frame(p, "f", "f.py", 2, FRAME_PY);
+    CHECK(profile_stack_path(p, &f, 1, st, &err) == 0);
+    return p;
+}
+
+/* Reads path back: n samples, and marked incomplete or not. */
+static void
+check_reads(const char *path, size_t n, bool incomplete)
+{
+    Err err;
+    Profile *q = ffile_read(path, &err);
+    CHECK(q != NULL);
+    if (q) {
+        CHECK_EQ_SIZE(profile_nsamples(q), n);
+        CHECK((profile_meta_get(q, "incomplete") != NULL) == incomplete);
+    }
+    profile_free(q);
+}
+
+/* The descriptor this process has open on path, or -1. */
 static int
 fd_of(const char *path)
 {
-    DIR *d = opendir("/proc/self/fd");
-    int found = -1;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char link[300], target[512];
-        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(link, target, sizeof target - 1);
-        if (n > 0 && (target[n] = '\0', strcmp(target, path) == 0))
-            found = atoi(e->d_name);
-    }
-    if (d)
-        closedir(d);
-    return found;
+    struct stat want, st;
+    if (stat(path, &want) != 0)
+        return -1;
+    for (int fd = 3; fd < 4096; fd++)
+        if (fstat(fd, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+            return fd;
+    return -1;
 }
 
 /* A program that closes descriptors it does not own (os.closerange(3, ...)) while a writer
@@ -147,16 +172,8 @@ static void
 check_fd_taken(bool reuse)
 {
     Err err;
-    Profile *p = profile_new(PROFILE_SAMPLED, &err);
-    SeriesId ser;
-    ProcId proc;
-    ThreadId th;
     StackId st;
-    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
-    CHECK(profile_process(p, 1, 0, "x", &proc, &err) == 0);
-    CHECK(profile_thread(p, proc, 1, "t", &th, &err) == 0);
-    FrameId f = add_frame(p, "f", "f.py", 2, FRAME_PY);
-    CHECK(profile_stack_path(p, &f, 1, &st, &err) == 0);
+    Profile *p = one_stack_profile(&st);
     char path[256], own_path[256]; /* tmp_path's buffer is reused */
     snprintf(path, sizeof path, "%s", tmp_path("taken.ferret"));
     snprintf(own_path, sizeof own_path, "%s", tmp_path("own.txt"));
@@ -184,19 +201,39 @@ check_fd_taken(bool reuse)
     CHECK(fstat(own, &sb) == 0 && sb.st_size == 4);
     if (reuse) {
         CHECK(flushed == 0 && closed == 0);
-        Profile *q = ffile_read(path, &err);
-        CHECK(q != NULL);
-        if (q) {
-            CHECK_EQ_SIZE(profile_nsamples(q), 20);
-            CHECK(profile_meta_get(q, "incomplete") == NULL);
-        }
-        profile_free(q);
+        check_reads(path, 20, false);
         close(fd);
     } else {
         CHECK(flushed < 0 && closed < 0);
     }
     close(own);
     unlink(own_path);
+    unlink(path);
+    profile_free(p);
+}
+
+/* A sealed file (a program about to exec) is complete as it stands; if the program goes
+ * on, the next flush cuts the end marker off and the file grows as before. */
+static void
+check_seal(void)
+{
+    Err err;
+    StackId st;
+    Profile *p = one_stack_profile(&st);
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path("sealed.ferret"));
+    FfileWriter *w = ffile_writer_open(path, &err);
+    int64_t t = 0;
+    add_samples(p, 10, &st, 1, 1, &t);
+    CHECK(ffile_writer_seal(w, p, &err) == 0);
+    check_reads(path, 10, false);
+    add_samples(p, 10, &st, 1, 1, &t);
+    CHECK(ffile_writer_flush(w, p, &err) == 0);
+    check_reads(path, 20, true);
+    CHECK(ffile_writer_seal(w, p, &err) == 0);
+    add_samples(p, 5, &st, 1, 1, &t);
+    CHECK(ffile_writer_close(w, p, &err) == 0);
+    check_reads(path, 25, false);
     unlink(path);
     profile_free(p);
 }
@@ -379,6 +416,7 @@ main(void)
 
     check_fd_taken(true);
     check_fd_taken(false);
+    check_seal();
 
     unlink(tmp_path("stream.ferret"));
     unlink(tmp_path("small.ferret"));
