@@ -6,7 +6,6 @@ A native thread of the _ferret extension reads this process's interpreter from t
 speed; the result has the same stacks and reports as `ferret run`. Blocks may nest and run
 in several threads: each one has its own sampler.
 """
-import os
 import threading
 
 from . import _loader, _results
@@ -40,7 +39,7 @@ class Profile(_results.Results):
 
     def __init__(self, path=None, *, rate=1000.0, mode="wall", gil=False, threads=False,
                  print=None, sort="self", top=20):
-        self.path = os.fspath(path) if path is not None else None
+        self.path = _results.output_path(path)
         self._opts = {"rate": float(rate), "mode": mode, "gil": bool(gil),
                       "threads": bool(threads)}
         if mode not in ("wall", "cpu"):

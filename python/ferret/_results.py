@@ -29,18 +29,30 @@ calls), with the callee's times restricted to those calls."""
 _FORMAT_BY_EXT = {".ferret": "ferret", ".prof": "pstats", ".pstats": "pstats",
                   ".txt": "text", ".html": "html", ".svg": "svg", ".json": "chrome",
                   ".collapsed": "collapsed", ".folded": "collapsed", ".pb": "pprof",
-                  ".speedscope": "speedscope"}
+                  ".pb.gz": "pprof", ".speedscope": "speedscope"}
 
 
 def format_for_path(path):
-    """The output format a file name implies (.ferret, .prof, .html, .json, ...)."""
-    lower = path.lower()
+    """The output format a file name implies (.ferret, .prof, .html, .json, ...); ValueError
+    for a name that implies none (as `ferret trace -o` refuses it)."""
+    lower = os.fspath(path).lower()
     if lower.endswith(".speedscope.json"):
         return "speedscope"
     for ext, fmt in _FORMAT_BY_EXT.items():
         if lower.endswith(ext):
             return fmt
-    return "ferret"
+    raise ValueError("ferret: %s: which format? (name it with format=, or use an extension "
+                     "such as .ferret, .prof, .json, .html, .txt)" % (os.fspath(path),))
+
+
+def output_path(path):
+    """A results path given to trace() or profile(), checked before anything runs: None, or
+    a str whose extension names a format."""
+    if path is None:
+        return None
+    path = os.fspath(path)
+    format_for_path(path)
+    return path
 
 
 class Results:

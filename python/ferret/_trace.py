@@ -196,7 +196,7 @@ class Trace(_results.Results):
     def __init__(self, path=None, *, lines=False, include=None, builtins=False,
                  timeline=0, cpu=True, print=None, sort="self", top=20):
         self._opts = _options(lines, include, builtins, timeline, cpu)
-        self.path = os.fspath(path) if path is not None else None
+        self.path = _results.output_path(path)
         self._print = print
         self.sort = sort
         self.top = top

@@ -310,6 +310,9 @@ def test_python_api(ferret, python, tmp_path):
     assert r.returncode == 0, r.stderr
     again = tk.pstats_by_name(tk.load_pstats(tmp_path / "again.prof"), "trace_api.py")
     assert again["leaf"][:2] == stats["leaf"][:2]
+    assert len(res["unknown_ext"]) == 3 and all("which format?" in e for e in res["unknown_ext"])
+    assert not any((tmp_path / n).exists() for n in ("y.weird", "noext", "z.weird"))
+    assert tk.pstats_by_name(tk.load_pstats(tmp_path / "named"), "trace_api.py")["leaf"][1] == 10
 
 
 def test_python_profile_api(ferret, python, tmp_path):

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -93,6 +94,36 @@ def test_killed_program_keeps_flushed_data(ferret, python, tmp_path):
     leaf = [line for line in r.stdout.splitlines() if line.rstrip().endswith(":2)")
             and " leaf " in line]
     assert leaf and int(leaf[0].split()[0]) > 1000, r.stdout
+
+
+def test_killed_ferret_leaves_a_readable_tmp(ferret, python, tmp_path):
+    """kill -9 of `ferret trace -o x.ferret`: the program runs on and finishes x.ferret.tmp,
+    which `ferret report` reads, as docs/TRACE.md says."""
+    pid_file = tmp_path / "pid"
+    prog = ("import os, sys, time\n"
+            "def leaf(): pass\n"
+            "for _ in range(7): leaf()\n"
+            "open(sys.argv[1] + '.part', 'w').write(str(os.getpid()))\n"
+            "os.rename(sys.argv[1] + '.part', sys.argv[1])\n"
+            "time.sleep(1.0)\n"
+            "for _ in range(5): leaf()\n")
+    out = tmp_path / "x.ferret"
+    proc = subprocess.Popen([ferret, "trace", "-o", out, "--", python, "-c", prog, pid_file],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=tk.env(ferret))
+    deadline = time.time() + 60
+    while not pid_file.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    pid = int(pid_file.read_text())
+    while os.path.exists("/proc/%d" % pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not out.exists()
+    prof = tmp_path / "x.prof"
+    r = tk.run(ferret, ["report", str(out) + ".tmp", "-f", "pstats", "-o", prof])
+    assert r.returncode == 0, r.stderr
+    assert tk.pstats_by_name(tk.load_pstats(prof), "<string>")["leaf"][1] == 12
 
 
 def _copy_tree(ferret, tmp_path):

@@ -104,6 +104,18 @@ def main(out_dir):
     outer.save(out_dir + "/outer.ferret")
     outer.save(out_dir + "/outer.prof")
     result["report_has_leaf"] = "leaf" in outer.report()
+
+    # a file name that names no format is refused (as `ferret trace -o` does), not written
+    # as .ferret; format= names it
+    refused = []
+    for attempt in (lambda: outer.save(out_dir + "/y.weird"), lambda: outer.save(out_dir + "/noext"),
+                    lambda: ferret.trace(out_dir + "/z.weird")):
+        try:
+            attempt()
+        except ValueError as e:
+            refused.append(str(e))
+    outer.save(out_dir + "/named", format="pstats")
+    result["unknown_ext"] = refused
     print(json.dumps(result))
 
 
