@@ -45,47 +45,40 @@ def _forked_child():
 
 os.register_at_fork(after_in_child=_forked_child)
 
-# --- Python < 3.12: the program's own sys.setprofile keeps working beside ferret's hook ---
+# --- Python < 3.12: the program's own sys.setprofile / sys.settrace keep working beside ---
+# --- ferret's hook when ferret holds that slot: ferret calls them from its own hook     ---
 _real = {}
+_PATCHES = {"profile": ((sys, "setprofile", "_setprofile"), (sys, "getprofile", "_getprofile"),
+                        (threading, "setprofile", "_thread_setprofile")),
+            "trace": ((sys, "settrace", "_settrace"), (sys, "gettrace", "_gettrace"),
+                      (threading, "settrace", "_thread_settrace"))}
 
 
-def _patched_setprofile(func):
-    if _sessions and _owner_pid == os.getpid():
-        _ferret._setprofile(func)
-    else:
-        _real["setprofile"](func)
+def _router(real, routed):
+    """A stand-in for sys.setprofile and co.: ferret's `routed` while this process traces,
+    else the `real` function."""
+    def patched(*args):
+        if _sessions and _owner_pid == os.getpid():
+            return routed(*args)
+        return real(*args)
+    patched.__name__ = patched.__qualname__ = real.__name__
+    patched.__doc__ = real.__doc__
+    return patched
 
 
-def _patched_getprofile():
-    if _sessions and _owner_pid == os.getpid():
-        return _ferret._getprofile()
-    return _real["getprofile"]()
-
-
-def _patched_thread_setprofile(func):
-    if _sessions and _owner_pid == os.getpid():
-        _ferret._thread_setprofile(func)
-    else:
-        _real["thread_setprofile"](func)
-
-
-def _patch():
-    if _ferret.monitoring or _real:
+def _patch(kind):
+    if _ferret.monitoring:
         return
-    _real["setprofile"] = sys.setprofile
-    _real["getprofile"] = sys.getprofile
-    _real["thread_setprofile"] = threading.setprofile
-    sys.setprofile = _patched_setprofile
-    sys.getprofile = _patched_getprofile
-    threading.setprofile = _patched_thread_setprofile
+    for module, name, routed in _PATCHES[kind]:
+        if (module, name) not in _real:
+            _real[(module, name)] = getattr(module, name)
+            setattr(module, name, _router(_real[(module, name)], getattr(_ferret, routed)))
 
 
 def _unpatch():
-    if not _real:
-        return
-    sys.setprofile = _real.pop("setprofile")
-    sys.getprofile = _real.pop("getprofile")
-    threading.setprofile = _real.pop("thread_setprofile")
+    for (module, name), real in list(_real.items()):
+        setattr(module, name, real)
+    _real.clear()
 
 
 def _enter(opts, seed=True, rewrite=False):
@@ -123,7 +116,9 @@ def _enter(opts, seed=True, rewrite=False):
                 sys.setprofile(_saved_profile)
             raise
         if needs_slot:
-            _patch()
+            _patch("profile")
+        if _ferret._uses_trace_slot():
+            _patch("trace")
         if _saved_profile is not None:
             _ferret._setprofile(_saved_profile)
         _sessions = 1
@@ -140,11 +135,14 @@ def _leave():
         _sessions -= 1
         if _sessions:
             return False
-        chained = _ferret._getprofile() if _real else None
+        chained = _ferret._getprofile() if (sys, "setprofile") in _real else None
+        chained_trace = _ferret._gettrace() if (sys, "settrace") in _real else None
         _ferret.stop()
         _unpatch()
         if chained is not None:
             sys.setprofile(chained)
+        if chained_trace is not None:
+            sys.settrace(chained_trace)
         return True
 
 

@@ -28,6 +28,7 @@ typedef struct {
     Recording *stream;     /* the recording streamed to a .ferret file (ferret trace) */
     const char *hook_name; /* "sys.monitoring", "setprofile", "settrace" */
     bool hook_replaced;    /* another profiler took the hook in some thread (pre-3.12) */
+    bool trace_replaced;   /* a C-level tracer took the trace hook in some thread (pre-3.12) */
     bool eval_replaced;    /* another frame evaluator took ferret's place (a JIT, -X perf) */
     bool getitem_unseen;   /* 3.11.0-3.11.3: a __getitem__ may have run unseen (gh-104405) */
     bool rewrite;          /* 3.11 --lines: probes in copies of the code (rewrite.c), not

@@ -13,8 +13,9 @@
  *    threading.setprofile / settrace, on each new thread.
  * A program that calls sys.setprofile while a profile function is in use keeps ferret's:
  * the Python layer routes the call here and ferret calls the program's function for every
- * profile event, as CPython would (chain_call). A C-level profiler (cProfile, yappi)
- * replaces the hook of its thread; hooks_check notices and the report says so.
+ * profile event, as CPython would (chain_call); sys.settrace while the trace function is
+ * in use likewise (trace_chain_call). A C-level profiler or tracer (cProfile, yappi,
+ * coverage) replaces the hook of its thread; hooks_check notices and the report says so.
  * Compiled to nothing from 3.12 on (hooks_monitoring.c). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,6 +37,11 @@
  * ferret's hook: TThread has no Python fields, so these live in a dict ident -> func. */
 static PyObject *chains;         /* dict: thread ident -> callable */
 static PyObject *thread_profile; /* threading.setprofile's function of the program */
+/* The same for sys.settrace / threading.settrace while ferret holds the trace slot (--lines):
+ * the program's trace function is called from ferret's hook as CPython's trampoline would,
+ * so neither loses events. */
+static PyObject *trace_chains;   /* dict: thread ident -> callable */
+static PyObject *thread_trace;   /* threading.settrace's function of the program */
 static PyObject *event_names[8]; /* "call", "exception", ... by PyTrace_* value */
 
 static inline PyCodeObject *
@@ -166,24 +172,79 @@ prof_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     return maybe_chain(th, frame, what, arg);
 }
 
+/* The program's trace function of this thread (borrowed), or NULL (no exception). */
+static PyObject *
+trace_chained(void)
+{
+    if (!trace_chains || !PyDict_GET_SIZE(trace_chains))
+        return NULL;
+    PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+    PyObject *fn = key ? PyDict_GetItemWithError(trace_chains, key) : NULL;
+    Py_XDECREF(key);
+    if (!fn)
+        PyErr_Clear();
+    return fn;
+}
+
+/* Calls the program's trace function as CPython's trace_trampoline and call_trampoline
+ * (Python/sysmodule.c, 3.9-3.11) do: 'call' goes to the thread's function, every other
+ * event to the frame's local one (f_trace), which the result replaces unless None; the
+ * frame's locals are synced around the call. A function that raises is removed (CPython
+ * removes the trace function) and the exception goes into the program. */
+static int
+trace_chain_call(PyObject *global, PyFrameObject *frame, int what, PyObject *arg)
+{
+    PyObject *fn = what == PyTrace_CALL ? global : frame->f_trace;
+    if (!fn || what > PyTrace_OPCODE)
+        return 0;
+    Py_INCREF(fn);
+    PyObject *r = NULL;
+    if (PyFrame_FastToLocalsWithError(frame) == 0) {
+        r = PyObject_CallFunctionObjArgs(fn, (PyObject *)frame, event_names[what],
+                                         arg ? arg : Py_None, NULL);
+        PyFrame_LocalsToFast(frame, 1);
+    }
+    Py_DECREF(fn);
+    if (!r) {
+        PyTraceBack_Here(frame);
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+        if (!key || PyDict_DelItem(trace_chains, key) < 0)
+            PyErr_Clear();
+        Py_XDECREF(key);
+        Py_CLEAR(frame->f_trace);
+        PyErr_Restore(type, value, tb);
+        return -1;
+    }
+    if (r != Py_None)
+        Py_XSETREF(frame->f_trace, r);
+    else
+        Py_DECREF(r);
+    return 0;
+}
+
 static int
 trace_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     (void)obj;
-    (void)arg;
     if (!ext.running)
         return 0;
     TThread *th = ext_thread(what == PyTrace_CALL);
-    if (!th || th->guard)
+    if (th && th->guard)
         return 0;
+    PyObject *chained = trace_chained();
+    if (!th)
+        return chained ? trace_chain_call(chained, frame, what, arg) : 0;
     uint64_t now = clock_ticks(&ext.t->clock);
     switch (what) {
     case PyTrace_CALL: {
         PyCodeObject *co = frame_code(frame);
         if (tracer_enter(ext.t, th, co, NULL, frame_is_start(frame, co), now) != 0 ||
-            !th->stack[th->depth - 1].want_lines)
-            frame->f_trace_lines = 0; /* no line events for this frame at all */
-        else if (!frame_is_start(frame, co))
+            !th->stack[th->depth - 1].want_lines) {
+            if (!chained)
+                frame->f_trace_lines = 0; /* no line events for this frame at all */
+        } else if (!frame_is_start(frame, co))
             tracer_resume_line(th, frame_line(frame), now);
         if (!th->name[0] && th->name_tries < 16)
             ext_thread_name(th);
@@ -195,13 +256,16 @@ trace_hook(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         ext_maybe_flush(now);
         break;
     case PyTrace_LINE:
-        if (!tracer_line(ext.t, th, frame_code(frame), frame_line(frame), now))
+        if (!tracer_line(ext.t, th, frame_code(frame), frame_line(frame), now) && !chained)
             frame->f_trace_lines = 0;
         break;
     default:
         break;
     }
-    return 0;
+    /* ferret's own frames (the routed sys.settrace) stay out of the program's sight */
+    if (!chained || (what == PyTrace_CALL && tracer_key_ignored(ext.t, frame_code(frame), NULL)))
+        return 0;
+    return trace_chain_call(chained, frame, what, arg);
 }
 
 /* Which sources this run uses (decided in hooks_install). */
@@ -214,12 +278,30 @@ need_profile_hook(void)
 }
 
 static int
-chain_set(uint64_t ident, PyObject *fn)
+chain_set_in(PyObject *dict, uint64_t ident, PyObject *fn)
 {
     PyObject *key = PyLong_FromUnsignedLongLong(ident);
-    int rc = key ? PyDict_SetItem(chains, key, fn) : -1;
+    int rc = key ? PyDict_SetItem(dict, key, fn) : -1;
     Py_XDECREF(key);
     return rc;
+}
+
+/* A new thread's hooks: ferret's (the profile slot only where ferret needs it: a program's
+ * threading.setprofile function is set there by threading itself), and the functions the
+ * program gave threading.setprofile / settrace while routed to ferret. */
+static int
+thread_hooks_set(void)
+{
+    if (need_profile_hook())
+        PyEval_SetProfile(prof_hook, NULL);
+    if (ext.lines)
+        PyEval_SetTrace(trace_hook, NULL);
+    uint64_t ident = PyThread_get_thread_ident();
+    if (thread_profile && chain_set_in(chains, ident, thread_profile) < 0)
+        return -1;
+    if (thread_trace && ext.lines && chain_set_in(trace_chains, ident, thread_trace) < 0)
+        return -1;
+    return 0;
 }
 
 static PyObject *thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs);
@@ -237,12 +319,9 @@ thread_boot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     PyFrameObject *frame = (PyFrameObject *)args[0];
     bool is_call = PyUnicode_CompareWithASCIIString(args[1], "call") == 0;
-    PyEval_SetProfile(need_profile_hook() ? prof_hook : NULL, NULL);
-    if (ext.lines)
-        PyEval_SetTrace(trace_hook, NULL);
-    TThread *th = ext_thread(is_call);
-    if (th && thread_profile && chain_set(th->ident, thread_profile) < 0)
+    if (thread_hooks_set() < 0)
         return NULL;
+    TThread *th = ext_thread(is_call);
     if (th && is_call) {
         uint64_t now = clock_ticks(&ext.t->clock);
         PyCodeObject *co = frame_code(frame);
@@ -307,10 +386,12 @@ hooks_install(void)
             if (!(event_names[i] = PyUnicode_InternFromString(names[i])))
                 return -1;
     }
-    if (!chains && !(chains = PyDict_New()))
+    if ((!chains && !(chains = PyDict_New())) || (!trace_chains && !(trace_chains = PyDict_New())))
         return -1;
     PyDict_Clear(chains);
+    PyDict_Clear(trace_chains);
     Py_CLEAR(thread_profile);
+    Py_CLEAR(thread_trace);
     PyInterpreterState *interp = PyInterpreterState_Get();
     use_eval = eval_usable(ext.lines, ext.builtins);
     if (use_eval) {
@@ -361,9 +442,12 @@ hooks_remove(void)
         if (ts->c_tracefunc == trace_hook && _PyEval_SetTrace(ts, NULL, NULL) < 0)
             PyErr_Clear();
     }
-    /* the program's own sys.setprofile functions are handed back by the Python layer */
+    /* the program's own sys.setprofile / settrace functions are handed back by the Python
+     * layer */
     if (chains)
         PyDict_Clear(chains);
+    if (trace_chains)
+        PyDict_Clear(trace_chains);
     if (saved_profile_hook) {
         if (set_threading_hook("_profile_hook",
                                thread_profile ? thread_profile : saved_profile_hook, NULL) < 0)
@@ -371,11 +455,13 @@ hooks_remove(void)
         Py_CLEAR(saved_profile_hook);
     }
     if (saved_trace_hook) {
-        if (set_threading_hook("_trace_hook", saved_trace_hook, NULL) < 0)
+        if (set_threading_hook("_trace_hook", thread_trace ? thread_trace : saved_trace_hook,
+                               NULL) < 0)
             PyErr_Clear();
         Py_CLEAR(saved_trace_hook);
     }
     Py_CLEAR(thread_profile);
+    Py_CLEAR(thread_trace);
     PyErr_Restore(type, value, tb);
 }
 
@@ -391,15 +477,16 @@ hooks_check(void)
     }
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts;
          ts = PyThreadState_Next(ts)) {
-        bool lost = (need_profile_hook() && ts->c_profilefunc != prof_hook) ||
-                    (ext.lines && ts->c_tracefunc != trace_hook);
-        if (!lost)
+        bool lost_profile = need_profile_hook() && ts->c_profilefunc != prof_hook;
+        bool lost_trace = ext.lines && ts->c_tracefunc != trace_hook;
+        if (!lost_profile && !lost_trace)
             continue;
         for (uint32_t i = 0; i < ext.t->nthreads; i++) {
             TThread *th = ext.t->threads[i];
             if (th->ident == ts->thread_id && !th->replaced) {
                 th->replaced = true;
-                ext.hook_replaced = true;
+                ext.hook_replaced |= lost_profile;
+                ext.trace_replaced |= lost_trace;
             }
         }
     }
@@ -416,68 +503,130 @@ hooks_forget(void)
     hooks_remove();
 }
 
-/* _ferret._setprofile(func): the program's sys.setprofile while ferret traces (the Python
- * layer routes sys.setprofile here only then). */
-static PyObject *
-py_setprofile(PyObject *self, PyObject *fn)
+static bool
+is_boot(PyObject *fn)
 {
-    (void)self;
-    if (!ext.running || !chains) {
-        PyErr_SetString(PyExc_RuntimeError, "ferret is not tracing");
-        return NULL;
-    }
-    if (PyCFunction_Check(fn) && ((PyCFunctionObject *)fn)->m_ml == &boot_def) {
-        /* threading's bootstrap of a new thread, calling sys.setprofile(threading's hook),
-         * which is ferret's: install the C-level hooks now */
-        PyEval_SetProfile(need_profile_hook() ? prof_hook : NULL, NULL);
-        if (ext.lines)
-            PyEval_SetTrace(trace_hook, NULL);
-        TThread *th = ext_thread(false);
-        if (th && thread_profile && chain_set(th->ident, thread_profile) < 0)
-            return NULL;
-        Py_RETURN_NONE;
-    }
+    return PyCFunction_Check(fn) && ((PyCFunctionObject *)fn)->m_ml == &boot_def;
+}
+
+/* Sets (or with None removes) the calling thread's function in a chain dict. */
+static int
+chain_put(PyObject *dict, PyObject *fn)
+{
     PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
     if (!key)
-        return NULL;
-    int rc = fn == Py_None ? PyDict_DelItem(chains, key) : PyDict_SetItem(chains, key, fn);
+        return -1;
+    int rc = fn == Py_None ? PyDict_DelItem(dict, key) : PyDict_SetItem(dict, key, fn);
     if (rc < 0 && fn == Py_None && PyErr_ExceptionMatches(PyExc_KeyError)) {
         PyErr_Clear();
         rc = 0;
     }
     Py_DECREF(key);
-    if (rc < 0)
-        return NULL;
-    if (PyThreadState_Get()->c_profilefunc != prof_hook && fn != Py_None)
-        PyEval_SetProfile(prof_hook, NULL); /* --lines without --builtins had none */
-    Py_RETURN_NONE;
+    return rc;
 }
 
-/* _ferret._getprofile(): what sys.getprofile should answer while ferret traces. */
+/* The calling thread's function in a chain dict, or None (new reference). */
 static PyObject *
-py_getprofile(PyObject *self, PyObject *unused)
+chain_get(PyObject *dict)
 {
-    (void)self;
-    (void)unused;
-    if (!chains)
+    if (!dict)
         Py_RETURN_NONE;
     PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
     if (!key)
         return NULL;
-    PyObject *fn = PyDict_GetItemWithError(chains, key);
+    PyObject *fn = PyDict_GetItemWithError(dict, key);
     Py_DECREF(key);
     if (!fn && PyErr_Occurred())
         return NULL;
     return ext_newref(fn ? fn : Py_None);
 }
 
-/* _ferret._thread_setprofile(func): threading.setprofile while ferret traces. */
+/* _ferret._setprofile(func) / _settrace(func): the program's sys.setprofile / settrace
+ * while ferret traces (the Python layer routes them here only then). threading's bootstrap
+ * of a new thread calls them with threading's hook, which is ferret's: the thread's hooks
+ * are installed then. */
+static PyObject *
+route(PyObject *fn, bool trace)
+{
+    PyObject *dict = trace ? trace_chains : chains;
+    if (!ext.running || !dict || (trace && !ext.lines)) {
+        PyErr_SetString(PyExc_RuntimeError, "ferret is not tracing");
+        return NULL;
+    }
+    if (is_boot(fn)) {
+        if (thread_hooks_set() < 0)
+            return NULL;
+        (void)ext_thread(false);
+        Py_RETURN_NONE;
+    }
+    if (chain_put(dict, fn) < 0)
+        return NULL;
+    PyThreadState *ts = PyThreadState_Get();
+    if (trace && ts->c_tracefunc != trace_hook)
+        PyEval_SetTrace(trace_hook, NULL); /* a thread threading did not start */
+    else if (!trace && ts->c_profilefunc != prof_hook && fn != Py_None)
+        PyEval_SetProfile(prof_hook, NULL); /* --lines without --builtins had none */
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+py_setprofile(PyObject *self, PyObject *fn)
+{
+    (void)self;
+    return route(fn, false);
+}
+
+static PyObject *
+py_settrace(PyObject *self, PyObject *fn)
+{
+    (void)self;
+    return route(fn, true);
+}
+
+/* _ferret._getprofile() / _gettrace(): what sys.getprofile / gettrace should answer while
+ * ferret traces. */
+static PyObject *
+py_getprofile(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return chain_get(chains);
+}
+
+static PyObject *
+py_gettrace(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return chain_get(trace_chains);
+}
+
+/* _ferret._thread_setprofile(func) / _thread_settrace(func): threading.setprofile /
+ * settrace while ferret traces. */
 static PyObject *
 py_thread_setprofile(PyObject *self, PyObject *fn)
 {
     (void)self;
     Py_XSETREF(thread_profile, fn == Py_None ? NULL : ext_newref(fn));
     Py_RETURN_NONE;
+}
+
+static PyObject *
+py_thread_settrace(PyObject *self, PyObject *fn)
+{
+    (void)self;
+    Py_XSETREF(thread_trace, fn == Py_None ? NULL : ext_newref(fn));
+    Py_RETURN_NONE;
+}
+
+/* _ferret._uses_trace_slot(): does the running trace hold each thread's trace function
+ * slot (so the Python layer must route sys.settrace)? */
+static PyObject *
+py_uses_trace_slot(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(ext.running && ext.lines && !use_eval);
 }
 
 /* _ferret._needs_profile_slot(lines, builtins): will a trace with these options take each
@@ -497,6 +646,10 @@ static PyMethodDef legacy_methods[] = {
     {"_setprofile", py_setprofile, METH_O, NULL},
     {"_getprofile", py_getprofile, METH_NOARGS, NULL},
     {"_thread_setprofile", py_thread_setprofile, METH_O, NULL},
+    {"_settrace", py_settrace, METH_O, NULL},
+    {"_gettrace", py_gettrace, METH_NOARGS, NULL},
+    {"_thread_settrace", py_thread_settrace, METH_O, NULL},
+    {"_uses_trace_slot", py_uses_trace_slot, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -353,7 +353,7 @@ hooks_forget(void)
     hooks_remove();
 }
 
-/* sys.monitoring never takes the program's profile slot (see hooks_legacy.c). */
+/* sys.monitoring never takes the program's profile or trace slot (see hooks_legacy.c). */
 static PyObject *
 py_needs_slot(PyObject *self, PyObject *args)
 {
@@ -364,6 +364,7 @@ py_needs_slot(PyObject *self, PyObject *args)
 
 static PyMethodDef monitoring_methods[] = {
     {"_needs_profile_slot", py_needs_slot, METH_VARARGS, NULL},
+    {"_uses_trace_slot", (PyCFunction)py_needs_slot, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -405,6 +405,7 @@ py_start(PyObject *self, PyObject *args, PyObject *kw)
     ext.builtins = builtins;
     ext.rewrite = rewrite && !seed;
     ext.hook_replaced = false;
+    ext.trace_replaced = false;
     ext.getitem_unseen = false;
     ext.eval_replaced = false;
     ext.next_flush = UINT64_MAX;
@@ -592,6 +593,10 @@ take_notes(Recording *r, Err *err)
         {ext.hook_replaced, "warning.hook",
          "the program installed its own C-level profiler (cProfile, yappi, ...) in some "
          "threads: ferret's hook was replaced there and later calls are missing"},
+        {ext.trace_replaced, "warning.trace",
+         "the program installed its own C-level trace function (coverage, a debugger, ...) "
+         "in some threads: ferret's hook was replaced there and later calls and lines are "
+         "missing"},
         {ext.eval_replaced, "warning.eval",
          "the program installed its own frame evaluator (a JIT, a debugger, "
          "sys.activate_stack_trampoline): ferret's was replaced and later calls are missing"},

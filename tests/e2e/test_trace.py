@@ -291,6 +291,34 @@ def test_program_with_its_own_profilers(ferret, python, tmp_path, builtins):
         assert "warning" not in r.stderr
 
 
+@pytest.mark.parametrize("api", [False, True], ids=["cli", "api"])
+def test_program_with_its_own_trace_functions(ferret, python, tmp_path, api):
+    """A program's own sys.settrace, threading.settrace and threading.setprofile functions
+    under a line trace see what they see without ferret, and ferret loses no call. Before
+    3.12 ferret's line hook holds each thread's one trace slot: sys.settrace(f) took it and
+    sys.settrace(None) then left no hook (everything after was lost, with a warning about a
+    C-level profiler), threading.settrace replaced ferret's start-up hook (no thread traced)
+    and a thread's start dropped the program's threading.setprofile function."""
+    target = tk.target("trace_owntrace.py")
+    truth = tk.last_json(subprocess.run([python, target], capture_output=True, text=True,
+                                        timeout=60).stdout)
+    assert truth["own_lines"] > 200 and truth["thread_trace"] == 20
+    if api:
+        r = tk.run_python(ferret, python, [target, "--api"])
+        assert r.returncode == 0, r.stderr
+        res = tk.last_json(r.stdout)
+        assert (res.pop("ferret_f"), res.pop("ferret_tf")) == (300, 20), res
+    else:
+        out = tmp_path / "ot.prof"
+        r = tk.run(ferret, ["trace", "--lines", "-o", out, "--", python, target])
+        assert r.returncode == 0, r.stderr
+        res = tk.last_json(r.stdout)
+        stats = tk.pstats_by_name(tk.load_pstats(out), "trace_owntrace.py")
+        assert (stats["f"][1], stats["tf"][1]) == (300, 20)
+    assert res == truth
+    assert "warning" not in r.stderr, r.stderr
+
+
 def test_python_api(ferret, python, tmp_path):
     r = tk.run_python(ferret, python, [tk.target("trace_api.py"), tmp_path])
     assert r.returncode == 0, r.stderr
