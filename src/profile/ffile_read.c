@@ -6,6 +6,7 @@
 #include "profile/ffile.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,8 +325,10 @@ read_sample(Rd *r, Cur *c)
     }
     if ((h & FFILE_S_WEIGHT) && !get_sv(c, &s.weight))
         return bad(r, "bad sample weight");
-    if (s.weight > FFILE_MAX_WEIGHT || s.weight < -FFILE_MAX_WEIGHT)
-        return bad(r, "implausible sample weight");
+    if (s.weight < 0) /* no recorder writes one: a share would go negative ("-150%") */
+        return bad(r, "negative sample weight %" PRId64, s.weight);
+    if (s.weight > FFILE_MAX_WEIGHT)
+        return bad(r, "implausible sample weight %" PRId64, s.weight);
     uint64_t dt;
     if (!get_uv(c, &dt))
         return bad(r, "bad sample time");

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_ffile.c: the .ferret writer and reader: a streamed round trip (renamed threads, new
  * metadata, chunks split past their target size), a recorder that stops without the end
- * marker, every truncation and every flipped byte of a small file, foreign files, and a
- * write that fails. */
+ * marker, every truncation and every flipped byte of a small file, foreign files, a write
+ * that fails, and what no recorder writes (negative weights). */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -110,11 +110,78 @@ add_samples(Profile *p, size_t n, const StackId *stacks, size_t nstacks, ThreadI
             s.flags |= 0x40; /* a flag bit a later version might define */
         if (i % 50 == 0 && profile_nseries(p) > 1) {
             s.series = 1;
-            s.weight = -(int64_t)i * 1000;
+            s.weight = (int64_t)i * 1000;
         }
         CHECK(profile_add_sample(p, &s, &err) == 0);
         *t += (i % nthreads == nthreads - 1) ? 10000000 + (int64_t)(i % 7) * 1000 : 0;
     }
+}
+
+/* A sampled profile at interval_ns with one thread and the stacks f and f;g (ids 1, 2). */
+static Profile *
+tiny_profile(int64_t interval_ns)
+{
+    Err err;
+    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    CHECK(p != NULL);
+    profile_info(p)->interval_ns = interval_ns;
+    SeriesId ser;
+    ProcId proc;
+    ThreadId th;
+    StackId st;
+    FrameId fg[] = {add_frame(p, "f", "file.py", 10, FRAME_PY),
+                    add_frame(p, "g", "file.py", 20, FRAME_PY)};
+    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
+    CHECK(profile_process(p, 100, 1, "python3 x.py", &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 100, "MainThread", &th, &err) == 0);
+    CHECK(profile_stack_path(p, fg, 2, &st, &err) == 0);
+    return p;
+}
+
+static void
+add_one(Profile *p, StackId stack, int64_t weight, int64_t t_ns)
+{
+    Err err;
+    ProfSample s = {.t_ns = t_ns, .stack = stack, .weight = weight};
+    CHECK(profile_add_sample(p, &s, &err) == 0);
+}
+
+/* Writes p as a whole file and reads it back: NULL with *err set when the reader refuses. */
+static Profile *
+reread(const Profile *p, Err *err)
+{
+    const char *path = tmp_path("reread.ferret");
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f)
+        return NULL;
+    CHECK(ffile_write_stream(p, f, err) == 0);
+    CHECK(fclose(f) == 0);
+    Profile *q = ffile_read(path, err);
+    unlink(path);
+    return q;
+}
+
+/* What no recorder writes is refused: a negative weight (a share of "-150%"). */
+static void
+check_bounds(void)
+{
+    Err err;
+    Profile *p = tiny_profile(1000000);
+    add_one(p, 1, -5, 1000);
+    add_one(p, 2, 3, 2000);
+    Profile *q = reread(p, &err);
+    CHECK(q == NULL);
+    profile_free(q);
+    CHECK_EQ_INT(err.kind, ERR_FORMAT);
+    CHECK(strstr(err.msg, "corrupted profile") && strstr(err.msg, "negative sample weight -5"));
+    profile_free(p);
+    p = tiny_profile(1000000); /* a weight of 0 is harmless */
+    add_one(p, 1, 0, 1000);
+    q = reread(p, &err);
+    CHECK(q != NULL);
+    profile_free(q);
+    profile_free(p);
 }
 
 int
@@ -292,6 +359,8 @@ main(void)
     }
     CHECK(ffile_writer_open(tmp_path("no/such/dir.ferret"), &err) == NULL);
     CHECK(strstr(err.msg, "cannot create") != NULL);
+
+    check_bounds();
 
     unlink(tmp_path("stream.ferret"));
     unlink(tmp_path("small.ferret"));
