@@ -37,6 +37,7 @@ typedef struct {
     StackId *last_stack;
     uint32_t *last_gen;
     size_t last_cap;
+    uint64_t wsum[PROFILE_MAX_SERIES]; /* summed weights, checked against FFILE_MAX_TOTAL */
 } Rd;
 
 static int bad(Rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -329,10 +330,15 @@ read_sample(Rd *r, Cur *c)
         return bad(r, "negative sample weight %" PRId64, s.weight);
     if (s.weight > FFILE_MAX_WEIGHT)
         return bad(r, "implausible sample weight %" PRId64, s.weight);
+    r->wsum[s.series] += (uint64_t)s.weight; /* <= 2^61 + 2^44 */
+    if (r->wsum[s.series] > (uint64_t)FFILE_MAX_TOTAL)
+        return bad(r, "implausible weights: series %u adds up to more than 2^61", s.series);
     uint64_t dt;
     if (!get_uv(c, &dt))
         return bad(r, "bad sample time");
     s.t_ns = (int64_t)((uint64_t)r->prev_t + (uint64_t)zigzag_dec(dt));
+    if (s.t_ns < -FFILE_MAX_TIME_NS || s.t_ns > FFILE_MAX_TIME_NS)
+        return bad(r, "implausible sample time %" PRId64 " ns", s.t_ns);
     r->prev_t = s.t_ns;
     r->prev_thread = s.thread;
     r->prev_series = s.series;
@@ -396,6 +402,25 @@ check_end(Rd *r, Cur *c)
         if (v != have[i])
             return bad(r, "the end marker counts %llu records where the chunks hold %zu",
                        (unsigned long long)v, have[i]);
+    }
+    return 0;
+}
+
+/* The interval is known only once every chunk is read (the last INFO record wins): a series
+ * counting samples stands for its weight times the interval, within FFILE_MAX_TOTAL. */
+static int
+check_totals(Rd *r)
+{
+    const ProfileInfo *in = profile_info_c(r->p);
+    int64_t iv = in->interval_ns > 0 ? in->interval_ns : 1000000;
+    for (SeriesId i = 0; i < profile_nseries(r->p); i++) {
+        const char *unit = profile_series_unit(r->p, i);
+        bool timed = in->kind == PROFILE_SAMPLED || strcmp(unit, "samples") == 0;
+        if (timed && r->wsum[i] > (uint64_t)(FFILE_MAX_TOTAL / iv))
+            return err_set(r->err, ERR_FORMAT,
+                           "%s: corrupted profile: implausible weights: series '%s' stands for "
+                           "more than 2^61 ns (%" PRIu64 " samples of %" PRId64 " ns)",
+                           r->name, profile_series_name(r->p, i), r->wsum[i], iv);
     }
     return 0;
 }
@@ -517,7 +542,7 @@ ffile_read_mem(const uint8_t *data, size_t len, const char *name, Err *err)
         }
         off += FFILE_CHUNK_HEADER_LEN + stored;
     }
-    if (!ended && profile_meta_set(r.p, "incomplete", "1", err) < 0)
+    if (check_totals(&r) < 0 || (!ended && profile_meta_set(r.p, "incomplete", "1", err) < 0))
         goto done;
     rc = 0;
 done:

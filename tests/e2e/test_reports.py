@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -349,6 +350,98 @@ def test_bad_profile_gets_one_line(ferret, mkprofile, tmp_path, kind):
     assert not out.exists() and not Path(str(out) + ".tmp").exists()
     r = run(ferret, "diff", path, path, check=False)
     assert r.returncode == 1 and r.stderr.startswith("ferret: ") and expect in r.stderr
+
+
+def _uv(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v >> 7 else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def _sv(v):
+    return _uv(((v << 1) ^ (v >> 63)) & (2**64 - 1))
+
+
+def _str(b):
+    return _uv(len(b)) + b
+
+
+def crafted_profile(samples, interval_ns=1_000_000):
+    """A .ferret file encoded here from docs/FORMAT.md rather than by ferret, so it can hold
+    what no recorder writes: one thread, stacks f (1) and f;g (2), samples (stack, weight,
+    t_ns) in one stored chunk, then the end marker."""
+    def sec(tag, recs):
+        body = b"".join(recs)
+        return _uv(tag) + _uv(len(recs)) + _uv(len(body)) + body
+
+    def chunk(tag, payload):
+        head = tag + len(payload).to_bytes(4, "little") * 2
+        return head + zlib.crc32(payload, zlib.crc32(head)).to_bytes(4, "little") + payload
+
+    recs, prev_t, last = [], 0, 0
+    for stack, weight, t in samples:
+        h, extra = 0, b""
+        if stack != last:
+            h, extra = h | 0x10, extra + _sv(stack - last)
+        if weight != 1:
+            h, extra = h | 0x20, extra + _sv(weight)
+        dt = (t - prev_t + 2**63) % 2**64 - 2**63  # 64-bit wrap-around
+        recs.append(bytes([h]) + extra + _sv(dt))
+        prev_t, last = t, stack
+    strs = [b"f", b"file.py", b"g", b"python3 x.py", b"MainThread"]
+    payload = (sec(1, [_uv(0) + _sv(interval_ns) + _sv(0) + _sv(10**9) + _uv(0)]) +
+               sec(3, [_str(x) for x in strs]) +
+               sec(4, [_uv(1) + _uv(2) + _sv(10) + _sv(1) + _uv(0),
+                       _uv(3) + _uv(2) + _sv(20) + _sv(15) + _uv(0)]) +
+               sec(5, [_uv(1) + _uv(0), _uv(1) + _uv(1)]) +
+               sec(6, [_uv(0) + _sv(100) + _sv(1) + _uv(4)]) +
+               sec(7, [_uv(0) + _uv(0) + _uv(100) + _uv(5)]) +
+               sec(8, [_str(b"samples") + _str(b"samples")]) +
+               sec(9, recs))
+    end = b"".join(_uv(n) for n in (len(strs) + 1, 2, 3, 1, 1, 1, len(samples)))
+    return b"\x89FERRET\n\x01\x00\x00\x00" + chunk(b"D", payload) + chunk(b"E", end)
+
+
+# Files the reader once accepted and the writers could not take (docs/FORMAT.md "Bounds"):
+# name -> (samples, interval, what the one-line error says; None: it opens)
+CRAFTED = {
+    "negative-weight": ([(1, -5, 1000), (2, 3, 2000)], 1_000_000, "negative sample weight -5"),
+    "weight-times-interval": ([(1, 2**44, 1000), (2, 2**44, 2000)], 2**40,
+                              "implausible weights: series 'samples'"),
+    "many-weights": ([(1 + i % 2, 2**44, i) for i in range(1200)], 2**40, "implausible weights"),
+    "time-span": ([(1, 1, -2**63), (2, 1, 2**63 - 1)], 1_000_000, "implausible sample time"),
+    "within-bounds": ([(1, 2**20, -2**60), (2, 2**20, 2**60)], 2**40, None),
+    "no-interval": ([(1, 2**40, -2**60), (2, 2**40, 2**60)], 0, None),
+}
+
+
+@pytest.mark.parametrize("case", CRAFTED)
+def test_crafted_profile_in_every_format(ferret, tmp_path, case):
+    """Every format (as `report --help` lists them) either renders the file, without a
+    sanitizer report, or refuses it the same way with one line and no output."""
+    samples, interval, expect = CRAFTED[case]
+    path = tmp_path / f"{case}.ferret"
+    path.write_bytes(crafted_profile(samples, interval))
+    formats = re.search(r"Formats: ([\w, ]+) \(default", run(ferret, "report", "--help").stdout)
+    formats = formats.group(1).split(", ")
+    assert {"text", "html", "speedscope", "pstats", "pprof", "chrome", "svg"} <= set(formats)
+    for fmt in formats:
+        out = tmp_path / f"out.{fmt}"
+        r = run(ferret, "report", path, "-f", fmt, "-o", out, check=False)
+        assert "runtime error" not in r.stderr and "Sanitizer" not in r.stderr, (fmt, r.stderr)
+        if expect is None:
+            assert r.returncode == 0 and out.stat().st_size > 0, (fmt, r.stderr)
+            continue
+        lines = r.stderr.splitlines()
+        assert r.returncode == 1 and len(lines) == 1, (fmt, r.stderr)
+        assert lines[0].startswith(f"ferret: {path}: corrupted profile") and expect in lines[0]
+        assert not out.exists() and not Path(str(out) + ".tmp").exists()
+    if expect is not None:
+        r = run(ferret, "diff", path, path, check=False)
+        assert r.returncode == 1 and expect in r.stderr and "%" not in r.stdout
 
 
 @pytest.mark.parametrize("args, expect, status", [
