@@ -53,7 +53,9 @@ uint64_t ffile_writer_bytes(const FfileWriter *w);
 /* Reads a whole file into a new Profile (the caller frees it). A file without the end marker
  * (a recorder that was killed) opens with meta "incomplete" = "1". An empty, truncated,
  * corrupted (each chunk has a CRC-32) or foreign file gives NULL with ERR_FORMAT and a
- * message naming the file and what is wrong; other failures ERR_IO or ERR_NOMEM. */
+ * message naming the file and what is wrong; other failures ERR_IO or ERR_NOMEM. Reads no
+ * further than the first bytes that cannot be a .ferret file (any input: a pipe, a FIFO,
+ * /dev/zero). */
 Profile *ffile_read(const char *path, Err *err);
 /* Same, from bytes in memory (untrusted; used by ffile_read and the fuzzer). `name` is used
  * in messages. */

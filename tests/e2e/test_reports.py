@@ -352,6 +352,54 @@ def test_bad_profile_gets_one_line(ferret, mkprofile, tmp_path, kind):
     assert r.returncode == 1 and r.stderr.startswith("ferret: ") and expect in r.stderr
 
 
+def report_from_pipe(ferret, tmp_path, head, tail_byte=b"\0", limit=64 << 20):
+    """`ferret report /dev/stdin -f collapsed` fed head, then tail_byte repeated up to limit
+    bytes in all. Returns the result and how many bytes went in before ferret stopped
+    reading (its end of the pipe closed)."""
+    out, err = tmp_path / "pipe.out", tmp_path / "pipe.err"
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen([ferret, "report", "/dev/stdin", "-f", "collapsed"],
+                                stdin=subprocess.PIPE, stdout=o, stderr=e)
+        sent, block = 0, tail_byte * (64 << 10)
+        try:
+            proc.stdin.write(head)
+            sent = len(head)
+            while sent < limit:
+                proc.stdin.write(block)
+                sent += len(block)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        proc.wait(timeout=120)
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, out.read_text(), err.read_text())
+    return r, sent
+
+
+def test_endless_input_is_refused_from_its_first_bytes(ferret, mkprofile, tmp_path):
+    """Foreign bytes (a /dev/zero, a huge file, a pipe that never ends) are refused from the
+    first bytes or the first chunk header that cannot be one, not read to the end."""
+    good = tmp_path / "ok.ferret"
+    run(mkprofile, "-o", good, "--samples", 300, "--flush", 100)
+    data = good.read_bytes()
+    for head, expect in ((b"", "not a ferret profile"),
+                         (data[:12], "unknown chunk type 0"),
+                         (data, "data after the end marker")):
+        r, sent = report_from_pipe(ferret, tmp_path, head)
+        lines = r.stderr.splitlines()
+        assert r.returncode == 1 and len(lines) == 1, r.stderr
+        assert lines[0].startswith("ferret: /dev/stdin: ") and expect in lines[0], r.stderr
+        assert sent < 8 << 20, f"read {sent} bytes of {expect!r} input"
+    # a profile through a pipe or a FIFO opens like the file
+    want = run(ferret, "report", good, "-f", "collapsed").stdout
+    r, _ = report_from_pipe(ferret, tmp_path, data, limit=0)
+    assert r.returncode == 0 and r.stdout == want, r.stderr
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{good}' > '{fifo}'"])
+    assert run(ferret, "report", fifo, "-f", "collapsed").stdout == want
+    assert writer.wait(timeout=60) == 0
+
+
 def _uv(v):
     out = bytearray()
     while True:

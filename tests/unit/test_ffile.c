@@ -446,6 +446,12 @@ main(void)
     CHECK(ffile_read_mem((const uint8_t *)"\x89" "FERRET\n\x02\x00\x00\x00", 12, "new", &err) ==
           NULL);
     CHECK(strstr(err.msg, "format version 2 is not supported") != NULL);
+    /* a chunk header claiming 4 GiB is refused as such, not as a truncated file */
+    static const uint8_t huge[] = "\x89"
+                                  "FERRET\n\x01\x00\x00\x00"
+                                  "D\xff\xff\xff\xff\xff\xff\xff\xff\0\0\0\0";
+    CHECK(ffile_read_mem(huge, sizeof huge - 1, "huge", &err) == NULL);
+    CHECK(strstr(err.msg, "implausible chunk size (4294967295 bytes stored") != NULL);
     CHECK(ffile_read(tmp_path("missing.ferret"), &err) == NULL);
     CHECK(strstr(err.msg, "cannot open") != NULL);
     CHECK(ffile_read(tmpdir, &err) == NULL);
