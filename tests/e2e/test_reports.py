@@ -521,6 +521,30 @@ def test_diff_usage(ferret, mkprofile, tmp_path):
     assert r.returncode == 2 and "unknown format 'speedscope' (formats: text, html, svg)" in r.stderr
 
 
+def test_diff_refuses_profiles_of_different_kinds(ferret, mkprofile, tmp_path):
+    """Shares of samples, of bytes and of nanoseconds are not shares of one thing."""
+    kinds = {"sampled": "a sampled profile (samples)",
+             "memory": "a memory profile (peak_bytes, in bytes)",
+             "trace": "a trace (wall_ns, in ns)"}
+    paths = {}
+    for kind in kinds:
+        paths[kind] = tmp_path / f"{kind}.ferret"
+        run(mkprofile, "-o", paths[kind], "--samples", 300, "--kind", kind)
+    for base in kinds:
+        for new in kinds:
+            out = tmp_path / f"{base}-{new}.html"
+            r = run(ferret, "diff", paths[base], paths[new], "-f", "html", "-o", out, check=False)
+            if base == new:
+                assert r.returncode == 0, r.stderr
+                continue
+            lines = r.stderr.splitlines()
+            assert r.returncode == 2 and len(lines) == 1, r.stderr
+            assert lines[0] == (f"ferret: diff {paths[base]} {paths[new]}: the profiles measure "
+                                f"different things: the base is {kinds[base]}, the new one "
+                                f"{kinds[new]}; compare two profiles of the same kind")
+            assert not out.exists() and r.stdout == ""
+
+
 def has_run_command(ferret):
     return "run" in run(ferret, "--help").stdout.split()
 
