@@ -618,7 +618,10 @@ diff_write_path(const DiffWriter *w, const Diff *d, const ReportOptions *opt, co
                 Err *err)
 {
     WriteCtx c = {w, d, opt};
-    if (report_write_atomic(path, write_cb, &c, err) < 0)
-        return err_context(err, "writing %s diff to %s", w->name, path);
+    if (report_write_atomic(path, write_cb, &c, err) < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "%s diff", w->name);
+        return report_write_failed(err, what, path);
+    }
     return 0;
 }
