@@ -65,6 +65,15 @@ results_fmt_time(char *out, size_t n, double s)
 }
 
 void
+results_fmt_interval(char *out, size_t n, const StatsRatio *q)
+{
+    if (q->level >= STATS_LEVEL)
+        snprintf(out, n, "95%% CI");
+    else /* floor: never claim more than the interval covers */
+        snprintf(out, n, "%.0f%% interval", floor(q->level * 100 + 1e-9));
+}
+
+void
 results_describe_ratio(Buf *out, const char *base, const char *b, const StatsRatio *q,
                        size_t na, size_t nb, bool per_process)
 {
@@ -74,17 +83,33 @@ results_describe_ratio(Buf *out, const char *base, const char *b, const StatsRat
     esc_text(&ea, base, strlen(base), 0);
     esc_text(&eb, b, strlen(b), 0);
     const char *sa = ea.data ? ea.data : "", *sb = eb.data ? eb.data : "";
+    const char *unit = per_process ? "processes" : "values";
     if (q->ratio >= 1)
         buf_printf(out, "'%s' is %.1f%% slower than '%s' (%.3fx the time", sb,
                    (q->ratio - 1) * 100, sa, q->ratio);
     else
         buf_printf(out, "'%s' is %.3fx faster than '%s' (%.1f%% less time", sb, 1 / q->ratio, sa,
                    (1 - q->ratio) * 100);
-    buf_printf(out, "; 95%% CI %.3fx to %.3fx); ", q->lo, q->hi);
-    buf_printf(out, "%s: p = %.2g (Mann-Whitney U, %s, %zu vs %zu %s)",
+    char what[32];
+    results_fmt_interval(what, sizeof what, q);
+    buf_printf(out, "; %s %.3fx to %.3fx", what, q->lo, q->hi);
+    if (q->level < STATS_LEVEL)
+        buf_printf(out, ", the range of all the ratios: too few %s for a 95%% interval", unit);
+    buf_printf(out, "); %s: p = %.2g (Mann-Whitney U, %s, %zu vs %zu %s)",
                q->significant ? "significant" : "not significant", q->p,
                q->method == STATS_MWU_EXACT ? "exact" : "normal approximation", na, nb,
                per_process ? "process medians" : "values");
+    /* the interval and the test agree at 95%; below, say why they may not */
+    bool excludes = q->lo > 1 || q->hi < 1;
+    if (!q->significant && q->method == STATS_MWU_EXACT && q->p_min >= 1 - STATS_LEVEL)
+        buf_printf(out,
+                   "; %zu vs %zu %s can never give p < 0.05 (at best p = %.2g): measure "
+                   "more to tell",
+                   na, nb, unit, q->p_min);
+    else if (excludes != q->significant)
+        buf_printf(out, "; the interval %s 1 although the test %s: too few %s to tell",
+                   excludes ? "excludes" : "includes",
+                   q->significant ? "rejects" : "does not reject", unit);
     buf_fini(&ea);
     buf_fini(&eb);
 }
@@ -392,7 +417,7 @@ results_json(const BenchRun *r, Buf *o, Err *err)
         json_num(o, q.lo);
         buf_puts(o, ", ");
         json_num(o, q.hi);
-        buf_puts(o, "], \"p_value\": ");
+        buf_printf(o, "], \"ratio_ci_level\": %.4f, \"p_value\": ", q.level);
         json_num(o, q.p);
         buf_printf(o, ", \"significant\": %s, \"test\": \"mann-whitney-u-%s\"}",
                    q.significant ? "true" : "false",
@@ -445,8 +470,12 @@ results_markdown(const BenchRun *r, Buf *o, Err *err)
             StatsRatio q;
             if (bench_compare(&r->benches[0], b, &q, err) < 0)
                 return -1;
-            buf_printf(o, "%s%.3fx (%.3fx – %.3fx)%s", q.significant ? "**" : "", q.ratio, q.lo,
-                       q.hi, q.significant ? "**" : ", not significant");
+            buf_printf(o, "%s%.3fx (%.3fx – %.3fx", q.significant ? "**" : "", q.ratio, q.lo, q.hi);
+            char what[32];
+            results_fmt_interval(what, sizeof what, &q);
+            if (q.level < STATS_LEVEL)
+                buf_printf(o, ", %s", what);
+            buf_printf(o, ")%s", q.significant ? "**" : ", not significant");
         }
         buf_puts(o, " |\n");
     }
@@ -470,7 +499,7 @@ results_csv(const BenchRun *r, Buf *o, Err *err)
 {
     buf_puts(o, "name,kind,n,loops,median,mean,stdev,mad,min,max,p5,p25,p75,p95,median_ci95_low,"
                 "median_ci95_high,ratio_vs_first,ratio_ci95_low,ratio_ci95_high,p_value,"
-                "significant\n");
+                "significant,ratio_ci_level\n");
     for (size_t i = 0; i < r->n; i++) {
         const Bench *b = &r->benches[i];
         StatsSummary s;
@@ -484,13 +513,13 @@ results_csv(const BenchRun *r, Buf *o, Err *err)
         for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
             buf_printf(o, ",%.9g", v[k]);
         if (i == 0) {
-            buf_puts(o, ",1,1,1,,\n");
+            buf_puts(o, ",1,1,1,,,\n");
         } else {
             StatsRatio q;
             if (bench_compare(&r->benches[0], b, &q, err) < 0)
                 return -1;
-            buf_printf(o, ",%.6g,%.6g,%.6g,%.3g,%s\n", q.ratio, q.lo, q.hi, q.p,
-                       q.significant ? "true" : "false");
+            buf_printf(o, ",%.6g,%.6g,%.6g,%.3g,%s,%.4f\n", q.ratio, q.lo, q.hi, q.p,
+                       q.significant ? "true" : "false", q.level);
         }
     }
     return buf_failed(o) ? err_set(err, ERR_NOMEM, "out of memory") : 0;

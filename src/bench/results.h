@@ -30,8 +30,11 @@ Bench *results_find(const BenchRun *r, const char *name);
 
 /* "12.35 ms", "98.1 µs": 4 significant digits and a unit that keeps the number >= 1. */
 void results_fmt_time(char *out, size_t n, double seconds);
+/* What the ratio's interval is: "95% CI", or "90% interval" when q->level is lower. */
+void results_fmt_interval(char *out, size_t n, const StatsRatio *q);
 /* One comparison in words: "'b' is 31.2% slower than 'a' (1.312x; 95% CI 1.30x to 1.32x);
- * significant: p = 4.1e-05 (Mann-Whitney U over 10 vs 10 process medians)". */
+ * significant: p = 4.1e-05 (Mann-Whitney U over 10 vs 10 process medians)"; with too few
+ * observations for a 95% interval, its real level and why the test cannot decide. */
 void results_describe_ratio(Buf *out, const char *base, const char *b, const StatsRatio *q,
                             size_t na, size_t nb, bool per_process);
 

@@ -215,8 +215,13 @@ cmd_compare(int argc, char **argv)
         const char *verdict = !p->q.significant ? "no significant difference"
                               : p->q.ratio > 1  ? "**slower**"
                                                 : "**faster**";
-        buf_printf(&mdb, "| %s | %s | %s | %.3fx | %.3fx – %.3fx | %.2g | %s |\n", p->b->name, ma,
-                   mb, p->q.ratio, p->q.lo, p->q.hi, p->q.p, verdict);
+        buf_printf(&mdb, "| %s | %s | %s | %.3fx | %.3fx – %.3fx", p->b->name, ma, mb, p->q.ratio,
+                   p->q.lo, p->q.hi);
+        char what[32];
+        results_fmt_interval(what, sizeof what, &p->q);
+        if (p->q.level < STATS_LEVEL) /* the column says 95%: say what this one is */
+            buf_printf(&mdb, " (%s)", what);
+        buf_printf(&mdb, " | %.2g | %s |\n", p->q.p, verdict);
         if (fail_pct >= 0 && p->q.significant && p->q.ratio > 1 + fail_pct / 100 &&
             (!worst || p->q.ratio > worst->q.ratio))
             worst = p;
@@ -231,10 +236,12 @@ cmd_compare(int argc, char **argv)
     buf_fini(&out);
     buf_fini(&mdb);
     if (worst) {
+        char what[32];
+        results_fmt_interval(what, sizeof what, &worst->q);
         fprintf(stderr,
-                "ferret: '%s' is significantly slower: %.1f%% (95%% CI %.1f%% to %.1f%%), more "
+                "ferret: '%s' is significantly slower: %.1f%% (%s %.1f%% to %.1f%%), more "
                 "than --fail-slower %g%%\n",
-                worst->b->name, (worst->q.ratio - 1) * 100, (worst->q.lo - 1) * 100,
+                worst->b->name, (worst->q.ratio - 1) * 100, what, (worst->q.lo - 1) * 100,
                 (worst->q.hi - 1) * 100, fail_pct);
         rc = EXIT_FAIL;
     }

@@ -141,6 +141,36 @@ def test_thirty_percent_slower_is_significant(ferret, python, tmp_path):
     assert "'work30' is " in h.stdout and "% slower than 'work'" in h.stdout
 
 
+def result_file(path, benches):
+    """Writes a result file with the given {name: [[values of a process], ...]}."""
+    path.write_text(json.dumps({"benchmarks": [{"name": n, "runs": r}
+                                               for n, r in benches.items()]}))
+
+
+def test_compare_few_processes(ferret, tmp_path):
+    # 3 processes a side, B 10% slower in every one: the range of the 9 pairwise ratios
+    # excludes 1, but covers the true ratio only 90% of the time, and 3 vs 3 cannot give
+    # p < 0.05 (at best 0.1). Before, it was called a "95% CI" beside "not significant".
+    result_file(tmp_path / "a.json", {"x": [[1.00e-3, 1.00e-3], [1.01e-3] * 2, [1.02e-3] * 2]})
+    result_file(tmp_path / "b.json", {"x": [[1.10e-3, 1.10e-3], [1.11e-3] * 2, [1.12e-3] * 2]})
+    c = run(ferret, "compare", "a.json", "b.json", "--markdown", "c.md", "--fail-slower", "1",
+            cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    line = [l for l in c.stdout.splitlines() if "slower than" in l][0]
+    assert "95% CI" not in line and "90% interval 1.078x to 1.120x" in line, line
+    assert "too few processes for a 95% interval" in line
+    assert "not significant: p = 0.1" in line and "can never give p < 0.05" in line, line
+    md = (tmp_path / "c.md").read_text()
+    assert "1.078x – 1.120x (90% interval)" in md, md
+    # with 4 a side the interval is a real 95% one (97.1%) and agrees with the test
+    result_file(tmp_path / "a.json", {"x": [[v] * 2 for v in (1.00e-3, 1.01e-3, 1.02e-3, 1.03e-3)]})
+    result_file(tmp_path / "b.json", {"x": [[v] * 2 for v in (1.10e-3, 1.11e-3, 1.12e-3, 1.13e-3)]})
+    c = run(ferret, "compare", "a.json", "b.json", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    assert "95% CI" in c.stdout and "significant: p = 0.029" in c.stdout, c.stdout
+    assert "too few" not in c.stdout
+
+
 def test_python_errors(ferret, python, tmp_path):
     r = bench(ferret, *FAST, "--python", python, "foo(", cwd=tmp_path)
     assert r.returncode == 2
