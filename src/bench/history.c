@@ -122,6 +122,20 @@ make_parent(const char *path, Err *err)
     return rc;
 }
 
+/* (Re)opens h->db with SQLite's open flags; returns SQLite's code. */
+static int
+reopen(History *h, int flags)
+{
+    sqlite3_close(h->db);
+    h->db = NULL;
+    int rc = sqlite3_open_v2(h->path, &h->db, flags, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(h->db, HISTORY_BUSY_MS);
+        sqlite3_extended_result_codes(h->db, 1);
+    }
+    return rc;
+}
+
 int
 history_open(const char *path, bool create, History **out, Err *err)
 {
@@ -142,26 +156,38 @@ history_open(const char *path, bool create, History **out, Err *err)
         history_close(h);
         return err_context(err, "history %s", path);
     }
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(path, &h->db, flags, NULL);
-    if (rc == SQLITE_CANTOPEN && exists && create) { /* read-only file: reading still works */
-        sqlite3_close(h->db);
-        h->db = NULL;
-        rc = sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READONLY, NULL);
-    }
+    /* a reader never writes: not even the tables of a new history into an empty file */
+    int rc = reopen(h, create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+    if (rc == SQLITE_CANTOPEN && exists && create) /* read-only file: reading still works */
+        rc = reopen(h, SQLITE_OPEN_READONLY);
     if (rc != SQLITE_OK) {
         db_fail(h, rc, err, "opening");
         history_close(h);
         return -1;
     }
-    sqlite3_busy_timeout(h->db, HISTORY_BUSY_MS);
-    sqlite3_extended_result_codes(h->db, 1);
     long long app = 0, ver = 0, tables = 0;
-    if (pragma_int(h, "PRAGMA application_id", &app, err) < 0 ||
-        pragma_int(h, "PRAGMA user_version", &ver, err) < 0 ||
+    int got = pragma_int(h, "PRAGMA application_id", &app, err);
+    if (got < 0 && !create && sqlite3_extended_errcode(h->db) == SQLITE_READONLY_ROLLBACK) {
+        /* a writer was killed while storing a run: its hot journal must be rolled back
+         * before anyone reads, and that takes write access. It restores the history as it
+         * was before that run; nothing else is written */
+        rc = reopen(h, SQLITE_OPEN_READWRITE);
+        if (rc != SQLITE_OK) {
+            db_fail(h, rc, err, "rolling back a run that was interrupted while being stored");
+            goto fail;
+        }
+        got = pragma_int(h, "PRAGMA application_id", &app, err);
+    }
+    if (got < 0)
+        goto fail;
+    if (pragma_int(h, "PRAGMA user_version", &ver, err) < 0 ||
         pragma_int(h, "SELECT count(*) FROM sqlite_master", &tables, err) < 0)
         goto fail;
-    if (tables == 0 && app == 0) {
+    if (tables == 0 && app == 0 && !create) {
+        err_set(err, ERR_USAGE,
+                "no history in %s (it is empty; `ferret bench --db %s` records one)", path, path);
+        goto fail;
+    } else if (tables == 0 && app == 0) {
         /* a new (empty) database: make it ours */
         if (exec_sql(h, "BEGIN IMMEDIATE", "creating the tables", err) < 0)
             goto fail;

@@ -343,6 +343,47 @@ def test_database_problems(ferret, tmp_path):
         assert r.returncode == 2 and "--db: empty path" in ferret_lines(r.stderr)[-1], r
 
 
+def test_readers_never_write(ferret, tmp_path):
+    # history and compare only read: an empty file given as --db was made into a history
+    # (tables written into it), and another program's database was opened for writing
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    for args in (["history", "--db", "empty.db"], ["history", "--db", "empty.db", "x"],
+                 ["compare", "--db", "empty.db", "x", "y"]):
+        r = run(ferret, *args, cwd=tmp_path)
+        assert r.returncode == 2, r
+        assert "no history in empty.db (it is empty" in ferret_lines(r.stderr)[-1], r.stderr
+        assert empty.read_bytes() == b""
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE t (x)")
+    before = other.read_bytes()
+    for args in (["history", "--db", "other.db"], ["compare", "--db", "other.db", "x", "y"]):
+        r = run(ferret, *args, cwd=tmp_path)
+        assert r.returncode == 1 and "not a ferret history" in ferret_lines(r.stderr)[-1], r
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "other.db"]
+    # a run interrupted while being stored leaves a hot journal: reading rolls it back (the
+    # one write a reader makes) and shows the history as it was
+    db = tmp_path / "h.db"
+    r = bench(ferret, "-q", "-p", "3", "--db", str(db), "-n", "s", "--cmd", "true", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    subprocess.run(["/usr/bin/python3", "-c", """if 1:
+        import os, sqlite3, sys
+        c = sqlite3.connect(sys.argv[1], isolation_level=None)
+        c.execute("PRAGMA cache_size = 1")
+        c.execute("BEGIN")
+        for i in range(3000):
+            c.execute("INSERT INTO run (started_unix, argv) VALUES (?, ?)", (i, "x" * 500))
+        os._exit(0)""", str(db)], check=True)
+    assert (tmp_path / "h.db-journal").stat().st_size > 0
+    h = run(ferret, "history", "--db", str(db), cwd=tmp_path)
+    assert h.returncode == 0, h.stderr
+    assert h.stdout.splitlines()[1].split()[:2] == ["s", "1"]
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM run").fetchone()[0] == 1
+
+
 @pytest.fixture
 def faults():
     if not FAULTFS.exists():
