@@ -3,7 +3,6 @@
  * `ferret bench --json` or a benchmark name in the history (NAME is its latest run, NAME~K
  * the K-th before). Files are matched benchmark by benchmark, by name. --fail-slower PCT
  * makes it a CI gate. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,8 @@ static const char usage_text[] =
     "Compares benchmark results B against A: the ratio B/A with its 95% interval, in words,\n"
     "and whether the difference is significant (two-sided Mann-Whitney U test on the\n"
     "per-process medians). A and B are result files (ferret bench --json) or benchmark names\n"
-    "from the history: NAME is the latest run, NAME~1 the one before, and so on.\n"
+    "from the history: NAME is the latest run, NAME~1 the one before, and so on (a benchmark\n"
+    "whose own name is NAME~1 comes first; NAME~1~1 is then the run before its latest).\n"
     "\n"
     "  --fail-slower PCT  exit 1 when B is significantly slower than A by more than PCT %\n"
     "  --db PATH          history database (default $FERRET_DB or .ferret/history.db)\n"
@@ -46,30 +46,29 @@ load_side(const char *arg, const char *db, BenchRun *out, Err *err)
         free(text);
         return rc < 0 ? err_context(err, "%s", arg) : 0;
     }
-    char *name = strdup(arg);
-    if (!name)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    size_t back = 0;
-    char *tilde = strrchr(name, '~');
-    if (tilde && tilde[1]) {
-        char *end;
-        errno = 0;
-        unsigned long long k = strtoull(tilde + 1, &end, 10);
-        if (!*end && !errno && k < 1000000) {
-            back = (size_t)k;
-            *tilde = 0;
-        }
-    }
     History *h = NULL;
     HistoryEntry e;
+    char *name = NULL;
     int rc = -1;
     if (history_open(db, false, &h, err) < 0) {
         err_context(err, "'%s' is not a result file, and looking it up in the history failed",
                     arg);
         goto done;
     }
-    if (history_get(h, name, back, &e, err) < 0)
-        goto done;
+    /* a benchmark named exactly so wins: "a~2" may be a name, and "a~2~1" is then the run
+     * before its latest */
+    if (history_get(h, arg, 0, &e, err) < 0) {
+        const char *tilde = strrchr(arg, '~');
+        size_t digits = tilde ? strspn(tilde + 1, "0123456789") : 0;
+        if (err->kind != ERR_USAGE || digits == 0 || digits > 6 || tilde[1 + digits])
+            goto done;
+        if (!(name = strndup(arg, (size_t)(tilde - arg)))) {
+            err_set(err, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        if (history_get(h, name, (size_t)strtoul(tilde + 1, NULL, 10), &e, err) < 0)
+            goto done;
+    }
     snprintf(out->env.git_commit, sizeof out->env.git_commit, "%s", e.git_commit);
     out->env.started_unix = e.started_unix;
     if (bench_set_str(&e.bench.name, arg, err) < 0 || results_add(out, &e.bench, err) < 0) {

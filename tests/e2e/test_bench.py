@@ -171,6 +171,24 @@ def test_compare_few_processes(ferret, tmp_path):
     assert "too few" not in c.stdout
 
 
+def test_compare_names_with_tilde(ferret, tmp_path):
+    # NAME~K is the run K back, but "a~1" can also be a benchmark's own name: an exact name
+    # wins (before, it silently compared the run of "a" one back instead)
+    db = str(tmp_path / "h.db")
+    for name, cmd in (("a", "true"), ("a", "true"), ("a~1", "sleep 0.05")):
+        r = bench(ferret, "-q", "-p", "3", "--db", db, "-n", name, "--cmd", cmd, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    c = run(ferret, "compare", "--db", db, "a", "a~1", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    b_median = [l for l in c.stdout.splitlines() if l.startswith("  B a~1: median")][0]
+    assert " ms " in b_median and float(b_median.split()[3]) >= 50, c.stdout
+    # ~K after the exact name goes back from it; the other name's runs are still reachable
+    c = run(ferret, "compare", "--db", db, "a~1~1", "a", cwd=tmp_path)
+    assert c.returncode == 2 and "'a~1' has only 1 run" in ferret_lines(c.stderr)[-1], c.stderr
+    c = run(ferret, "compare", "--db", db, "a~2", "a~1~0", cwd=tmp_path)
+    assert c.returncode == 2 and "'a' has only 2 runs" in ferret_lines(c.stderr)[-1], c.stderr
+
+
 def test_python_errors(ferret, python, tmp_path):
     r = bench(ferret, *FAST, "--python", python, "foo(", cwd=tmp_path)
     assert r.returncode == 2
