@@ -427,18 +427,17 @@ results_json(const BenchRun *r, Buf *o, Err *err)
     return buf_failed(o) ? err_set(err, ERR_NOMEM, "out of memory") : 0;
 }
 
-/* Markdown table cells: escape the pipe and keep code in backticks readable. */
-static void
-md_cell(Buf *o, const char *s)
+void
+results_md_cell(Buf *o, const char *s)
 {
     Buf t;
     buf_init(&t);
     esc_html(&t, s, strlen(s));
     for (const char *p = t.data ? t.data : ""; *p; p++) {
-        if (*p == '|')
-            buf_puts(o, "\\|");
-        else if (*p == '\n')
-            buf_puts(o, " ");
+        if (*p == '\n')
+            buf_putc(o, ' ');
+        else if (strchr("\\|`*_[]~", *p))
+            buf_printf(o, "\\%c", *p);
         else
             buf_putc(o, *p);
     }
@@ -462,7 +461,7 @@ results_markdown(const BenchRun *r, Buf *o, Err *err)
         results_fmt_time(mad, sizeof mad, s.mad);
         results_fmt_time(mn, sizeof mn, s.min);
         buf_puts(o, "| ");
-        md_cell(o, b->name);
+        results_md_cell(o, b->name);
         buf_printf(o, " | %s | %s – %s | %s | %s | %zu | ", med, lo, hi, mad, mn, b->nvalues);
         if (i == 0) {
             buf_puts(o, "baseline");

@@ -45,6 +45,10 @@ int results_text(const BenchRun *r, Buf *out, Err *err);
 bool results_warning(const BenchRun *r, size_t idx, char *out, size_t n);
 int results_json(const BenchRun *r, Buf *out, Err *err);
 int results_markdown(const BenchRun *r, Buf *out, Err *err);
+/* s as the text of one Markdown table cell, shown as written: HTML-escaped, newlines as
+ * spaces, and | \ ` * _ [ ] ~ backslash-escaped, so it can neither split the row nor turn
+ * into markup. */
+void results_md_cell(Buf *out, const char *s);
 int results_csv(const BenchRun *r, Buf *out, Err *err);
 
 /* Reads a result file's bytes (JSON written by results_json). Values are re-checked: each

@@ -214,8 +214,10 @@ cmd_compare(int argc, char **argv)
         const char *verdict = !p->q.significant ? "no significant difference"
                               : p->q.ratio > 1  ? "**slower**"
                                                 : "**faster**";
-        buf_printf(&mdb, "| %s | %s | %s | %.3fx | %.3fx – %.3fx", p->b->name, ma, mb, p->q.ratio,
-                   p->q.lo, p->q.hi);
+        buf_puts(&mdb, "| ");
+        results_md_cell(&mdb, p->b->name);
+        buf_printf(&mdb, " | %s | %s | %.3fx | %.3fx – %.3fx", ma, mb, p->q.ratio, p->q.lo,
+                   p->q.hi);
         char what[32];
         results_fmt_interval(what, sizeof what, &p->q);
         if (p->q.level < STATS_LEVEL) /* the column says 95%: say what this one is */

@@ -189,6 +189,45 @@ def test_compare_names_with_tilde(ferret, tmp_path):
     assert c.returncode == 2 and "'a' has only 2 runs" in ferret_lines(c.stderr)[-1], c.stderr
 
 
+def md_cells(line):
+    """The cells of a Markdown table row as GFM splits them (a backslash escapes the next
+    character, so an escaped pipe stays in its cell)."""
+    cells, cur, esc = [], "", False
+    for ch in line.strip()[1:-1]:
+        if esc:
+            cur, esc = cur + ch, False
+        elif ch == "\\":
+            cur, esc = cur + ch, True
+        elif ch == "|":
+            cells, cur = cells + [cur.strip()], ""
+        else:
+            cur += ch
+    return cells + [cur.strip()]
+
+
+def test_markdown_and_csv_escape_names(ferret, tmp_path):
+    # a name with a pipe or a newline broke compare's Markdown table (it was not escaped)
+    names = ["p|q\nr", "a\\|b", "*not bold*", 'quote" and, comma']
+    runs = [[1.0e-3, 1.1e-3], [1.2e-3, 1.0e-3], [1.1e-3, 1.2e-3]]
+    result_file(tmp_path / "a.json", {n: runs for n in names})
+    result_file(tmp_path / "b.json", {n: runs for n in names})
+    c = run(ferret, "compare", "a.json", "b.json", "--markdown", "c.md", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    rows = (tmp_path / "c.md").read_text().splitlines()
+    assert len(rows) == 2 + len(names), rows
+    assert all(len(md_cells(r)) == 7 for r in rows), rows
+    assert [md_cells(r)[0] for r in rows[2:]] == [
+        "p\\|q r", "a\\\\\\|b", "\\*not bold\\*", "quote&quot; and, comma"]
+    # bench's CSV quotes them (RFC 4180), newline and all
+    import csv
+    r = bench(ferret, "-q", "-p", "3", "--no-history", "--csv", "b.csv", "-n", names[0], "-n",
+              names[3], "--cmd", "true", "--cmd", "true", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "b.csv", newline="") as f:
+        got = [row["name"] for row in csv.DictReader(f)]
+    assert got == [names[0], names[3]]
+
+
 def test_python_errors(ferret, python, tmp_path):
     r = bench(ferret, *FAST, "--python", python, "foo(", cwd=tmp_path)
     assert r.returncode == 2
