@@ -15,6 +15,7 @@
 #include "cli/bench_profile.h"
 #include "cli/cli.h"
 #include "cli/exitcode.h"
+#include "util/escape.h"
 
 static const char usage_text[] =
     "usage: ferret compare [OPTIONS] A B\n"
@@ -106,6 +107,43 @@ make_pair(const Bench *a, const Bench *b, Pair *p, Err *err)
     return 0;
 }
 
+/* Lists the benchmarks of `from` that `other` lacks, on the terminal (one line) and as
+ * Markdown rows; returns how many, with the first one's name in *first. */
+static size_t
+list_unmatched(const BenchRun *from, const BenchRun *other, const char *side, const char *path,
+               Buf *out, Buf *mdb, const char **first)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < from->n; i++) {
+        const Bench *b = &from->benches[i];
+        if (results_find(other, b->name))
+            continue;
+        if (k++ == 0) {
+            *first = b->name;
+            buf_printf(out, "only in %s (", side);
+            esc_text(out, path, strlen(path), 0);
+            buf_puts(out, "), not compared: ");
+        } else {
+            buf_puts(out, ", ");
+        }
+        buf_putc(out, '\'');
+        esc_text(out, b->name, strlen(b->name), 0);
+        buf_putc(out, '\'');
+        StatsSummary s;
+        Err err;
+        char med[32] = "?";
+        if (bench_summary(b, &s, &err) == 0)
+            results_fmt_time(med, sizeof med, s.median);
+        buf_puts(mdb, "| ");
+        results_md_cell(mdb, b->name);
+        buf_printf(mdb, " | %s | %s | | | | only in %s |\n", *side == 'A' ? med : "–",
+                   *side == 'A' ? "–" : med, side);
+    }
+    if (k)
+        buf_putc(out, '\n');
+    return k;
+}
+
 int
 cmd_compare(int argc, char **argv)
 {
@@ -184,6 +222,8 @@ cmd_compare(int argc, char **argv)
     buf_puts(&mdb, "| benchmark | A median | B median | B/A | 95% CI | p | verdict |\n"
                    "|:---|---:|---:|---:|---:|---:|:---|\n");
     const Pair *worst = NULL;
+    const char *missing = NULL, *added;
+    size_t nmissing = 0;
     for (size_t i = 0; i < np; i++) {
         const Pair *p = &pairs[i];
         StatsSummary sa, sb;
@@ -227,6 +267,10 @@ cmd_compare(int argc, char **argv)
             (!worst || p->q.ratio > worst->q.ratio))
             worst = p;
     }
+    if (!(ra.n == 1 && rb.n == 1)) {
+        nmissing = list_unmatched(&ra, &rb, "A", argv[optind], &out, &mdb, &missing);
+        list_unmatched(&rb, &ra, "B", argv[optind + 1], &out, &mdb, &added);
+    }
     fwrite(out.data, 1, out.len, stdout);
     fflush(stdout);
     rc = EXIT_OK;
@@ -245,6 +289,21 @@ cmd_compare(int argc, char **argv)
                 worst->b->name, (worst->q.ratio - 1) * 100, what, (worst->q.lo - 1) * 100,
                 (worst->q.hi - 1) * 100, fail_pct);
         rc = EXIT_FAIL;
+    }
+    if (nmissing) {
+        /* a benchmark deleted or renamed in B must not pass a CI gate unseen */
+        Buf nm;
+        buf_init(&nm);
+        esc_text(&nm, missing, strlen(missing), 0);
+        char more[48] = "";
+        if (nmissing > 1)
+            snprintf(more, sizeof more, " (and %zu more)", nmissing - 1);
+        fprintf(stderr, "ferret: %s'%s'%s is in A but missing from B%s\n",
+                fail_pct >= 0 ? "" : "warning: ", nm.data ? nm.data : "", more,
+                fail_pct >= 0 ? ": --fail-slower cannot check it" : "");
+        buf_fini(&nm);
+        if (fail_pct >= 0)
+            rc = EXIT_FAIL;
     }
 done:
     free(pairs);

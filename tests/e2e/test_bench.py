@@ -228,6 +228,30 @@ def test_markdown_and_csv_escape_names(ferret, tmp_path):
     assert got == [names[0], names[3]]
 
 
+def test_compare_benchmarks_on_one_side(ferret, tmp_path):
+    # a benchmark present in only one file was dropped without a word, so a CI gate passed
+    # when a benchmark was deleted or renamed in B
+    runs = [[1.0e-3, 1.1e-3], [1.2e-3, 1.0e-3], [1.1e-3, 1.2e-3]]
+    result_file(tmp_path / "a.json", {"kept": runs, "gone": runs, "gone2": runs})
+    result_file(tmp_path / "b.json", {"kept": runs, "new": runs})
+    c = run(ferret, "compare", "a.json", "b.json", "--markdown", "c.md", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    assert "only in A (a.json), not compared: 'gone', 'gone2'" in c.stdout, c.stdout
+    assert "only in B (b.json), not compared: 'new'" in c.stdout, c.stdout
+    assert "warning: 'gone' (and 1 more) is in A but missing from B" in c.stderr, c.stderr
+    md = (tmp_path / "c.md").read_text()
+    assert "| gone | 1.100 ms | – | | | | only in A |" in md and "only in B |" in md, md
+    # the gate fails on a benchmark it cannot check; one only in B (new) is fine
+    g = run(ferret, "compare", "--fail-slower", "5", "a.json", "b.json", cwd=tmp_path)
+    assert g.returncode == 1
+    assert "missing from B: --fail-slower cannot check it" in ferret_lines(g.stderr)[-1]
+    g = run(ferret, "compare", "--fail-slower", "5", "b.json", "b.json", cwd=tmp_path)
+    assert g.returncode == 0 and g.stderr == "", g.stderr
+    result_file(tmp_path / "a.json", {"kept": runs})
+    g = run(ferret, "compare", "--fail-slower", "5", "a.json", "b.json", cwd=tmp_path)
+    assert g.returncode == 0 and "only in B (b.json), not compared: 'new'" in g.stdout, g
+
+
 def test_python_errors(ferret, python, tmp_path):
     r = bench(ferret, *FAST, "--python", python, "foo(", cwd=tmp_path)
     assert r.returncode == 2
