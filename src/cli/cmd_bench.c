@@ -235,6 +235,12 @@ build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, Ben
             results_add(run, &b, err) < 0)
             goto done;
     }
+    if (a->nname > run->n) { /* a name that names nothing is a mistake, not a no-op */
+        err_set(err, ERR_USAGE,
+                "--name: %zu names for %zu benchmark%s (one per benchmark, in order)", a->nname,
+                run->n, run->n == 1 ? "" : "s");
+        goto done;
+    }
     for (size_t i = 0; i < run->n; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(run->benches[i].name, run->benches[j].name) == 0) {

@@ -320,6 +320,12 @@ def test_bad_arguments(ferret, tmp_path):
     assert r.returncode == 2 and "nothing to measure" in r.stderr
     r = bench(ferret, "--budget", "fast", "pass", cwd=tmp_path)
     assert r.returncode == 2 and "--budget" in r.stderr
+    # a name beyond the benchmarks was ignored; now refused before anything runs
+    r = bench(ferret, "-n", "a", "-n", "b", "-n", "c", "pass", "--cmd", "true", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert ferret_lines(r.stderr) == [
+        "ferret: --name: 3 names for 2 benchmarks (one per benchmark, in order)"]
+    assert r.stdout == ""
     c = run(ferret, "compare", "nope.json", "x.json", cwd=tmp_path)
     assert c.returncode == 1 and "cannot open nope.json" in c.stderr
     (tmp_path / "bad.json").write_text('{"benchmarks": [{"name": "x", "values": [1, -2]}]}')
