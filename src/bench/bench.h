@@ -59,6 +59,12 @@ int bench_begin_group(Bench *b, Err *err);
 int bench_add_value(Bench *b, double seconds, Err *err);
 /* Drops an empty last group (a process that produced no value). */
 void bench_end_group(Bench *b);
+/* A benchmark's name (or any user string) for one line of terminal text, as every message
+ * and warning shows it: controls and invalid UTF-8 as \xNN (esc_text), cut after
+ * BENCH_SHOWN_CHARS characters with "...". */
+#define BENCH_SHOWN_CHARS 60
+#define BENCH_SHOWN_MAX (4 * BENCH_SHOWN_CHARS + 4)
+void bench_shown(const char *name, char out[BENCH_SHOWN_MAX]);
 /* Sets a string field (replacing it). */
 int bench_set_str(char **field, const char *s, Err *err);
 

@@ -405,10 +405,13 @@ read_entry(History *h, sqlite3_stmt *st, HistoryEntry *e, Err *err)
     long long loops = sqlite3_column_int64(st, 11);
     e->bench.loops = loops > 0 ? (uint64_t)loops : 1;
     const char *runs = col_text(st, 12);
+    char nm[BENCH_SHOWN_MAX];
     if (!runs || results_parse_runs(runs, strlen(runs), &e->bench, err) < 0 ||
-        e->bench.nvalues == 0)
-        return err_set(err, ERR_FORMAT, "history %s: run %lld: '%s' has unreadable values",
-                       h->path, (long long)e->run_id, e->bench.name);
+        e->bench.nvalues == 0) {
+        bench_shown(e->bench.name, nm);
+        return err_set(err, ERR_FORMAT, "history %s: run %lld: '%s' has unreadable values", h->path,
+                       (long long)e->run_id, nm);
+    }
     int plen = sqlite3_column_bytes(st, 13);
     const void *blob = sqlite3_column_blob(st, 13);
     if (blob && plen > 0) {
@@ -489,9 +492,11 @@ history_get(History *h, const char *name, size_t back, HistoryEntry *out, Err *e
         return -1;
     if (n < back + 1) {
         history_entries_free(v, n);
+        char nm[BENCH_SHOWN_MAX];
+        bench_shown(name, nm);
         if (n == 0)
-            return err_set(err, ERR_USAGE, "history %s: no benchmark named '%s'", h->path, name);
-        return err_set(err, ERR_USAGE, "history %s: '%s' has only %zu run%s", h->path, name, n,
+            return err_set(err, ERR_USAGE, "history %s: no benchmark named '%s'", h->path, nm);
+        return err_set(err, ERR_USAGE, "history %s: '%s' has only %zu run%s", h->path, nm, n,
                        n == 1 ? "" : "s");
     }
     *out = v[0];

@@ -139,25 +139,32 @@ static bool
 bench_warning(const Bench *b, const StatsSummary *s, size_t idx, char *out, size_t n)
 {
     size_t k = 0;
+    char nm[BENCH_SHOWN_MAX];
+    bench_shown(b->name, nm);
     double rel = s->mean > 0 ? s->stdev / s->mean : 0;
     if (rel > 0.10) {
         if (idx == k++)
-            return snprintf(out, n, "'%s' is unstable: the standard deviation is %.0f%% of the "
-                                    "mean; close other programs or give it more time (--budget)",
-                            b->name, rel * 100), true;
+            return snprintf(out, n,
+                            "'%s' is unstable: the standard deviation is %.0f%% of the "
+                            "mean; close other programs or give it more time (--budget)",
+                            nm, rel * 100),
+                   true;
     }
     size_t outl = s->outliers_low + s->outliers_high;
     if (s->n >= 10 && outl * 10 > s->n) {
         if (idx == k++)
-            return snprintf(out, n, "'%s': %zu of %zu values are outliers (beyond 1.5 IQR)",
-                            b->name, outl, s->n), true;
+            return snprintf(out, n, "'%s': %zu of %zu values are outliers (beyond 1.5 IQR)", nm,
+                            outl, s->n),
+                   true;
     }
     if (s->ci_level < STATS_LEVEL) {
         if (idx == k++)
-            return snprintf(out, n, "'%s': too few %s for a 95%% interval of the median "
-                                    "(the min-max range shown covers %.0f%%)",
-                            b->name, b->ngroups >= BENCH_MIN_GROUPS ? "processes" : "values",
-                            s->ci_level * 100), true;
+            return snprintf(out, n,
+                            "'%s': too few %s for a 95%% interval of the median "
+                            "(the min-max range shown covers %.0f%%)",
+                            nm, b->ngroups >= BENCH_MIN_GROUPS ? "processes" : "values",
+                            s->ci_level * 100),
+                   true;
     }
     return false;
 }
@@ -531,20 +538,19 @@ copy_str(const JsonVal *obj, const char *key, char **dst, Err *err)
     return v ? bench_set_str(dst, v->str, err) : 0;
 }
 
-/* One process's values: an array of positive finite numbers. */
+/* One process's values: an array of positive finite numbers. Errors do not name the
+ * benchmark: the caller does. */
 static int
 add_group(Bench *b, const JsonVal *arr, Err *err)
 {
     if (!arr || arr->type != JSON_ARR)
-        return err_set(err, ERR_FORMAT, "benchmark '%s': values must be arrays of numbers",
-                       b->name);
+        return err_set(err, ERR_FORMAT, "values must be arrays of numbers");
     if (bench_begin_group(b, err) < 0)
         return -1;
     for (size_t k = 0; k < arr->len; k++) {
         const JsonVal *v = &arr->items[k];
         if (v->type != JSON_NUM || !(v->num > 0) || !isfinite(v->num))
-            return err_set(err, ERR_FORMAT, "benchmark '%s': value %zu is not a positive time",
-                           b->name, k + 1);
+            return err_set(err, ERR_FORMAT, "value %zu is not a positive time", k + 1);
         if (bench_add_value(b, v->num, err) < 0)
             return -1;
     }
@@ -556,7 +562,7 @@ static int
 parse_runs_value(const JsonVal *runs, Bench *b, Err *err)
 {
     if (runs->type != JSON_ARR)
-        return err_set(err, ERR_FORMAT, "benchmark '%s': \"runs\" is not an array", b->name);
+        return err_set(err, ERR_FORMAT, "\"runs\" is not an array");
     for (size_t g = 0; g < runs->len; g++)
         if (add_group(b, &runs->items[g], err) < 0)
             return -1;
@@ -580,11 +586,14 @@ parse_bench(const JsonVal *o, Bench *b, Err *err)
     const JsonVal *name = jsonread_get_type(o, "name", JSON_STR);
     if (!name || name->len == 0 || memchr(name->str, 0, name->len))
         return err_set(err, ERR_FORMAT, "a benchmark has no name");
+    char nm[BENCH_SHOWN_MAX], kn[BENCH_SHOWN_MAX];
+    bench_shown(name->str, nm);
     const JsonVal *kind = jsonread_get_type(o, "kind", JSON_STR);
     BenchKind k = BENCH_STMT;
-    if (kind && bench_kind_parse(kind->str, &k) < 0)
-        return err_set(err, ERR_FORMAT, "benchmark '%s': unknown kind '%s'", name->str,
-                       kind->str);
+    if (kind && bench_kind_parse(kind->str, &k) < 0) {
+        bench_shown(kind->str, kn);
+        return err_set(err, ERR_FORMAT, "benchmark '%s': unknown kind '%s'", nm, kn);
+    }
     const JsonVal *code = jsonread_get_type(o, "code", JSON_STR);
     if (bench_init(b, k, name->str, code ? code->str : name->str, NULL, NULL, NULL, err) < 0)
         return -1;
@@ -597,20 +606,16 @@ parse_bench(const JsonVal *o, Bench *b, Err *err)
         b->loops = (uint64_t)loops->num;
     const JsonVal *runs = jsonread_get(o, "runs");
     const JsonVal *values = jsonread_get(o, "values");
-    if (runs) {
-        if (parse_runs_value(runs, b, err) < 0)
-            return -1;
-    } else if (add_group(b, values, err) < 0) {
-        return -1;
-    }
+    if (runs ? parse_runs_value(runs, b, err) < 0 : add_group(b, values, err) < 0)
+        return err_context(err, "benchmark '%s'", nm);
     if (b->nvalues == 0)
-        return err_set(err, ERR_FORMAT, "benchmark '%s' has no values", b->name);
+        return err_set(err, ERR_FORMAT, "benchmark '%s' has no values", nm);
     const JsonVal *prof = jsonread_get_type(o, "profile_ferret", JSON_STR);
     if (prof && prof->len) {
         uint8_t *bytes;
         size_t n;
         if (base64_decode(prof->str, prof->len, &bytes, &n, err) < 0)
-            return err_context(err, "benchmark '%s': \"profile_ferret\"", b->name);
+            return err_context(err, "benchmark '%s': \"profile_ferret\"", nm);
         b->profile_blob = bytes;
         b->profile_len = n;
     }
@@ -648,7 +653,9 @@ results_parse_json(const char *text, size_t len, BenchRun *out, Err *err)
             goto done;
         }
         if (results_find(out, b.name)) {
-            err_set(err, ERR_FORMAT, "benchmark '%s' appears twice", b.name);
+            char nm[BENCH_SHOWN_MAX];
+            bench_shown(b.name, nm);
+            err_set(err, ERR_FORMAT, "benchmark '%s' appears twice", nm);
             bench_fini(&b);
             goto done;
         }

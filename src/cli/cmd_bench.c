@@ -244,8 +244,9 @@ build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, Ben
     for (size_t i = 0; i < run->n; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(run->benches[i].name, run->benches[j].name) == 0) {
-                err_set(err, ERR_USAGE, "two benchmarks are named '%s' (use --name)",
-                        run->benches[i].name);
+                char nm[BENCH_SHOWN_MAX];
+                bench_shown(run->benches[i].name, nm);
+                err_set(err, ERR_USAGE, "two benchmarks are named '%s' (use --name)", nm);
                 goto done;
             }
     rc = 0;

@@ -38,6 +38,8 @@ load_side(const char *arg, const char *db, BenchRun *out, Err *err)
     size_t n = strlen(arg);
     bool looks_file = n > 5 && strcmp(arg + n - 5, ".json") == 0;
     results_init(out);
+    char shown[BENCH_SHOWN_MAX];
+    bench_shown(arg, shown);
     if (stat(arg, &st) == 0 || looks_file) {
         char *text;
         size_t len;
@@ -45,7 +47,7 @@ load_side(const char *arg, const char *db, BenchRun *out, Err *err)
             return -1;
         int rc = results_parse_json(text, len, out, err);
         free(text);
-        return rc < 0 ? err_context(err, "%s", arg) : 0;
+        return rc < 0 ? err_context(err, "%s", shown) : 0;
     }
     History *h = NULL;
     HistoryEntry e;
@@ -53,7 +55,7 @@ load_side(const char *arg, const char *db, BenchRun *out, Err *err)
     int rc = -1;
     if (history_open(db, false, &h, err) < 0) {
         err_context(err, "'%s' is not a result file, and looking it up in the history failed",
-                    arg);
+                    shown);
         goto done;
     }
     /* a benchmark named exactly so wins: "a~2" may be a name, and "a~2~1" is then the run
@@ -107,6 +109,13 @@ make_pair(const Bench *a, const Bench *b, Pair *p, Err *err)
     return 0;
 }
 
+/* A name or path on the terminal: controls and invalid bytes as \xNN. */
+static void
+put_text(Buf *out, const char *s)
+{
+    esc_text(out, s, strlen(s), 0);
+}
+
 /* Lists the benchmarks of `from` that `other` lacks, on the terminal (one line) and as
  * Markdown rows; returns how many, with the first one's name in *first. */
 static size_t
@@ -121,13 +130,13 @@ list_unmatched(const BenchRun *from, const BenchRun *other, const char *side, co
         if (k++ == 0) {
             *first = b->name;
             buf_printf(out, "only in %s (", side);
-            esc_text(out, path, strlen(path), 0);
+            put_text(out, path);
             buf_puts(out, "), not compared: ");
         } else {
             buf_puts(out, ", ");
         }
         buf_putc(out, '\'');
-        esc_text(out, b->name, strlen(b->name), 0);
+        put_text(out, b->name);
         buf_putc(out, '\'');
         StatsSummary s;
         Err err;
@@ -210,8 +219,10 @@ cmd_compare(int argc, char **argv)
             }
         }
         if (np == 0) {
-            err_set(&err, ERR_USAGE, "compare: %s and %s have no benchmark name in common",
-                    argv[optind], argv[optind + 1]);
+            char na[BENCH_SHOWN_MAX], nb[BENCH_SHOWN_MAX];
+            bench_shown(argv[optind], na);
+            bench_shown(argv[optind + 1], nb);
+            err_set(&err, ERR_USAGE, "compare: %s and %s have no benchmark name in common", na, nb);
             rc = cli_fail(&err);
             goto done;
         }
@@ -236,8 +247,12 @@ cmd_compare(int argc, char **argv)
         char ma[32], mb[32];
         results_fmt_time(ma, sizeof ma, sa.median);
         results_fmt_time(mb, sizeof mb, sb.median);
-        buf_printf(&out, "%s\n  A %s: median %s (%zu values)\n  B %s: median %s (%zu values)\n  ",
-                   p->b->name, argv[optind], ma, sa.n, argv[optind + 1], mb, sb.n);
+        put_text(&out, p->b->name);
+        buf_puts(&out, "\n  A ");
+        put_text(&out, argv[optind]);
+        buf_printf(&out, ": median %s (%zu values)\n  B ", ma, sa.n);
+        put_text(&out, argv[optind + 1]);
+        buf_printf(&out, ": median %s (%zu values)\n  ", mb, sb.n);
         /* the same benchmark on both sides: call the sides by what the user typed */
         bool same = strcmp(p->a->name, p->b->name) == 0;
         results_describe_ratio(&out, same ? argv[optind] : p->a->name,
@@ -281,27 +296,25 @@ cmd_compare(int argc, char **argv)
     buf_fini(&out);
     buf_fini(&mdb);
     if (worst) {
-        char what[32];
+        char what[32], nm[BENCH_SHOWN_MAX];
         results_fmt_interval(what, sizeof what, &worst->q);
+        bench_shown(worst->b->name, nm);
         fprintf(stderr,
                 "ferret: '%s' is significantly slower: %.1f%% (%s %.1f%% to %.1f%%), more "
                 "than --fail-slower %g%%\n",
-                worst->b->name, (worst->q.ratio - 1) * 100, what, (worst->q.lo - 1) * 100,
+                nm, (worst->q.ratio - 1) * 100, what, (worst->q.lo - 1) * 100,
                 (worst->q.hi - 1) * 100, fail_pct);
         rc = EXIT_FAIL;
     }
     if (nmissing) {
         /* a benchmark deleted or renamed in B must not pass a CI gate unseen */
-        Buf nm;
-        buf_init(&nm);
-        esc_text(&nm, missing, strlen(missing), 0);
-        char more[48] = "";
+        char nm[BENCH_SHOWN_MAX], more[48] = "";
+        bench_shown(missing, nm);
         if (nmissing > 1)
             snprintf(more, sizeof more, " (and %zu more)", nmissing - 1);
         fprintf(stderr, "ferret: %s'%s'%s is in A but missing from B%s\n",
-                fail_pct >= 0 ? "" : "warning: ", nm.data ? nm.data : "", more,
+                fail_pct >= 0 ? "" : "warning: ", nm, more,
                 fail_pct >= 0 ? ": --fail-slower cannot check it" : "");
-        buf_fini(&nm);
         if (fail_pct >= 0)
             rc = EXIT_FAIL;
     }

@@ -252,6 +252,32 @@ def test_compare_benchmarks_on_one_side(ferret, tmp_path):
     assert g.returncode == 0 and "only in B (b.json), not compared: 'new'" in g.stdout, g
 
 
+def test_names_are_escaped_on_the_terminal(ferret, tmp_path):
+    # names went raw into warnings, compare's first line and errors: an escape sequence in a
+    # name reached the terminal and a newline split the one-line message
+    evil = "x\x1b[31m\ny"
+    shown = "x\\x1b[31m\\x0ay"
+    r = bench(ferret, "-q", "-p", "3", "--no-history", "--json", "e.json", "-n", evil, "--cmd",
+              "true", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    warn = [l for l in r.stderr.splitlines() if "too few processes" in l]
+    assert warn and warn[0].startswith("ferret: warning: '%s': too few" % shown), r.stderr
+    runs = [[1.0e-3, 1.0e-3], [1.01e-3] * 2, [1.02e-3] * 2]
+    result_file(tmp_path / "a.json", {evil: runs, evil + "2": runs})
+    result_file(tmp_path / "b.json", {evil: [[v * 2 for v in p] for p in runs]})
+    c = run(ferret, "compare", "a.json", "b.json", "--fail-slower", "5", cwd=tmp_path)
+    for out in (c.stdout, c.stderr):
+        assert "\x1b" not in out
+    assert c.stdout.splitlines()[0] == shown, c.stdout
+    assert "ferret: '%s2' is in A but missing from B" % shown in c.stderr, c.stderr
+    (tmp_path / "bad.json").write_text(json.dumps(
+        {"benchmarks": [{"name": evil, "values": [1, -1]}]}))
+    c = run(ferret, "compare", "bad.json", "bad.json", cwd=tmp_path)
+    assert c.returncode == 1
+    assert ferret_lines(c.stderr) == [
+        "ferret: bad.json: benchmark '%s': value 2 is not a positive time" % shown], c.stderr
+
+
 def test_python_errors(ferret, python, tmp_path):
     r = bench(ferret, *FAST, "--python", python, "foo(", cwd=tmp_path)
     assert r.returncode == 2
