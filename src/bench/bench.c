@@ -93,6 +93,7 @@ bench_fini(Bench *b)
     free(b->group_end);
     free(b->error_detail);
     free(b->profile_blob);
+    free(b->profile_error);
     memset(b, 0, sizeof *b);
 }
 

@@ -44,6 +44,7 @@ typedef struct {
     char *error_detail;   /* a traceback or the command's stderr when it failed; owned */
     void *profile_blob;   /* --profile: the .ferret bytes of its sampled profile, owned */
     size_t profile_len;
+    char *profile_error; /* why a stored profile could not be decoded (owned), else NULL */
 } Bench;
 
 const char *bench_kind_name(BenchKind k);

@@ -185,6 +185,9 @@ cmp_explained(const void *x, const void *y)
 int
 bench_profile_explain(const Bench *a, const Bench *b, size_t top, Buf *out, Err *err)
 {
+    if (a->profile_error || b->profile_error)
+        return err_set(err, ERR_FORMAT, "profile of %s: %s", a->profile_error ? "A" : "B",
+                       a->profile_error ? a->profile_error : b->profile_error);
     if (!a->profile_blob || !b->profile_blob || !a->profile_len || !b->profile_len)
         return 0;
     StatsSummary sa, sb;
@@ -258,7 +261,5 @@ done:
         diff_fini(&d);
     profile_free(pa);
     profile_free(pb);
-    if (rc < 0)
-        err_context(err, "explaining the difference with the stored profiles");
     return rc;
 }

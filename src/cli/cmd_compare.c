@@ -227,9 +227,10 @@ cmd_compare(int argc, char **argv)
             goto done;
         }
     }
-    Buf out, mdb;
+    Buf out, mdb, warn;
     buf_init(&out);
     buf_init(&mdb);
+    buf_init(&warn);
     buf_puts(&mdb, "| benchmark | A median | B median | B/A | 95% CI | p | verdict |\n"
                    "|:---|---:|---:|---:|---:|---:|:---|\n");
     const Pair *worst = NULL;
@@ -241,6 +242,7 @@ cmd_compare(int argc, char **argv)
         if (bench_summary(p->a, &sa, &err) < 0 || bench_summary(p->b, &sb, &err) < 0) {
             buf_fini(&out);
             buf_fini(&mdb);
+            buf_fini(&warn);
             rc = cli_fail(&err);
             goto done;
         }
@@ -259,11 +261,15 @@ cmd_compare(int argc, char **argv)
                                same ? argv[optind + 1] : p->b->name, &p->q, p->na, p->nb,
                                p->per_process);
         buf_puts(&out, "\n");
-        if (p->q.significant && bench_profile_explain(p->a, p->b, 6, &out, &err) < 0) {
-            buf_fini(&out);
-            buf_fini(&mdb);
-            rc = cli_fail(&err);
-            goto done;
+        /* a profile that cannot be read costs the explanation, never the verdict */
+        Err perr;
+        if (p->q.significant && bench_profile_explain(p->a, p->b, 6, &out, &perr) < 0) {
+            char nm[BENCH_SHOWN_MAX];
+            bench_shown(p->b->name, nm);
+            buf_printf(&warn,
+                       "ferret: warning: '%s': the difference is not explained: %s (the "
+                       "comparison above stands)\n",
+                       nm, perr.msg);
         }
         buf_puts(&out, "\n");
         const char *verdict = !p->q.significant ? "no significant difference"
@@ -288,6 +294,9 @@ cmd_compare(int argc, char **argv)
     }
     fwrite(out.data, 1, out.len, stdout);
     fflush(stdout);
+    if (warn.len)
+        fwrite(warn.data, 1, warn.len, stderr);
+    buf_fini(&warn);
     rc = EXIT_OK;
     if (md && (buf_failed(&mdb) || bench_write_output(md, &mdb, &err) < 0)) {
         err_context(&err, "writing the Markdown comparison");

@@ -588,6 +588,26 @@ def test_profile_explains_difference(ferret, python, tmp_path):
         assert (slow_part_share(c.stdout) or 0) > 50, c.stdout
 
 
+def test_compare_with_corrupted_profiles(ferret, tmp_path):
+    # a stored profile that cannot be read made compare exit 1 with only that error: the
+    # verdict was lost. Now the verdict, then one warning line; the exit status is the
+    # verdict's
+    runs_a = [[1.00e-3 + i * 1e-5] * 2 for i in range(6)]
+    runs_b = [[2.00e-3 + i * 1e-5] * 2 for i in range(6)]
+    garbage = base64.b64encode(b"FERRET\n" + b"\xff" * 64).decode()
+    for profile_b, why in ((garbage, "profile of A: "), ("!!not base64!!", "profile of B: base64")):
+        for name, runs, prof in (("a.json", runs_a, garbage), ("b.json", runs_b, profile_b)):
+            (tmp_path / name).write_text(json.dumps({"benchmarks": [
+                {"name": "x", "runs": runs, "profile_ferret": prof}]}))
+        c = run(ferret, "compare", "a.json", "b.json", cwd=tmp_path)
+        assert c.returncode == 0, c.stderr
+        assert "'b.json' is 97.6% slower" in c.stdout and "significant: p = 0.0022" in c.stdout, c.stdout
+        assert c.stderr.startswith("ferret: warning: 'x': the difference is not explained: " + why)
+        assert len(c.stderr.splitlines()) == 1, c.stderr
+        g = run(ferret, "compare", "--fail-slower", "5", "a.json", "b.json", cwd=tmp_path)
+        assert g.returncode == 1 and "significantly slower" in ferret_lines(g.stderr)[-1], g
+
+
 def test_profile_of_commands(ferret, python, tmp_path):
     # each run of a command is sampled once Python runs in it: through the shell (a child
     # of sh, or sh exec'd) and without it; the runs share one profile that compare explains
