@@ -406,12 +406,12 @@ read_entry(History *h, sqlite3_stmt *st, HistoryEntry *e, Err *err)
     e->bench.loops = loops > 0 ? (uint64_t)loops : 1;
     const char *runs = col_text(st, 12);
     char nm[BENCH_SHOWN_MAX];
-    if (!runs || results_parse_runs(runs, strlen(runs), &e->bench, err) < 0 ||
-        e->bench.nvalues == 0) {
-        bench_shown(e->bench.name, nm);
-        return err_set(err, ERR_FORMAT, "history %s: run %lld: '%s' has unreadable values", h->path,
+    bench_shown(e->bench.name, nm);
+    if (runs && results_parse_runs(runs, strlen(runs), &e->bench, err) < 0)
+        return err_context(err, "history %s: run %lld: '%s'", h->path, (long long)e->run_id, nm);
+    if (!runs || e->bench.nvalues == 0)
+        return err_set(err, ERR_FORMAT, "history %s: run %lld: '%s' has no values", h->path,
                        (long long)e->run_id, nm);
-    }
     int plen = sqlite3_column_bytes(st, 13);
     const void *blob = sqlite3_column_blob(st, 13);
     if (blob && plen > 0) {

@@ -61,7 +61,21 @@ results_fmt_time(char *out, size_t n, double s)
         u++;
     double v = s / units[u].scale;
     int decimals = fabs(v) >= 100 ? 1 : fabs(v) >= 10 ? 2 : 3;
-    snprintf(out, n, "%.*f %s", decimals, v, units[u].unit);
+    if (!isfinite(s))
+        snprintf(out, n, "?");
+    else if (fabs(s) >= 1e5) /* a day and more: no run of digits */
+        snprintf(out, n, "%.4g s", s);
+    else
+        snprintf(out, n, "%.*f %s", decimals, v, units[u].unit);
+}
+
+void
+results_fmt_ratio(char *out, size_t n, double x)
+{
+    if (x >= 1e-3 && x < 1e4)
+        snprintf(out, n, "%.3fx", x);
+    else /* orders of magnitude apart: 4 significant digits, not 0.000x or 20 digits */
+        snprintf(out, n, "%.4gx", x);
 }
 
 void
@@ -84,15 +98,19 @@ results_describe_ratio(Buf *out, const char *base, const char *b, const StatsRat
     esc_text(&eb, b, strlen(b), 0);
     const char *sa = ea.data ? ea.data : "", *sb = eb.data ? eb.data : "";
     const char *unit = per_process ? "processes" : "values";
+    char r[32], inv[32], lo[32], hi[32], what[32], pct[32];
+    results_fmt_ratio(r, sizeof r, q->ratio);
+    results_fmt_ratio(inv, sizeof inv, 1 / q->ratio);
+    results_fmt_ratio(lo, sizeof lo, q->lo);
+    results_fmt_ratio(hi, sizeof hi, q->hi);
+    snprintf(pct, sizeof pct, q->ratio < 1e4 ? "%.1f" : "%.4g", (q->ratio - 1) * 100);
     if (q->ratio >= 1)
-        buf_printf(out, "'%s' is %.1f%% slower than '%s' (%.3fx the time", sb,
-                   (q->ratio - 1) * 100, sa, q->ratio);
+        buf_printf(out, "'%s' is %s%% slower than '%s' (%s the time", sb, pct, sa, r);
     else
-        buf_printf(out, "'%s' is %.3fx faster than '%s' (%.1f%% less time", sb, 1 / q->ratio, sa,
+        buf_printf(out, "'%s' is %s faster than '%s' (%.1f%% less time", sb, inv, sa,
                    (1 - q->ratio) * 100);
-    char what[32];
     results_fmt_interval(what, sizeof what, q);
-    buf_printf(out, "; %s %.3fx to %.3fx", what, q->lo, q->hi);
+    buf_printf(out, "; %s %s to %s", what, lo, hi);
     if (q->level < STATS_LEVEL)
         buf_printf(out, ", the range of all the ratios: too few %s for a 95%% interval", unit);
     buf_printf(out, "); %s: p = %.2g (Mann-Whitney U, %s, %zu vs %zu %s)",
@@ -476,7 +494,11 @@ results_markdown(const BenchRun *r, Buf *o, Err *err)
             StatsRatio q;
             if (bench_compare(&r->benches[0], b, &q, err) < 0)
                 return -1;
-            buf_printf(o, "%s%.3fx (%.3fx – %.3fx", q.significant ? "**" : "", q.ratio, q.lo, q.hi);
+            char ratio_x[32], lo_x[32], hi_x[32];
+            results_fmt_ratio(ratio_x, sizeof ratio_x, q.ratio);
+            results_fmt_ratio(lo_x, sizeof lo_x, q.lo);
+            results_fmt_ratio(hi_x, sizeof hi_x, q.hi);
+            buf_printf(o, "%s%s (%s – %s", q.significant ? "**" : "", ratio_x, lo_x, hi_x);
             char what[32];
             results_fmt_interval(what, sizeof what, &q);
             if (q.level < STATS_LEVEL)
@@ -551,6 +573,10 @@ add_group(Bench *b, const JsonVal *arr, Err *err)
         const JsonVal *v = &arr->items[k];
         if (v->type != JSON_NUM || !(v->num > 0) || !isfinite(v->num))
             return err_set(err, ERR_FORMAT, "value %zu is not a positive time", k + 1);
+        if (v->num < RESULTS_MIN_S || v->num > RESULTS_MAX_S)
+            return err_set(err, ERR_FORMAT,
+                           "value %zu (%g s) is not a plausible time (ferret reads %g s to %g s)",
+                           k + 1, v->num, RESULTS_MIN_S, RESULTS_MAX_S);
         if (bench_add_value(b, v->num, err) < 0)
             return -1;
     }

@@ -277,8 +277,11 @@ cmd_compare(int argc, char **argv)
                                                 : "**faster**";
         buf_puts(&mdb, "| ");
         results_md_cell(&mdb, p->b->name);
-        buf_printf(&mdb, " | %s | %s | %.3fx | %.3fx – %.3fx", ma, mb, p->q.ratio, p->q.lo,
-                   p->q.hi);
+        char r[32], lo[32], hi[32];
+        results_fmt_ratio(r, sizeof r, p->q.ratio);
+        results_fmt_ratio(lo, sizeof lo, p->q.lo);
+        results_fmt_ratio(hi, sizeof hi, p->q.hi);
+        buf_printf(&mdb, " | %s | %s | %s | %s – %s", ma, mb, r, lo, hi);
         char what[32];
         results_fmt_interval(what, sizeof what, &p->q);
         if (p->q.level < STATS_LEVEL) /* the column says 95%: say what this one is */

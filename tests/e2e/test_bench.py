@@ -8,6 +8,7 @@ statuses, the one `ferret:` line, and what the history holds afterwards.
 import base64
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -363,6 +364,30 @@ def test_bad_arguments(ferret, tmp_path):
     c = run(ferret, "compare", "nosuchname", "other", cwd=tmp_path)
     assert c.returncode != 0 and "no such database" in c.stderr
     assert not (tmp_path / ".ferret").exists()  # failed runs did not create a history
+
+
+def test_compare_extreme_values(ferret, tmp_path):
+    # 1e300 against 1e-300 printed "infx", "inf% slower" and medians of 300 digits; 5e-324
+    # gave ratios of 25 digits. Times beyond 1e-12 s to 1e9 s are refused as implausible,
+    # and the extremes in between print in a few characters
+    for name, values in (("big", [1e300, 2e300, 3e300]), ("tiny", [1e-300, 2e-300, 3e-300]),
+                         ("sub", [5e-324, 1e-323, 1.5e-323]), ("zero", [1e-3, 0, 2e-3])):
+        (tmp_path / (name + ".json")).write_text(json.dumps(
+            {"benchmarks": [{"name": "x", "values": values}]}))
+    for a, b in (("tiny.json", "big.json"), ("big.json", "tiny.json"), ("sub.json", "big.json")):
+        c = run(ferret, "compare", a, b, cwd=tmp_path)
+        assert c.returncode == 1 and "is not a plausible time" in ferret_lines(c.stderr)[-1], c
+        assert "(ferret reads 1e-12 s to 1e+09 s)" in c.stderr and c.stdout == ""
+    c = run(ferret, "compare", "zero.json", "zero.json", cwd=tmp_path)
+    assert c.returncode == 1 and "value 2 is not a positive time" in c.stderr, c
+    result_file(tmp_path / "lo.json", {"x": [[1e-12, 2e-12, 3e-12]]})
+    result_file(tmp_path / "hi.json", {"x": [[1e9, 9e8, 8e8]]})
+    for a, b in (("lo.json", "hi.json"), ("hi.json", "lo.json")):
+        c = run(ferret, "compare", a, b, "--markdown", "-", cwd=tmp_path)
+        assert c.returncode == 0, c.stderr
+        assert "inf" not in c.stdout and "nan" not in c.stdout, c.stdout
+        assert not re.search(r"[0-9]{8}", c.stdout), c.stdout
+    assert "4.5e+20x" in c.stdout and "9e+08 s" in c.stdout, c.stdout
 
 
 def test_history_keeps_rows_and_plots(ferret, tmp_path):
