@@ -314,6 +314,41 @@ def test_bench_file_functions(ferret, python, tmp_path):
     assert r.returncode == 2 and "no bench_* functions" in ferret_lines(r.stderr)[-1]
 
 
+ONCE = ["-q", "-p", "1", "--values", "1", "--min-time", "1ms", "--no-history"]
+
+
+def test_code_is_used_as_written(ferret, python, tmp_path):
+    # the setup and statement were re-indented line by line to fit the timing function,
+    # the lines inside triple-quoted strings too, so the statement saw other data
+    r = bench(ferret, *ONCE, "--python", python, "-s", 'x = """a\n  b"""', "-s", "import os",
+              'y = """c\n d"""\nassert (x, y) == ("a\\n  b", "c\\n d"), (x, y)', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    # and an error still points at the user's own line
+    r = bench(ferret, *ONCE, "--python", python, 's = """\n  x"""\nboom', cwd=tmp_path)
+    assert r.returncode == 1
+    assert "the statement raised NameError" in ferret_lines(r.stderr)[-1]
+    assert '"<statement>", line 3' in r.stderr and "boom" in r.stderr
+    # valid code on its own that the template turned into an IndentationError or a
+    # SyntaxError blamed on the statement: a comment-only statement is an empty one, and
+    # "from m import *" or a __future__ import in the setup work as at module level
+    for args in (["# nothing"], ["-s", "import os", "# a comment\n"],
+                 ["-s", "from math import *", "sqrt(2)"],
+                 ["-s", "from __future__ import annotations\ndef f(x: Undefined): pass",
+                  "f(1)"]):
+        r = bench(ferret, *ONCE, "--python", python, *args, cwd=tmp_path)
+        assert r.returncode == 0, (args, r.stderr)
+    r = bench(ferret, *ONCE, "--python", python, "-s", "from no_such_module_x import *", "pass",
+              cwd=tmp_path)
+    assert r.returncode == 1
+    assert "the setup raised ModuleNotFoundError" in ferret_lines(r.stderr)[-1]
+    # valid on its own but not in one function with the setup: blamed on the line, which
+    # is shown as the user's
+    r = bench(ferret, *ONCE, "--python", python, "-s", "x = 1", "global x", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "the statement is not valid Python" in ferret_lines(r.stderr)[-1]
+    assert '"<statement>", line 1' in r.stderr and "ferret-bench" not in r.stderr
+
+
 def test_commands(ferret, tmp_path):
     r = bench(ferret, "-q", "-p", "10", "--json", "c.json", "--csv", "c.csv", "--markdown",
               "c.md", "--cmd", "sleep 0.002", "--cmd", "sleep 0.03", cwd=tmp_path)
