@@ -3,9 +3,9 @@
  * The driver only executes: it compiles the statement into a timing function (the same
  * shape and bytecode as timeit's: a for loop over itertools.repeat between two
  * perf_counter() calls, built from the syntax trees of the setup and statement so their text
- * is never re-indented) and answers "r LOOPS" with the seconds those loops took.
- * Calibration, the number of values and processes, and every statistic are decided in C
- * (runner.c, stats.c).
+ * is never re-indented) and answers "r LOOPS" with the seconds those loops took. An async
+ * def function is awaited in the loop, on one event loop per process. Calibration, the
+ * number of values and processes, and every statistic are decided in C (runner.c, stats.c).
  *
  * Protocol (one line each way; strings hex-encoded UTF-8, "-" for empty):
  *   ferret -> driver   S <setup> <statement> <gc>   compile a statement (gc: 1 keeps it on)
@@ -15,8 +15,8 @@
  *   driver -> ferret   ok <version> <executable>    ready; fn <name> ... end (for L)
  *                      t <seconds>                  one value
  *                      err <where> <summary> <traceback>
- * (where "python": this interpreter cannot run the driver, e.g. Python 2; the summary says
- * why.)
+ * (where "python": this interpreter cannot run the driver, e.g. Python 2; "function": a
+ * function it cannot time, e.g. a generator; the summary says why.)
  * Any other line from ferret, or EOF, ends the driver. The driver talks on descriptors 3
  * and 4 so the benchmarked code keeps stdin, stdout and stderr. */
 #include "bench/driver.h"
@@ -45,13 +45,17 @@ const char driver_source[] =
     "        if h == b\"-\":\n"
     "            return \"\"\n"
     "        return bytes.fromhex(h.decode()).decode(\"utf-8\", \"surrogateescape\")\n"
+    "    hidden = []\n"
     "    def report(exc, where, src):\n"
-    "        # our own frames are left out; frames of the generated timing function are shown as\n"
-    "        # the user's setup or statement with their own line numbers\n"
+    "        # our own frames are left out (and asyncio's, for an async function); frames of the\n"
+    "        # generated timing function are shown as the user's setup or statement with their\n"
+    "        # own line numbers\n"
     "        frames = []\n"
     "        for fs in traceback.extract_tb(exc.__traceback__):\n"
     "            f = fs.filename\n"
     "            if f == \"<string>\" or f.startswith(\"<frozen importlib\"):\n"
+    "                continue\n"
+    "            if any(f.startswith(h) for h in hidden):\n"
     "                continue\n"
     "            if fs.filename == \"<ferret-bench>\":\n"
     "                n = fs.lineno or 0\n"
@@ -81,7 +85,7 @@ const char driver_source[] =
     "    if not cmd:\n"
     "        return\n"
     "    keep_gc = False\n"
-    "    inner, fn, parts = None, None, []\n"
+    "    inner, fn, parts, loop = None, None, [], None\n"
     "    try:\n"
     "        if cmd[0] == b\"S\":\n"
     "            setup, stmt = un(cmd[1]), un(cmd[2])\n"
@@ -116,16 +120,34 @@ const char driver_source[] =
     "                send(\"err\", hx(\"import\"), hx(msg), hx(\"\"))\n"
     "                return\n"
     "            keep_gc = cmd[3] == b\"1\"\n"
+    "            import inspect\n"
+    "            if inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn):\n"
+    "                msg = (\"%s is a generator function: a call runs none of its body, so \"\n"
+    "                       \"there is nothing to time\" % un(cmd[2]))\n"
+    "                send(\"err\", hx(\"function\"), hx(msg), hx(\"\"))\n"
+    "                return\n"
     "            ns = {}\n"
-    "            code = (\"def _ferret_inner(_ferret_it, _ferret_timer, _ferret_f):\\n\"\n"
+    "            run = \"\"\n"
+    "            if inspect.iscoroutinefunction(fn):\n"
+    "                # async def: awaited in the timed loop, on one event loop per process\n"
+    "                import asyncio\n"
+    "                hidden.append(os.path.dirname(asyncio.__file__) + os.sep)\n"
+    "                loop = asyncio.new_event_loop()\n"
+    "                asyncio.set_event_loop(loop)\n"
+    "                run = \"async \"\n"
+    "            code = (run + \"def _ferret_inner(_ferret_it, _ferret_timer, _ferret_f):\\n\"\n"
     "                    \"    _ferret_t0 = _ferret_timer()\\n\"\n"
     "                    \"    for _ferret_i in _ferret_it:\\n\"\n"
-    "                    \"        _ferret_f()\\n\"\n"
+    "                    \"        %s_ferret_f()\\n\"\n"
     "                    \"    _ferret_t1 = _ferret_timer()\\n\"\n"
     "                    \"    return _ferret_t1 - _ferret_t0\\n\")\n"
+    "            code %= \"await \" if run else \"\"\n"
     "            exec(compile(code, \"<string>\", \"exec\"), ns)\n"
     "            f_inner = ns[\"_ferret_inner\"]\n"
-    "            inner = lambda it, timer: f_inner(it, timer, fn)\n"
+    "            if loop:\n"
+    "                inner = lambda it, timer: loop.run_until_complete(f_inner(it, timer, fn))\n"
+    "            else:\n"
+    "                inner = lambda it, timer: f_inner(it, timer, fn)\n"
     "        else:\n"
     "            return\n"
     "    except BaseException as e:\n"
@@ -151,6 +173,11 @@ const char driver_source[] =
     "            if gc_was:\n"
     "                gc.enable()\n"
     "        send(\"t\", repr(float(t)))\n"
+    "    if loop:\n"
+    "        try:\n"
+    "            loop.close()\n"
+    "        except Exception:\n"
+    "            pass\n"
     "def _ferret_timing_function(setup, stmt, syntax, report):\n"
     "    # The timing function is timeit's: the setup, then the statement in a for loop\n"
     "    # between two timer calls. It is assembled from the syntax trees of the user's code,\n"

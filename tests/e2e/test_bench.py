@@ -349,6 +349,31 @@ def test_code_is_used_as_written(ferret, python, tmp_path):
     assert '"<statement>", line 1' in r.stderr and "ferret-bench" not in r.stderr
 
 
+def test_async_and_generator_functions(ferret, python, tmp_path):
+    # an async def function was called without being awaited: only creating the coroutine
+    # was timed. It is awaited now, on one event loop per process
+    f = tmp_path / "aio.py"
+    f.write_text("import asyncio\n"
+                 "async def bench_sleep():\n"
+                 "    await asyncio.sleep(0.02)\n"
+                 "    assert asyncio.get_running_loop() is asyncio.get_event_loop()\n")
+    r = bench(ferret, *ONCE, "--python", python, "--json", "a.json", str(f), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "a.json").read_text())["benchmarks"][0]["median"] >= 0.02
+    # its exception shows the user's frames, not the event loop's
+    f.write_text("async def bench_raise():\n    raise KeyError('k')\n")
+    r = bench(ferret, *ONCE, "--python", python, str(f), cwd=tmp_path)
+    assert r.returncode == 1
+    assert "bench_raise() raised KeyError: 'k'" in ferret_lines(r.stderr)[-1]
+    assert "line 2, in bench_raise" in r.stderr and "asyncio" not in r.stderr
+    # a generator function's call runs none of its body: refused, not timed
+    for body in ("def bench_gen():\n    yield 1\n", "async def bench_gen():\n    yield 1\n"):
+        f.write_text(body)
+        r = bench(ferret, *ONCE, "--python", python, str(f), cwd=tmp_path)
+        assert r.returncode == 2
+        assert "bench_gen is a generator function" in ferret_lines(r.stderr)[-1]
+
+
 def test_commands(ferret, tmp_path):
     r = bench(ferret, "-q", "-p", "10", "--json", "c.json", "--csv", "c.csv", "--markdown",
               "c.md", "--cmd", "sleep 0.002", "--cmd", "sleep 0.03", cwd=tmp_path)
