@@ -17,8 +17,10 @@
  *                      err <where> <summary> <traceback>
  * (where "python": this interpreter cannot run the driver, e.g. Python 2; "function": a
  * function it cannot time, e.g. a generator; the summary says why.)
- * Any other line from ferret, or EOF, ends the driver. The driver talks on descriptors 3
- * and 4 so the benchmarked code keeps stdin, stdout and stderr. */
+ * Any other line from ferret, or EOF, ends the driver. ferret hands the driver descriptors 3
+ * and 4, so the benchmarked code keeps stdin, stdout and stderr; the driver first moves them
+ * near the descriptor limit (close-on-exec), so the code finds 3 and 4 free and closing
+ * them does not cut the driver off. */
 #include "bench/driver.h"
 
 #include <errno.h>
@@ -34,11 +36,39 @@ const char driver_source[] =
     "    os.write(4, (\"err %s %s -\\n\" % (binascii.hexlify(b\"python\").decode(), h)).encode())\n"
     "    sys.exit(0)\n"
     "def _ferret_driver():\n"
-    "    os.set_inheritable(3, False)\n"
-    "    os.set_inheritable(4, False)\n"
-    "    rf = os.fdopen(3, \"rb\")\n"
+    "    import fcntl, resource\n"
+    "    # the channel moves from 3 and 4 to descriptors near the limit, out of the way of the\n"
+    "    # benchmarked code, which may close or reuse 3 and 4 like any program\n"
+    "    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]\n"
+    "    top = soft if 0 < soft < 65536 else 65536\n"
+    "    def move(fd):\n"
+    "        for low in (top - 16, 10):\n"
+    "            try:\n"
+    "                moved = fcntl.fcntl(fd, fcntl.F_DUPFD, max(low, 10))\n"
+    "            except OSError:\n"
+    "                continue\n"
+    "            os.close(fd)\n"
+    "            fd = moved\n"
+    "            break\n"
+    "        os.set_inheritable(fd, False)\n"
+    "        return fd\n"
+    "    rfd, wfd = move(3), move(4)\n"
+    "    rf = os.fdopen(rfd, \"rb\")\n"
+    "    def lost():\n"
+    "        m = \"ferret bench: the benchmarked code closed descriptor %d or %d, on which \" \\\n"
+    "            \"this Python process talks to ferret\\n\" % (rfd, wfd)\n"
+    "        os.write(2, m.encode())\n"
+    "        os._exit(1)\n"
     "    def send(*words):\n"
-    "        os.write(4, (\" \".join(words) + \"\\n\").encode())\n"
+    "        try:\n"
+    "            os.write(wfd, (\" \".join(words) + \"\\n\").encode())\n"
+    "        except OSError:\n"
+    "            lost()\n"
+    "    def receive():\n"
+    "        try:\n"
+    "            return rf.readline().split()\n"
+    "        except OSError:\n"
+    "            lost()\n"
     "    def hx(s):\n"
     "        return s.encode(\"utf-8\", \"backslashreplace\").hex() or \"-\"\n"
     "    def un(h):\n"
@@ -81,7 +111,7 @@ const char driver_source[] =
     "        text = \"\".join(traceback.format_exception_only(type(e), e))\n"
     "        msg = \"%s: %s%s\" % (type(e).__name__, e.msg, note)\n"
     "        send(\"err\", hx(what), hx(msg), hx(text))\n"
-    "    cmd = rf.readline().split()\n"
+    "    cmd = receive()\n"
     "    if not cmd:\n"
     "        return\n"
     "    keep_gc = False\n"
@@ -156,8 +186,8 @@ const char driver_source[] =
     "    version = sys.version.split()[0] + \" \" + sys.implementation.name\n"
     "    send(\"ok\", hx(version), hx(sys.executable or \"\"))\n"
     "    timer = time.perf_counter\n"
-    "    for line in rf:\n"
-    "        w = line.split()\n"
+    "    while True:\n"
+    "        w = receive()\n"
     "        if not w or w[0] != b\"r\":\n"
     "            break\n"
     "        it = itertools.repeat(None, int(w[1]))\n"

@@ -374,6 +374,26 @@ def test_async_and_generator_functions(ferret, python, tmp_path):
         assert "bench_gen is a generator function" in ferret_lines(r.stderr)[-1]
 
 
+def test_code_closing_descriptors(ferret, python, tmp_path):
+    # the driver talked to ferret on descriptors 3 and 4: a statement closing 3 cut it off
+    # and ferret showed the driver's own traceback. It moves them out of the way, so 3 is
+    # free for the statement, as in any fresh Python
+    r = bench(ferret, *ONCE, "--python", python, "-s", "import os", "os.close(3)", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "the statement raised OSError: [Errno 9]" in ferret_lines(r.stderr)[-1]
+    assert "_ferret_driver" not in r.stderr and "<string>" not in r.stderr
+    r = bench(ferret, *ONCE, "--python", python, "-s", "import os",
+              "fd = os.open(os.devnull, os.O_RDONLY)\nos.close(fd)\nassert fd == 3, fd",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    # code that closes every descriptor: one clear line of why, no traceback
+    r = bench(ferret, *ONCE, "--python", python, "-s", "import os", "os.closerange(3, 1 << 20)",
+              cwd=tmp_path)
+    assert r.returncode == 1 and len(ferret_lines(r.stderr)) == 1
+    assert "the benchmarked code closed descriptor" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_commands(ferret, tmp_path):
     r = bench(ferret, "-q", "-p", "10", "--json", "c.json", "--csv", "c.csv", "--markdown",
               "c.md", "--cmd", "sleep 0.002", "--cmd", "sleep 0.03", cwd=tmp_path)
