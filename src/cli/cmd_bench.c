@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench/history.h"
@@ -158,6 +159,24 @@ is_py_file(const char *s)
     return n > 3 && strcmp(s + n - 3, ".py") == 0 && !strchr(s, '\n');
 }
 
+/* A FILE.py must be a regular file: each process imports it again (a FIFO could be read
+ * once, then every later import would wait for a writer). */
+static int
+check_file(const char *path, Err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_sys(err, errno, "cannot open %s", path);
+    if (S_ISDIR(st.st_mode))
+        return err_set(err, ERR_USAGE, "bench: %s is a directory, not a file of bench_* functions",
+                       path);
+    if (!S_ISREG(st.st_mode))
+        return err_set(err, ERR_USAGE,
+                       "bench: %s is not a regular file (each benchmark process imports it again)",
+                       path);
+    return 0;
+}
+
 /* Builds the benchmark list: statements and files for each interpreter, then commands. */
 static int
 build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, BenchRun *run,
@@ -168,12 +187,9 @@ build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, Ben
     const char *const *pys = a->npython ? (const char *const *)a->pythons : default_py;
     size_t npy = a->npython ? a->npython : 1;
     int rc = -1;
-    for (size_t p = 0; p < npos; p++) {
-        if (is_py_file(pos[p]) && access(pos[p], F_OK) != 0) {
-            err_sys(err, errno, "cannot open %s", pos[p]);
+    for (size_t p = 0; p < npos; p++)
+        if (is_py_file(pos[p]) && check_file(pos[p], err) < 0)
             goto done;
-        }
-    }
     for (size_t k = 0; k < npy; k++) {
         for (size_t p = 0; p < npos; p++) {
             char **fns = NULL;

@@ -394,6 +394,16 @@ def test_code_closing_descriptors(ferret, python, tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_bench_file_not_regular(ferret, tmp_path):
+    # a FIFO named FILE.py "timed out" after --timeout; each process imports the file, so
+    # only a regular file will do
+    os.mkfifo(tmp_path / "fifo.py")
+    (tmp_path / "dir.py").mkdir()
+    for name, why in (("fifo.py", "is not a regular file"), ("dir.py", "is a directory")):
+        r = bench(ferret, *ONCE, "--timeout", "20s", name, cwd=tmp_path, timeout=60)
+        assert r.returncode == 2 and "%s %s" % (name, why) in ferret_lines(r.stderr)[-1], r
+
+
 def test_commands(ferret, tmp_path):
     r = bench(ferret, "-q", "-p", "10", "--json", "c.json", "--csv", "c.csv", "--markdown",
               "c.md", "--cmd", "sleep 0.002", "--cmd", "sleep 0.03", cwd=tmp_path)
