@@ -159,6 +159,29 @@ is_py_file(const char *s)
     return n > 3 && strcmp(s + n - 3, ".py") == 0 && !strchr(s, '\n');
 }
 
+/* Python reads the statements and setups as UTF-8: refuses (ERR_USAGE) code that is not,
+ * naming which part it is, before any Python starts. */
+static int
+check_utf8(const char *what, const char *code, Err *err)
+{
+    size_t n = strlen(code);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int len = utf8_decode((const unsigned char *)code + i, n - i, &cp);
+        if (len < 0) {
+            Buf b;
+            buf_init(&b);
+            esc_text(&b, code, n > 60 ? 60 : n, 0);
+            err_set(err, ERR_USAGE, "bench: the %s '%s%s' is not valid UTF-8 (byte %zu)", what,
+                    b.data ? b.data : "", n > 60 ? "..." : "", i + 1);
+            buf_fini(&b);
+            return -1;
+        }
+        i += (size_t)len;
+    }
+    return 0;
+}
+
 /* A FILE.py must be a regular file: each process imports it again (a FIFO could be read
  * once, then every later import would wait for a writer). */
 static int
@@ -188,7 +211,11 @@ build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, Ben
     size_t npy = a->npython ? a->npython : 1;
     int rc = -1;
     for (size_t p = 0; p < npos; p++)
-        if (is_py_file(pos[p]) && check_file(pos[p], err) < 0)
+        if (is_py_file(pos[p]) ? check_file(pos[p], err) < 0
+                               : check_utf8("statement", pos[p], err) < 0)
+            goto done;
+    for (size_t k = 0; k < a->nsetup; k++)
+        if (check_utf8("setup", a->setups[k], err) < 0)
             goto done;
     for (size_t k = 0; k < npy; k++) {
         for (size_t p = 0; p < npos; p++) {

@@ -404,6 +404,17 @@ def test_bench_file_not_regular(ferret, tmp_path):
         assert r.returncode == 2 and "%s %s" % (name, why) in ferret_lines(r.stderr)[-1], r
 
 
+def test_code_not_utf8(ferret, tmp_path):
+    # a statement that is not UTF-8 was blamed on the setup (a UnicodeEncodeError in the
+    # driver); both are checked before any Python starts
+    r = bench(ferret, *ONCE, b"x = b'\xff'", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "the statement 'x = b'\\xff'' is not valid UTF-8" in ferret_lines(r.stderr)[-1]
+    r = bench(ferret, *ONCE, "-s", b"# \xc3", "pass", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "the setup '# \\xc3' is not valid UTF-8" in ferret_lines(r.stderr)[-1]
+
+
 def test_commands(ferret, tmp_path):
     r = bench(ferret, "-q", "-p", "10", "--json", "c.json", "--csv", "c.csv", "--markdown",
               "c.md", "--cmd", "sleep 0.002", "--cmd", "sleep 0.03", cwd=tmp_path)
