@@ -328,6 +328,11 @@ def test_code_is_used_as_written(ferret, python, tmp_path):
     assert r.returncode == 1
     assert "the statement raised NameError" in ferret_lines(r.stderr)[-1]
     assert '"<statement>", line 3' in r.stderr and "boom" in r.stderr
+    # lines end as Python ends them: \r alone too
+    r = bench(ferret, *ONCE, "--python", python, "-s", "a = 1\rb = 2", "c = 3\rboom",
+              cwd=tmp_path)
+    assert r.returncode == 1
+    assert '"<statement>", line 2' in r.stderr and "boom" in r.stderr
     # valid code on its own that the template turned into an IndentationError or a
     # SyntaxError blamed on the statement: a comment-only statement is an empty one, and
     # "from m import *" or a __future__ import in the setup work as at module level
