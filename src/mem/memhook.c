@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* memhook.c: libferret_mem.so, the library `ferret mem` preloads into the target. It
- * interposes malloc & co, mmap/munmap/mremap and _exit; wraps Python's MEM and OBJ
+ * interposes malloc & co, mmap/munmap/mremap, _exit and the exec family; wraps Python's MEM and OBJ
  * allocator domains with PyMem_SetAllocator from its constructor, before the interpreter
  * allocates anything; runs a writer thread that ticks the timeline and streams the
  * tracker's chunks to the file the CLI named; and takes the exit snapshot from Python's
- * atexit (registered through a pending call), from _exit, or from its destructor.
+ * atexit (registered through a pending call), from _exit, from exec, or from its destructor.
  * The bookkeeping is tracker.c's; this file is the glue. It never exits or aborts the
  * process: on any failure it stops tracking and the program runs on. Called by the
  * dynamic loader (constructor), the target's allocations, and Python's atexit. */
@@ -58,6 +58,12 @@ static struct {
     void *(*mremap)(void *, size_t, size_t, int, ...);
     void (*exit_)(int) __attribute__((noreturn));
     void (*Exit_)(int) __attribute__((noreturn));
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execv)(const char *, char *const[]);
+    int (*execvp)(const char *, char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    int (*execveat)(int, const char *, char *const[], char *const[], int);
 } real;
 
 /* Memory handed out while the real functions are being looked up (dlsym may allocate).
@@ -114,6 +120,12 @@ resolve_real(void)
     RESOLVE(mremap, "mremap");
     RESOLVE(exit_, "_exit");
     RESOLVE(Exit_, "_Exit");
+    RESOLVE(execve, "execve");
+    RESOLVE(execv, "execv");
+    RESOLVE(execvp, "execvp");
+    RESOLVE(execvpe, "execvpe");
+    RESOLVE(fexecve, "fexecve");
+    RESOLVE(execveat, "execveat");
     void *(*m)(size_t) = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
     resolving = 0;
     __atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
@@ -155,6 +167,7 @@ typedef struct {
 
 typedef struct {
     uint32_t guard;
+    bool streaming;  /* this thread holds g_stream_mu */
     ByteSampler s;   /* this thread's countdown */
     SiteSlot *sites; /* NULL until the thread's first attributed Python allocation */
 } Tls;
@@ -201,6 +214,29 @@ static pthread_cond_t g_wcond;
 static bool g_wstop;
 static atomic_bool g_writer_restart; /* a fork stopped the writer; start a new one later */
 static int64_t g_forked_at;
+
+/* Held by whoever stops the writer to write the stream itself: the end (finish), exec and
+ * fork; so only one of them writes at a time and the stream never gets two ends. */
+static pthread_mutex_t g_stream_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Takes g_stream_mu; false (and nothing taken) when this thread holds it already: a signal
+ * handler that exits or execs while its thread is ending must not wait for itself. */
+static bool
+stream_lock(void)
+{
+    if (tls.streaming)
+        return false;
+    pthread_mutex_lock(&g_stream_mu);
+    tls.streaming = true;
+    return true;
+}
+
+static void
+stream_unlock(void)
+{
+    tls.streaming = false;
+    pthread_mutex_unlock(&g_stream_mu);
+}
 
 static int64_t
 mono_ns(void)
@@ -328,10 +364,12 @@ maybe_restart_writer(void)
 {
     if (LIKELY(!atomic_load_explicit(&g_writer_restart, memory_order_relaxed)))
         return;
-    if (mono_ns() - g_forked_at < WRITER_RESTART_NS)
-        return;
-    if (atomic_exchange(&g_writer_restart, false))
+    if (mono_ns() - g_forked_at < WRITER_RESTART_NS || tls.streaming ||
+        pthread_mutex_trylock(&g_stream_mu) != 0)
+        return; /* someone is writing the stream: try again at a later allocation */
+    if (atomic_exchange(&g_writer_restart, false) && atomic_load(&g_state) == ST_ON)
         start_writer();
+    pthread_mutex_unlock(&g_stream_mu);
 }
 
 /* --- the end of the recording --------------------------------------------------------- */
@@ -339,14 +377,17 @@ maybe_restart_writer(void)
 static void
 finish(MemEndReason reason)
 {
-    int expected = ST_ON;
-    if (getpid() != g_pid || !atomic_compare_exchange_strong(&g_state, &expected, ST_DONE))
+    if (getpid() != g_pid || !stream_lock())
         return;
-    tls.guard += G_FERRET;
-    stop_writer();
-    tracker_tick(g_tracker, read_rss()); /* the last point of the timeline */
-    flush_stream(true, reason);
-    tls.guard -= G_FERRET;
+    int expected = ST_ON;
+    if (atomic_compare_exchange_strong(&g_state, &expected, ST_DONE)) {
+        tls.guard += G_FERRET;
+        stop_writer();
+        tracker_tick(g_tracker, read_rss()); /* the last point of the timeline */
+        flush_stream(true, reason);
+        tls.guard -= G_FERRET;
+    }
+    stream_unlock();
 }
 
 EXPORT void
@@ -381,6 +422,135 @@ memhook_fini(void)
     if (atomic_load(&g_state) == ST_ON)
         finish(MEM_END_EXIT);
 }
+
+/* --- exec ------------------------------------------------------------------------------ */
+
+/* exec replaces the program, so the recording ends there (docs/MEM.md): before the real call
+ * everything is flushed and an end record written. If the call fails (os.execvp tries each
+ * directory of PATH in turn) the end record is cut off the file again and recording goes
+ * on. Returns whether it took g_stream_mu; *cut is where the end record starts, or -1. A
+ * vfork child (subprocess, posix_spawn) is another process: it goes straight through. */
+static bool
+exec_begin(off_t *cut)
+{
+    *cut = -1;
+    if (atomic_load(&g_state) != ST_ON || getpid() != g_pid || !stream_lock())
+        return false;
+    if (atomic_load(&g_state) != ST_ON) { /* finished while this thread waited */
+        stream_unlock();
+        return false;
+    }
+    tls.guard += G_FERRET;
+    atomic_store(&g_writer_restart, false);
+    stop_writer();
+    tracker_tick(g_tracker, read_rss());
+    flush_stream(false, 0);
+    Buf b;
+    Err err;
+    buf_init(&b);
+    off_t at = atomic_load(&g_state) == ST_ON ? lseek(g_fd, 0, SEEK_END) : -1;
+    if (at >= 0 && tracker_end_chunk(g_tracker, MEM_END_EXEC, &b, &err) == 0) {
+        if (write_all(g_fd, b.data, b.len))
+            *cut = at;
+        else if (ftruncate(g_fd, at) != 0) /* a torn end record: the stream would not read */
+            atomic_store(&g_state, ST_DONE);
+    }
+    buf_fini(&b);
+    tls.guard -= G_FERRET;
+    return true;
+}
+
+/* The exec failed: take the end record back and carry on recording. Keeps errno. */
+static void
+exec_failed(bool began, off_t cut)
+{
+    if (!began)
+        return;
+    int e = errno;
+    tls.guard += G_FERRET;
+    if (cut >= 0 && ftruncate(g_fd, cut) != 0)
+        atomic_store(&g_state, ST_DONE); /* the file says it ended: it has to stay so */
+    if (atomic_load(&g_state) == ST_ON)
+        start_writer();
+    tls.guard -= G_FERRET;
+    stream_unlock();
+    errno = e;
+}
+
+#define EXEC_HOOK(name, params, args)                                                              \
+    EXPORT int name params                                                                         \
+    {                                                                                              \
+        if (UNLIKELY(!real.name))                                                                  \
+            resolve_real();                                                                        \
+        if (UNLIKELY(!real.name)) {                                                                \
+            errno = ENOSYS;                                                                        \
+            return -1;                                                                             \
+        }                                                                                          \
+        off_t cut;                                                                                 \
+        bool began = exec_begin(&cut);                                                             \
+        int rc = real.name args;                                                                   \
+        exec_failed(began, cut);                                                                   \
+        return rc;                                                                                 \
+    }
+/* glibc's own exec functions call its internal execve, past any hook: each is hooked */
+EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
+EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
+EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
+EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
+EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
+EXEC_HOOK(execveat,
+          (int dirfd, const char *path, char *const argv[], char *const envp[], int flags),
+          (dirfd, path, argv, envp, flags))
+
+/* execl, execlp and execle: the argument list gathered into an array (ferret's memory, not
+ * the program's), then the hooks above; execle's environment follows the list's NULL. */
+typedef enum { LIST_EXECV, LIST_EXECVP, LIST_EXECVE } ListExec;
+
+static int
+exec_list(ListExec how, const char *path, const char *arg0, va_list *ap)
+{
+    size_t n = 1;
+    if (arg0) {
+        va_list count;
+        va_copy(count, *ap);
+        while (va_arg(count, char *))
+            n++;
+        va_end(count);
+    }
+    tls.guard += G_FERRET;
+    char **argv = malloc((n + 1) * sizeof *argv);
+    tls.guard -= G_FERRET;
+    if (!argv) {
+        errno = ENOMEM;
+        return -1;
+    }
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i <= n && arg0; i++)
+        argv[i] = va_arg(*ap, char *); /* argv[n] is the closing NULL */
+    argv[n] = NULL;
+    int rc = how == LIST_EXECV    ? execv(path, argv)
+             : how == LIST_EXECVP ? execvp(path, argv)
+                                  : execve(path, argv, va_arg(*ap, char *const *));
+    int e = errno;
+    tls.guard += G_FERRET;
+    free(argv);
+    tls.guard -= G_FERRET;
+    errno = e;
+    return rc;
+}
+
+#define EXEC_LIST_HOOK(name, how)                                                                  \
+    EXPORT int name(const char *path, const char *arg, ...)                                        \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        va_start(ap, arg);                                                                         \
+        int rc = exec_list(how, path, arg, &ap);                                                   \
+        va_end(ap);                                                                                \
+        return rc;                                                                                 \
+    }
+EXEC_LIST_HOOK(execl, LIST_EXECV)
+EXEC_LIST_HOOK(execlp, LIST_EXECVP)
+EXEC_LIST_HOOK(execle, LIST_EXECVE)
 
 /* Python's atexit runs before the interpreter tears the modules down: the right moment for
  * "still live at exit". The callback is registered from a pending call (run by the main
@@ -1034,7 +1204,7 @@ static bool g_fork_prepared;
 static void
 fork_prepare(void)
 {
-    g_fork_prepared = atomic_load(&g_state) == ST_ON && getpid() == g_pid;
+    g_fork_prepared = atomic_load(&g_state) == ST_ON && getpid() == g_pid && stream_lock();
     if (!g_fork_prepared)
         return;
     tls.guard += G_FERRET;
@@ -1053,6 +1223,7 @@ fork_parent(void)
     g_forked_at = mono_ns();
     atomic_store(&g_writer_restart, true);
     tls.guard -= G_FERRET;
+    stream_unlock();
 }
 
 /* The child is not recorded: its copy of the tables goes unused and it never writes. */
@@ -1064,6 +1235,8 @@ fork_child(void)
     atomic_store(&g_state, ST_DONE);
     tracker_fork_child(g_tracker);
     pthread_mutex_init(&g_wmu, NULL);
+    pthread_mutex_init(&g_stream_mu, NULL);
+    tls.streaming = false;
     g_writer_running = false;
     if (g_fd >= 0)
         close(g_fd);

@@ -77,6 +77,8 @@ put_facts(Buf *b, const Profile *p)
         buf_puts(&v, "normally (leaks: live when atexit ran)");
     else if (strcmp(end, "_exit") == 0)
         buf_puts(&v, "by os._exit() (leaks: live at the call, no clean-up)");
+    else if (strcmp(end, "exec") == 0)
+        buf_puts(&v, "by exec, which replaced the program (leaks: live at the call)");
     else
         buf_puts(&v, "by exit() without Python's clean-up (leaks: live then)");
     htmlpage_fact(b, &first, "Ended", &v);

@@ -162,7 +162,8 @@ def test_fork(python, ferret, tmp_path):
     assert rep["memory"]["peak_heap_bytes"] < 40 * MiB
 
 
-@pytest.mark.parametrize("how,status", [("_exit", 7), ("crash", 139), ("exit3", 3)])
+@pytest.mark.parametrize("how,status", [("_exit", 7), ("crash", 139), ("exit3", 3), ("exec", 5),
+                                        ("execvp", 5), ("execfail", 4)])
 def test_exit_paths(python, ferret, tmp_path, how, status):
     target = TARGETS / "mem_exit.py"
     lines = marks(target)
@@ -171,13 +172,20 @@ def test_exit_paths(python, ferret, tmp_path, how, status):
     assert rep is not None, "a report even when the program died"
     kept, _, _ = at_line(rep, target, lines["KEEP"])
     assert near(kept, 24 * MiB, 0.05), kept
+    assert rep["memory"]["peak_heap_bytes"] >= 24 * MiB
     end = rep["memory"]["end"]
     if how == "crash":
         assert end == "none"
         assert "ferret: the program ended without finishing the recording" in p.stderr
         assert "signal 11" in p.stderr
+    elif how.startswith("exec") and how != "execfail":
+        # the report ends at the exec: everything before it, nothing of the new program's
+        assert end == "exec" and p.stderr == "", p.stderr
+        assert rep["memory"]["peak_heap_bytes"] < 60 * MiB
     else:
         assert end == ("_exit" if how == "_exit" else "atexit")
+    if how == "execfail":  # the failed exec changed nothing: recording went on
+        assert near(at_line(rep, target, lines["AFTER"])[0], 8 * MiB, 0.05)
 
 
 def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
