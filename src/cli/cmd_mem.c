@@ -444,6 +444,15 @@ run(const MemOpts *o, const char *lib, const char *stream, int stream_fd, int *s
     return 0;
 }
 
+/* Is path still the file open as fd? */
+static bool
+same_file(const char *path, int fd)
+{
+    struct stat a, b;
+    return stat(path, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
 /* The file the tracker streams into: created here (the tracker appends to it by name),
  * read back through the returned descriptor, unlinked when ferret is done with it. */
 static int
@@ -482,7 +491,7 @@ cmd_mem(int argc, char **argv)
         make_stream_file(stream, sizeof stream, &fd, &err) < 0)
         return cli_fail(&err);
     int status = 0;
-    char why[128];
+    char why[160];
     if (run(&o, lib, stream, fd, &status, why, sizeof why, &err) < 0) {
         unlink(stream);
         close(fd);
@@ -492,6 +501,7 @@ cmd_mem(int argc, char **argv)
     /* through ferret's own descriptor: the recording survives a program that deletes or
      * renames files in the temporary directory */
     Profile *p = memstream_read_fd(fd, &info, &err);
+    bool removed = !same_file(stream, fd);
     unlink(stream);
     close(fd);
     if (!p) {
@@ -514,10 +524,16 @@ cmd_mem(int argc, char **argv)
     }
     if (!info.ended) {
         int64_t t = profile_info_c(p)->duration_ns;
+        if (!why[0]) /* exited: the tracker could not write its last chunks */
+            snprintf(why, sizeof why, "%s",
+                     removed ? "it closed ferret's stream and removed its file, so the tracker "
+                               "could not write to it again"
+                             : "the tracker's stream stopped: a write failed, or the program "
+                               "left without the C library's exit or exec");
         fprintf(stderr,
                 "ferret: the program ended without finishing the recording (%s); the report "
                 "holds what was recorded until %.2fs\n",
-                why[0] ? why : "it called exec or was killed", (double)t / 1e9);
+                why, (double)t / 1e9);
     }
     ReportOptions opt;
     report_options_init(&opt, p);

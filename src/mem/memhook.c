@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,7 +142,25 @@ static Tracker *g_tracker;
 static bool g_exact;
 static double g_mean;
 static pid_t g_pid;
-static int g_fd = -1, g_statm = -1;
+
+/* A file ferret keeps open in the target, and which file it is: a program that closes
+ * descriptors it does not own (os.closerange(3, N), a daemon) closes ferret's too, and the
+ * next file it opens may get the same number. own_fd checks before each use and opens the
+ * file again by name when the descriptor is no longer it, so nothing is written into the
+ * program's files and nothing recorded is lost. Used by one thread at a time: the writer,
+ * or whoever stopped it. */
+typedef struct {
+    const char *path;
+    int flags;
+    bool same_inode; /* a reopened file must be the very file first opened */
+    int fd;          /* -1: not open */
+    dev_t dev;
+    ino_t ino;
+} OwnFile;
+
+static char g_stream_path[PATH_MAX];
+static OwnFile g_stream = {g_stream_path, O_WRONLY | O_APPEND, true, -1, 0, 0};
+static OwnFile g_statm = {"/proc/self/statm", O_RDONLY, false, -1, 0, 0};
 static int64_t g_interval_ns = 10000000;
 static _Atomic(PySelf *) g_pyself;
 static atomic_llong g_pyself_next_try;
@@ -246,6 +266,29 @@ mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int open_high(const char *path, int flags);
+
+/* The file's descriptor, opened again if the program closed it; -1 when it cannot be. A
+ * descriptor that is no longer ferret's is the program's now: left alone, never closed. */
+static int
+own_fd(OwnFile *f)
+{
+    struct stat st;
+    if (f->fd >= 0 && fstat(f->fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
+        return f->fd;
+    f->fd = open_high(f->path, f->flags);
+    if (f->fd < 0)
+        return -1;
+    if (fstat(f->fd, &st) != 0 || (f->same_inode && (st.st_dev != f->dev || st.st_ino != f->ino))) {
+        close(f->fd); /* the name is another file now */
+        f->fd = -1;
+        return -1;
+    }
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    return f->fd;
+}
+
 static bool
 write_all(int fd, const char *p, size_t n)
 {
@@ -269,7 +312,7 @@ flush_stream(bool last, MemEndReason reason)
     Err err;
     buf_init(&b);
     int rc = last ? tracker_finish(g_tracker, reason, &b, &err) : tracker_flush(g_tracker, &b, &err);
-    if (rc == 0 && b.len && g_fd >= 0 && !write_all(g_fd, b.data, b.len))
+    if (rc == 0 && b.len && !write_all(own_fd(&g_stream), b.data, b.len))
         atomic_store(&g_state, ST_DONE);
     buf_fini(&b);
 }
@@ -278,9 +321,10 @@ static int64_t
 read_rss(void)
 {
     char buf[128];
-    if (g_statm < 0)
+    int fd = own_fd(&g_statm);
+    if (fd < 0)
         return 0;
-    ssize_t n = pread(g_statm, buf, sizeof buf - 1, 0);
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     if (n <= 0)
         return 0;
     buf[n] = '\0';
@@ -448,11 +492,12 @@ exec_begin(off_t *cut)
     Buf b;
     Err err;
     buf_init(&b);
-    off_t at = atomic_load(&g_state) == ST_ON ? lseek(g_fd, 0, SEEK_END) : -1;
+    int fd = atomic_load(&g_state) == ST_ON ? own_fd(&g_stream) : -1;
+    off_t at = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
     if (at >= 0 && tracker_end_chunk(g_tracker, MEM_END_EXEC, &b, &err) == 0) {
-        if (write_all(g_fd, b.data, b.len))
+        if (write_all(fd, b.data, b.len))
             *cut = at;
-        else if (ftruncate(g_fd, at) != 0) /* a torn end record: the stream would not read */
+        else if (ftruncate(fd, at) != 0) /* a torn end record: the stream would not read */
             atomic_store(&g_state, ST_DONE);
     }
     buf_fini(&b);
@@ -468,7 +513,7 @@ exec_failed(bool began, off_t cut)
         return;
     int e = errno;
     tls.guard += G_FERRET;
-    if (cut >= 0 && ftruncate(g_fd, cut) != 0)
+    if (cut >= 0 && ftruncate(own_fd(&g_stream), cut) != 0)
         atomic_store(&g_state, ST_DONE); /* the file says it ended: it has to stay so */
     if (atomic_load(&g_state) == ST_ON)
         start_writer();
@@ -1238,9 +1283,11 @@ fork_child(void)
     pthread_mutex_init(&g_stream_mu, NULL);
     tls.streaming = false;
     g_writer_running = false;
-    if (g_fd >= 0)
-        close(g_fd);
-    g_fd = -1;
+    struct stat st;
+    if (g_stream.fd >= 0 && fstat(g_stream.fd, &st) == 0 && st.st_dev == g_stream.dev &&
+        st.st_ino == g_stream.ino)
+        close(g_stream.fd); /* only if it is still ferret's */
+    g_stream.fd = -1;
     tls.guard -= G_FERRET;
 }
 
@@ -1352,9 +1399,11 @@ memhook_init(void)
     } else if (g_tracker) {
         g_bits = (const uint8_t *)tracker_live_bits(g_tracker);
     }
-    g_fd = open_high(out, O_WRONLY | O_APPEND);
-    g_statm = open_high("/proc/self/statm", O_RDONLY);
-    if (!g_tracker || g_fd < 0) {
+    snprintf(g_stream_path, sizeof g_stream_path, "%s", out);
+    g_stream.same_inode = false; /* the first open says which file it is */
+    int fd = strlen(out) < sizeof g_stream_path ? own_fd(&g_stream) : -1;
+    g_stream.same_inode = true;
+    if (!g_tracker || fd < 0) {
         tls.guard -= G_FERRET;
         return;
     }
@@ -1373,9 +1422,9 @@ memhook_init(void)
     Buf b;
     buf_init(&b);
     bool ok = tracker_header(g_tracker, &b, (int32_t)g_pid, (int32_t)getppid(),
-                             (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, g_interval_ns,
-                             version, command, &err) == 0 &&
-              write_all(g_fd, b.data, b.len);
+                             (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, g_interval_ns, version,
+                             command, &err) == 0 &&
+              write_all(fd, b.data, b.len);
     buf_fini(&b);
     if (!ok || !readable) {
         if (ok)

@@ -71,7 +71,7 @@ put_facts(Buf *b, const Profile *p)
     htmlpage_fact(b, &first, "Mode", &v);
     buf_reset(&v);
     if (!ended)
-        buf_puts(&v, "did not end cleanly (crash, kill or exec): leaks are what was live at the "
+        buf_puts(&v, "did not end cleanly (crash or kill): leaks are what was live at the "
                      "last flush");
     else if (strcmp(end, "atexit") == 0)
         buf_puts(&v, "normally (leaks: live when atexit ran)");

@@ -188,6 +188,32 @@ def test_exit_paths(python, ferret, tmp_path, how, status):
         assert near(at_line(rep, target, lines["AFTER"])[0], 8 * MiB, 0.05)
 
 
+def test_program_closes_ferrets_descriptors(python, ferret, tmp_path):
+    """A program that closes every descriptor it did not open and reuses the numbers: the
+    tracker opens its stream again, the profile is whole, and none of ferret's bytes land
+    in the program's files."""
+    target = TARGETS / "mem_closefds.py"
+    lines = marks(target)
+    files = tmp_path / "files"
+    files.mkdir()
+    p, rep = mem(ferret, [], [python, str(target), str(files)], tmp_path, view="leaks")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "", p.stderr
+    assert rep["memory"]["end"] == "atexit"
+    assert near(at_line(rep, target, lines["BEFORE"])[0], 8 * MiB, 0.05)
+    assert near(at_line(rep, target, lines["AFTER"])[0], 16 * MiB, 0.05)
+    assert (files / "mine.txt").read_bytes() == b"mine\nmine\n"
+    # the stream's file removed as well: it cannot be opened again, and ferret says so
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    p, rep = mem(ferret, [], [python, str(target), str(files), str(tmp)], tmp_path, view="leaks",
+                 env={"TMPDIR": str(tmp)})
+    assert p.returncode == 0, p.stderr
+    assert "it closed ferret's stream and removed its file" in p.stderr, p.stderr
+    assert near(at_line(rep, target, lines["BEFORE"])[0], 8 * MiB, 0.05)
+    assert (files / "mine.txt").read_bytes() == b"mine\nmine\n"
+
+
 def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
     """-o FILE.ferret is rewritten about once a second during the run: it shows what was
     recorded while the program still runs, and SIGKILL to ferret itself leaves a file that
