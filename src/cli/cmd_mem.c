@@ -207,11 +207,7 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
                        report_format_list());
     if (w->binary && !to_file && cli_isatty(STDOUT_FILENO))
         return err_set(err, ERR_USAGE, "%s output is binary: give -o FILE", w->name);
-    /* the timeline is a curve, not stacks: formats that only draw stacks cannot show it
-     * (the .ferret file holds every view, whatever --view says; the HTML report plots it) */
-    if (o->view == MEMVIEW_TIMELINE && strcmp(w->name, "text") != 0 &&
-        strcmp(w->name, "json") != 0 && strcmp(w->name, "ferret") != 0 &&
-        strcmp(w->name, "html") != 0)
+    if (!memview_format_shows(o->view, w->name))
         return err_set(err, ERR_USAGE,
                        "--view timeline has no stacks to draw as %s; use -f text, json or html "
                        "(or keep the profile with -f ferret)",

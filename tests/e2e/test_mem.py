@@ -373,6 +373,54 @@ def test_ferret_file_and_html(python, ferret, tmp_path):
     assert (tmp_path / written).read_text().lstrip().lower().startswith("<!doctype html")
 
 
+def test_report_series_of_memory_profile(python, ferret, tmp_path):
+    """`ferret report --series` on a memory profile shows the view the series belongs to,
+    count and rss series included, in every format, or refuses what a format cannot draw."""
+    target = TARGETS / "mem_known.py"
+    saved = tmp_path / "run.ferret"
+    p = subprocess.run([ferret, "mem", "-o", str(saved), "--", python, str(target),
+                        str(tmp_path / "truth.json")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+
+    def report(series, fmt):
+        out = tmp_path / f"{series}.{fmt}"
+        r = subprocess.run([ferret, "report", str(saved), "--series", series, "-f", fmt, "-o",
+                            str(out)], capture_output=True, text=True, timeout=60)
+        return r, (out.read_text() if r.returncode == 0 else None)
+
+    views = {"peak": "live at the peak", "leaks": "still live at exit",
+             "allocated": "allocated in total"}
+    for view, series in (("peak", "peak_count"), ("leaks", "leaked_count"),
+                         ("allocated", "allocated_count"), ("timeline", "rss_bytes")):
+        r, text = report(series, "text")
+        assert r.returncode == 0, r.stderr
+        if view == "timeline":
+            assert "Timeline" in text and "Top lines" not in text, text[:400]
+        else:
+            assert f"Top lines ({views[view]})" in text, text[:400]
+        r, js = report(series, "json")
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(js)
+        assert rep["view"] == view, (series, rep["view"])
+        if view == "timeline":
+            assert rep["timeline"] and rep["stacks"] == []
+        else:
+            # a count series shows its view: every stack with its bytes and its count
+            counts = subprocess.run([ferret, "report", str(saved), "--series", series, "-f",
+                                     "collapsed"], capture_output=True, text=True, timeout=60)
+            assert counts.returncode == 0, counts.stderr
+            total = sum(int(line.rsplit(" ", 1)[1]) for line in counts.stdout.splitlines())
+            assert total == sum(st["count"] for st in rep["stacks"]), series
+        r, html = report(series, "html")
+        assert r.returncode == 0 and "mem_known.py" in html, r.stderr
+    for series in ("heap_bytes", "rss_bytes"):
+        for fmt in ("collapsed", "svg", "speedscope", "pprof", "chrome"):
+            r, _ = report(series, fmt)
+            one_line_error(r, rf"--series {series} is the memory timeline, which has no stacks "
+                              rf"to draw as {fmt}", status=2)
+            assert not list(tmp_path.glob(f"{series}.{fmt}*")), "no partial output"
+
+
 def one_line_error(p, pattern, status=None):
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ferret: "), p.stderr
