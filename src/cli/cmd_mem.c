@@ -5,6 +5,7 @@
  * format. The command's own exit status is passed on (128+N when killed by signal N); a
  * recording cut short by a crash is still reported. Everything inside the target is in
  * src/mem/; docs/MEM.md is the user's guide. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +29,9 @@
 
 #define DEFAULT_SAMPLE_BYTES 65536.0
 #define DEFAULT_INTERVAL_S 0.01
+#define SNAPSHOT_POLL_NS 50000000L /* how often -o FILE.ferret looks for new stream chunks */
+#define STREAM_PREFIX "ferret-mem-"
+#define ORPHAN_AGE_S 10 /* an unlocked stream file untouched this long is a killed run's */
 
 typedef struct {
     double sample_bytes;
@@ -340,9 +345,10 @@ exec_child(const MemOpts *o, const char *lib, const char *stream, int errfd)
     _exit(127);
 }
 
-/* -o FILE.ferret is kept current while the program runs: about once a second the stream
- * is read again and the profile written over FILE (a temporary file, then rename), so if
- * ferret itself is killed the file holds the last second's complete profile. */
+/* -o FILE.ferret is kept current while the program runs: the stream is read again and the
+ * profile written over FILE (a temporary file, then rename) each time the tracker flushed
+ * (twice a second), so if ferret itself is killed the file holds the profile as it was
+ * half a second before. */
 static void
 snapshot(const MemOpts *o, int stream)
 {
@@ -357,6 +363,14 @@ snapshot(const MemOpts *o, int stream)
     profile_free(p);
 }
 
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 wait_child(const MemOpts *o, pid_t pid, int stream, int *ws)
 {
@@ -368,15 +382,21 @@ wait_child(const MemOpts *o, pid_t pid, int stream, int *ws)
     }
     struct stat st;
     off_t seen = 0;
-    for (unsigned tick = 1;; tick++) {
+    double next_s = 0;
+    for (;;) {
         pid_t r = waitpid(pid, ws, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return;
-        struct timespec nap = {0, 50 * 1000 * 1000};
+        struct timespec nap = {0, SNAPSHOT_POLL_NS};
         nanosleep(&nap, NULL);
-        if (tick % 20 == 0 && fstat(stream, &st) == 0 && st.st_size != seen) {
+        double now_s = mono_s();
+        if (now_s >= next_s && fstat(stream, &st) == 0 && st.st_size != seen) {
             seen = st.st_size;
             snapshot(o, stream);
+            /* a profile so large that rewriting it takes long is rewritten less often: at
+             * most a fifth of ferret's time goes to it */
+            double done_s = mono_s();
+            next_s = done_s + 4 * (done_s - now_s);
         }
     }
 }
@@ -449,20 +469,56 @@ same_file(const char *path, int fd)
            a.st_ino == b.st_ino;
 }
 
+/* Removes the stream files of ferret mem runs that were killed (kill -9 leaves the stream
+ * behind, and the program may go on writing to it). A running ferret mem holds a lock on
+ * its own; one that nobody locks and nobody wrote to for a while is an orphan. Only the
+ * user's own regular files, and only the file that was checked. */
+static void
+remove_orphans(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, STREAM_PREFIX, strlen(STREAM_PREFIX)) != 0)
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st, now;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            time(NULL) - st.st_mtime > ORPHAN_AGE_S && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dirfd(d), e->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+            unlinkat(dirfd(d), e->d_name, 0);
+        close(fd);
+    }
+    closedir(d);
+}
+
 /* The file the tracker streams into: created here (the tracker appends to it by name),
- * read back through the returned descriptor, unlinked when ferret is done with it. */
+ * locked for as long as this ferret runs (see remove_orphans), read back through the
+ * returned descriptor, unlinked when ferret is done with it. */
 static int
 make_stream_file(char *path, size_t n, int *fd, Err *err)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(path, n, "%s/ferret-mem-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    *fd = mkostemp(path, O_CLOEXEC);
-    if (*fd < 0) {
-        snprintf(path, n, "/tmp/ferret-mem-XXXXXX");
+    const char *dirs[] = {tmp && *tmp ? tmp : "/tmp", "/tmp"};
+    *fd = -1;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && *fd < 0; i++) {
+        remove_orphans(dirs[i]);
+        snprintf(path, n, "%s/" STREAM_PREFIX "XXXXXX", dirs[i]);
         *fd = mkostemp(path, O_CLOEXEC);
     }
     if (*fd < 0)
         return err_sys(err, errno, "mem: creating a temporary file");
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        unlink(path);
+        close(*fd);
+        return err_sys(err, e, "mem: locking %s", path);
+    }
     return 0;
 }
 

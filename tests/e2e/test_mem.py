@@ -214,6 +214,16 @@ def test_program_closes_ferrets_descriptors(python, ferret, tmp_path):
     assert (files / "mine.txt").read_bytes() == b"mine\nmine\n"
 
 
+def kill_pid_in(pidfile):
+    """Kills the program whose pid mem_slow.py wrote, if it did and still runs."""
+    import signal
+    if pidfile.exists() and pidfile.read_text():
+        try:
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
     """-o FILE.ferret is rewritten about once a second during the run: it shows what was
     recorded while the program still runs, and SIGKILL to ferret itself leaves a file that
@@ -243,13 +253,70 @@ def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
         rec.send_signal(signal.SIGKILL)
         rec.wait(timeout=30)
     finally:
-        if pidfile.exists() and pidfile.read_text():
-            try:
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_pid_in(pidfile)
     assert near(kept(), 32 * MiB, 0.05)
     assert not list(tmp_path.glob("*.tmp")), "no half-written file left behind"
+
+
+def test_ferret_killed_loses_little_and_leaves_no_stream(python, ferret, tmp_path):
+    """-o FILE.ferret is rewritten after each flush of the tracker's stream, so SIGKILL to
+    ferret loses well under a second: killed 0.3 s after a flush that came right after a
+    rewrite, the file holds that flush. The stream file the killed run leaves behind is
+    removed by the next `ferret mem` once nobody holds it."""
+    import signal
+    import time
+    target = TARGETS / "mem_slow.py"
+    saved, pidfile, out = tmp_path / "run.ferret", tmp_path / "pid", tmp_path / "t.json"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    rec = subprocess.Popen([ferret, "mem", "-o", str(saved), "--", python, str(target),
+                            str(pidfile)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=env)
+
+    def wait_for(what, cond, limit=60):
+        deadline = time.monotonic() + limit  # generous: the machine may be loaded
+        while not cond():
+            assert rec.poll() is None, "the recording ended before the test killed it"
+            assert time.monotonic() < deadline, f"never saw {what}"
+            time.sleep(0.005)
+        return time.monotonic()
+
+    def ino(path):
+        try:
+            return path.stat().st_ino
+        except FileNotFoundError:
+            return None
+
+    try:
+        t_start = wait_for("the program start", lambda: pidfile.exists() and pidfile.read_text())
+        wait_for("the file", lambda: ino(saved))
+        first = ino(saved)
+        wait_for("a rewrite", lambda: ino(saved) not in (None, first))
+        stream = next(tmp.glob("ferret-mem-*"))
+        size = stream.stat().st_size
+        t_flush = wait_for("a flush", lambda: stream.stat().st_size > size)
+        time.sleep(0.3)
+        rec.send_signal(signal.SIGKILL)
+        t_kill = time.monotonic()
+        rec.wait(timeout=30)
+    finally:
+        kill_pid_in(pidfile)
+    r = subprocess.run([ferret, "report", str(saved), "--series", "heap_bytes", "-f", "json",
+                        "-o", str(out)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    kept_s = json.loads(out.read_text())["duration_s"]  # the recording's clock starts first
+    assert kept_s >= t_flush - t_start - 0.15, (kept_s, t_flush - t_start)
+    assert t_kill - t_start - kept_s < 1.0, (kept_s, t_kill - t_start)
+    # the killed run's stream, once untouched for a while, goes with the next run
+    orphans = list(tmp.glob("ferret-mem-*"))
+    assert orphans == [stream]
+    old = time.time() - 60
+    os.utime(stream, (old, old))
+    p = subprocess.run([ferret, "mem", "-o", str(tmp_path / "r.txt"), "--", python, "-c", "0"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 0, p.stderr
+    assert list(tmp.glob("ferret-mem-*")) == []
 
 
 def test_exit_hook_during_imports(python, ferret, tmp_path):
