@@ -601,13 +601,22 @@ cmd_mem(int argc, char **argv)
         clearerr(stdout); /* the reader went away (| head): not a failure */
         rc = 0;
     }
+    /* a text report that could not go to standard output does not cost the HTML report */
+    Err text_err = err;
+    bool text_failed = rc < 0;
     char *html = NULL;
-    if (rc == 0 && o.default_html && report_find("html")) {
-        html = report_default_path(NULL, report_find("html"), &err);
+    if (o.default_html && report_find("html")) {
+        Err html_err;
+        html = report_default_path(NULL, report_find("html"), &html_err);
         opt.color = false;
-        rc = html ? report_write_path(report_find("html"), p, &opt, html, &err) : -1;
-        if (rc == 0)
+        if (!html || report_write_path(report_find("html"), p, &opt, html, &html_err) < 0) {
+            if (text_failed)
+                cli_fail(&text_err); /* both failed: the text report's line first */
+            err = html_err;
+            rc = -1;
+        } else {
             fprintf(stderr, "ferret: wrote the interactive report to %s\n", html);
+        }
     }
     free(html);
     profile_free(p);

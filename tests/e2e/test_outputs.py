@@ -97,21 +97,23 @@ def test_report_through_symlinks(python, ferret, saved, tmp_path):
 
 def test_failed_standard_output_keeps_the_other_outputs(python, ferret, saved, tmp_path):
     """Standard output that cannot be written (/dev/full) fails the command with a line that
-    calls it standard output; `ferret run`'s default HTML report is still written."""
+    calls it standard output; `ferret run`'s and `ferret mem`'s default HTML report is still
+    written."""
     script, prof = saved
-    work = tmp_path / "work"
-    work.mkdir()
-    with open("/dev/full", "wb") as full:
-        r = subprocess.run([ferret, "run", "--", python, str(script)], cwd=work, stdout=full,
-                           stderr=subprocess.PIPE, text=True, timeout=120)
-    assert r.returncode == 1, r.stderr
-    lines = r.stderr.splitlines()
-    assert lines[-1] == ("ferret: writing the text report to standard output: "
-                         "No space left on device"), r.stderr
-    html = [p.name for p in work.iterdir()]
-    assert len(html) == 1 and html[0].startswith("ferret-") and html[0].endswith(".html"), html
-    assert f"ferret: wrote the interactive report to {html[0]}" in lines
-    assert (work / html[0]).stat().st_size > 10000
+    for command in ("run", "mem"):
+        work = tmp_path / command
+        work.mkdir()
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([ferret, command, "--", python, str(script)], cwd=work,
+                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert r.returncode == 1, r.stderr
+        lines = r.stderr.splitlines()
+        assert lines[-1] == ("ferret: writing the text report to standard output: "
+                             "No space left on device"), r.stderr
+        html = [p.name for p in work.iterdir()]
+        assert len(html) == 1 and html[0].startswith("ferret-") and html[0].endswith(".html"), html
+        assert f"ferret: wrote the interactive report to {html[0]}" in lines
+        assert (work / html[0]).stat().st_size > 10000
     for args, what in ((["report", str(prof)], "text report"),
                        (["diff", str(prof), str(prof)], "text diff")):
         with open("/dev/full", "wb") as full:
