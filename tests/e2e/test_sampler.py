@@ -480,6 +480,31 @@ def test_dump(python, ferret):
         p.wait()
 
 
+def test_attach_and_dump_of_a_zombie_say_it_exited(python, ferret, tmp_path):
+    """A child that exited and that its parent has not waited for (a zombie) keeps its /proc
+    entry but no memory: it has exited, it is not 'not a Python program' (as it was before)."""
+    code = ("import os, sys, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\n"
+            "print(pid, flush=True)\nsys.stdin.read()\n")
+    p = subprocess.Popen([python, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        zombie = p.stdout.readline().strip()
+        deadline = time.monotonic() + 10
+        while open(f"/proc/{zombie}/stat").read().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        out = tmp_path / "a.txt"
+        for cmd in (("attach", "-o", str(out), zombie),
+                    ("attach", "-d", "1", "-o", str(out), zombie), ("dump", zombie)):
+            r = ferret_run(ferret, *cmd)
+            one_line_error(r, f"process {zombie} (python", "has exited", "zombie", code=1)
+            assert not r.stdout, (cmd, r.stdout)
+        assert not out.exists()
+    finally:
+        p.kill()
+        p.wait()
+
+
 def _many_threads(python, n, depth):
     p = subprocess.Popen([python, str(TARGETS / "many_threads.py"), str(n), str(depth)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
