@@ -260,6 +260,15 @@ def test_subprocesses(python, ferret, tmp_path):
     assert len(parent) >= 3
 
 
+def test_parent_is_sampled_on_after_its_child_exits(python, ferret, tmp_path):
+    """The child's exit left 'process exited' behind, which the parent's next walk took for
+    its own whenever no thread held its GIL: the parent was dropped, found again, dropped."""
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "helpers.py"),
+                   opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    assert weight(st, has("nap_after_child")) > 250, st  # 0.5 s at 1 kHz
+
+
 def test_deep_recursion(python, ferret, tmp_path):
     r, st = record(ferret, tmp_path, python, str(TARGETS / "deep.py"))
     assert r.returncode == 0, r.stderr
