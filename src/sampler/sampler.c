@@ -96,8 +96,9 @@ typedef struct {
 } Slot;
 
 typedef struct {
-    pid_t pid;
+    pid_t pid, ppid;
     Target *t;  /* NULL while the process is not Python (yet) */
+    bool was_python; /* found Python once: in the profile's processes and the count */
     bool gone;
     bool not_python; /* gave up waiting for Python; its children are still watched */
     int tries;
@@ -262,7 +263,7 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
     /* the command line as Python runs it (a launcher may have exec'd since the start) */
     char cmd[1024];
     proc_cmdline(pr->pid, cmd, sizeof cmd);
-    if (profile_process(s->p, pr->pid, 0, cmd, &pr->proc, err) < 0)
+    if (profile_process(s->p, pr->pid, pr->ppid, cmd, &pr->proc, err) < 0)
         return -1;
     if (s->opt.subprocesses && !s->opt.merge_processes) {
         char label[1100];
@@ -280,7 +281,11 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
         }
         pr->frozen = true;
     }
-    s->stats.processes++;
+    if (!pr->was_python) { /* not again after an exec */
+        pr->was_python = true;
+        s->stats.processes++;
+        s->stats.root_python |= pr == &s->procs[0];
+    }
     return 1;
 }
 
@@ -313,19 +318,22 @@ grow_buffers(Sampler *s, uint64_t threads, bool frames)
     }
 }
 
-static int
-add_proc(Sampler *s, pid_t pid, pid_t ppid, Proc **out, Err *err)
+/* A process to watch, or NULL when MAX_PROCS are watched. It joins the profile's processes
+ * only once it is found to be Python (proc_open_target): a wrapper, a shim's steps and the
+ * non-Python helpers a program runs are watched (they may exec Python) but are no processes
+ * of the profile. The first process watched is the root, procs[0]. */
+static Proc *
+add_proc(Sampler *s, pid_t pid, pid_t ppid)
 {
-    if (s->nprocs >= MAX_PROCS)
-        return 0;
-    Proc *pr = &s->procs[s->nprocs];
-    memset(pr, 0, sizeof *pr);
-    pr->pid = pid;
-    if (profile_process(s->p, pid, ppid, NULL, &pr->proc, err) < 0)
-        return -1;
-    s->nprocs++;
-    *out = pr;
-    return 1;
+    Proc *pr = NULL;
+    if (s->nprocs < MAX_PROCS)
+        pr = &s->procs[s->nprocs++];
+    if (pr) {
+        memset(pr, 0, sizeof *pr);
+        pr->pid = pid;
+        pr->ppid = ppid;
+    }
+    return pr;
 }
 
 /* Closes a forgotten thread's /proc files and frees what it kept. */
@@ -389,9 +397,7 @@ sampler_new(pid_t pid, const SamplerOptions *opt, Profile *p, Err *err)
     if (profile_series(p, "samples", "samples", &s->series, err) < 0 ||
         intern_marker(p, FRAME_MARKER, "<truncated>", &s->truncated_frame, err) < 0)
         goto fail;
-    Proc *root;
-    if (add_proc(s, pid, 0, &root, err) <= 0)
-        goto fail;
+    Proc *root = add_proc(s, pid, 0);
     int rc = proc_open_target(s, root, opt->wait_python, err);
     if (rc < 0)
         goto fail;
@@ -942,11 +948,10 @@ discover(Sampler *s, Err *err)
                 known = s->procs[j].pid == kids[k] && !s->procs[j].gone;
             if (known)
                 continue;
-            Proc *child;
-            int rc = add_proc(s, kids[k], pr->pid, &child, err);
-            if (rc < 0)
-                return -1;
-            if (rc > 0 && proc_open_target(s, child, true, err) < 0)
+            Proc *child = add_proc(s, kids[k], pr->pid);
+            if (!child)
+                break;
+            if (proc_open_target(s, child, true, err) < 0)
                 return -1;
         }
     }

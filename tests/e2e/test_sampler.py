@@ -30,6 +30,17 @@ def collapsed(path):
     return out
 
 
+def collapsed_of(ferret, path):
+    """[(frames root-first, weight)] of a .ferret file, through ferret report."""
+    r = ferret_run(ferret, "report", "-f", "collapsed", str(path))
+    assert r.returncode == 0, r.stderr
+    out = []
+    for line in r.stdout.splitlines():
+        stack, _, count = line.rpartition(" ")
+        out.append((stack.split(";"), int(count)))
+    return out
+
+
 def weight(stacks, pred):
     return sum(c for frames, c in stacks if pred(frames))
 
@@ -258,6 +269,29 @@ def test_subprocesses(python, ferret, tmp_path):
     assert len(procs) >= 2, procs  # the pool's workers, each tagged with its process
     parent = {frames[0].split()[1] for frames, _ in st}
     assert len(parent) >= 3
+
+
+def test_subprocesses_counts_only_python(python, ferret, tmp_path):
+    """Programs a Python program runs that are not Python (/bin/true, sleep) are no processes
+    of the profile: before, each one --subprocesses saw was counted ('in 8 processes')."""
+    out = tmp_path / "out.ferret"
+    r = ferret_run(ferret, "run", "--subprocesses", "-o", str(out), "--", python,
+                   str(TARGETS / "helpers.py"))
+    assert r.returncode == 0, r.stderr
+    parent, child = re.search(r"PIDS (\d+) (\d+)", r.stdout).groups()
+    st = collapsed_of(ferret, out)
+    sampled = {frames[0].split()[1] for frames, _ in st}
+    # a child caught between its fork and its exec is a copy of Python, sampled where the
+    # parent started it; any other process sampled is a mistake
+    in_fork = lambda f: len(f) == 1 or any(x.split(" (")[0].endswith("_execute_child")
+                                          for x in f)
+    for pid in sampled - {parent, child}:
+        assert all(in_fork(f) for f, _ in st if f[0].split()[1] == pid), st
+    assert {parent, child} <= sampled, (parent, child, sampled)
+    head = ferret_run(ferret, "report", str(out)).stdout.splitlines()[0]
+    assert f" in {len(sampled)} processes," in head, head
+    said = re.search(r"sampled process (\d+) and (\d+) child process(es)? \(", r.stderr)
+    assert said and said.groups()[:2] == (parent, str(len(sampled) - 1)), r.stderr
 
 
 def test_parent_is_sampled_on_after_its_child_exits(python, ferret, tmp_path):

@@ -1,9 +1,10 @@
-"""Runs programs that are not Python (/bin/true, and sleep long enough to be seen) beside one
-Python child (multiprocessing), then naps after that child has exited. Prints the parent's
-and the child's pid: the only Python processes."""
+"""Runs programs that are not Python (/bin/true, and sleep long enough to be seen: `helpers.py
+N` starts N sleeps at a time) beside one Python child (multiprocessing), then naps after that
+child has exited. Prints the parent's and the child's pid: the only Python processes."""
 import multiprocessing as mp
 import os
 import subprocess
+import sys
 import time
 
 
@@ -19,9 +20,12 @@ def nap_after_child():
 
 if __name__ == "__main__":
     mp.set_start_method("fork")
+    at_once = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     for _ in range(3):
         subprocess.run(["/bin/true"])
-        subprocess.run(["/bin/sleep", "0.25"])
+        sleeps = [subprocess.Popen(["/bin/sleep", "0.25"]) for _ in range(at_once)]
+        for s in sleeps:
+            s.wait()
     p = mp.Process(target=child)
     p.start()
     p.join()
