@@ -321,12 +321,16 @@ grow_buffers(Sampler *s, uint64_t threads, bool frames)
 /* A process to watch, or NULL when MAX_PROCS are watched. It joins the profile's processes
  * only once it is found to be Python (proc_open_target): a wrapper, a shim's steps and the
  * non-Python helpers a program runs are watched (they may exec Python) but are no processes
- * of the profile. The first process watched is the root, procs[0]. */
+ * of the profile, and the place of one that exited is taken by the next (a program may run
+ * thousands in its life). The first process watched is the root, procs[0]. */
 static Proc *
 add_proc(Sampler *s, pid_t pid, pid_t ppid)
 {
     Proc *pr = NULL;
-    if (s->nprocs < MAX_PROCS)
+    for (size_t i = 1; i < s->nprocs && !pr; i++)
+        if (s->procs[i].gone && !s->procs[i].was_python)
+            pr = &s->procs[i];
+    if (!pr && s->nprocs < MAX_PROCS)
         pr = &s->procs[s->nprocs++];
     if (pr) {
         memset(pr, 0, sizeof *pr);
@@ -938,7 +942,7 @@ discover(Sampler *s, Err *err)
                     return -1;
             }
         }
-        if (!s->opt.subprocesses)
+        if (!s->opt.subprocesses || pr->gone) /* (its place may be taken below) */
             continue;
         pid_t kids[64];
         size_t nk = proc_children(pr->pid, kids, 64);
@@ -946,7 +950,7 @@ discover(Sampler *s, Err *err)
             bool known = false;
             for (size_t j = 0; j < s->nprocs && !known; j++)
                 known = s->procs[j].pid == kids[k] && !s->procs[j].gone;
-            if (known)
+            if (known || !proc_alive(kids[k])) /* a zombie: exited, and its parent not told */
                 continue;
             Proc *child = add_proc(s, kids[k], pr->pid);
             if (!child)

@@ -294,6 +294,16 @@ def test_subprocesses_counts_only_python(python, ferret, tmp_path):
     assert said and said.groups()[:2] == (parent, str(len(sampled) - 1)), r.stderr
 
 
+def test_python_child_after_hundreds_of_helpers(python, ferret, tmp_path):
+    """Each helper took one of the 256 places for watched processes for good: the Python
+    child that came after 300 of them was never sampled."""
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "helpers.py"), "100",
+                   opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    child = re.search(r"PIDS \d+ (\d+)", r.stdout).group(1)
+    assert weight(st, lambda f: f[0].split()[1] == child and has("child")(f)) > 150, st
+
+
 def test_parent_is_sampled_on_after_its_child_exits(python, ferret, tmp_path):
     """The child's exit left 'process exited' behind, which the parent's next walk took for
     its own whenever no thread held its GIL: the parent was dropped, found again, dropped."""
