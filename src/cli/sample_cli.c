@@ -19,6 +19,7 @@
 
 volatile sig_atomic_t sample_cli_stop;
 static FfileWriter *stream; /* -o FILE.ferret: written while recording */
+static const char *stream_path; /* its name (borrowed from argv) */
 static char *html_path;     /* the default HTML report (no -o, no -f), once written */
 static bool out_written;    /* -o FILE is complete (sample_cli_summary says so) */
 static volatile sig_atomic_t forward_pid;
@@ -247,6 +248,7 @@ sample_cli_begin(SampleArgs *a, Err *err)
     stream = ffile_writer_open(a->out_path, err);
     if (!stream)
         return -1;
+    stream_path = a->out_path;
     a->sampler.flush = stream_flush;
     return 0;
 }
@@ -254,6 +256,8 @@ sample_cli_begin(SampleArgs *a, Err *err)
 void
 sample_cli_abort(void)
 {
+    if (stream)
+        (void)unlink(stream_path); /* nothing was sampled: it holds only a header */
     ffile_writer_abort(stream);
     stream = NULL;
 }

@@ -702,9 +702,18 @@ def test_bad_input(ferret, tmp_path):
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
         one_line_error(ferret_run(ferret, "attach", str(sleeper.pid)), "not a Python program")
+        # (before: the .ferret stream was left behind, holding only its header)
+        one_line_error(ferret_run(ferret, "attach", "-o", str(tmp_path / "a.ferret"),
+                                  str(sleeper.pid)), "not a Python program")
     finally:
         sleeper.kill()
         sleeper.wait()
+    script = tmp_path / "no_python.sh"
+    script.write_text("#!/bin/sh\ntrue\n")
+    script.chmod(0o755)
+    one_line_error(ferret_run(ferret, "run", "-o", str(tmp_path / "r.ferret"), "--", str(script)),
+                   "exited without running Python")
+    script.unlink()
     one_line_error(ferret_run(ferret, "frobnicate"), "unknown command", code=2)
     assert not list(tmp_path.iterdir())
 
