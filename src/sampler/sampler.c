@@ -98,7 +98,8 @@ typedef struct {
 typedef struct {
     pid_t pid, ppid;
     Target *t;  /* NULL while the process is not Python (yet) */
-    bool was_python; /* found Python once: in the profile's processes and the count */
+    bool was_python; /* sampled as Python once: in the profile's processes and the count */
+    bool registered; /* its command and root frame are in the profile for this image */
     bool gone;
     bool not_python; /* gave up waiting for Python; its children are still watched */
     int tries;
@@ -260,17 +261,7 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
     pr->fails = 0;
     pr->other_ns = proc_other_pid_ns(pr->pid);
     pr->img_since_ns = pr->unready_since_ns = 0;
-    /* the command line as Python runs it (a launcher may have exec'd since the start) */
-    char cmd[1024];
-    proc_cmdline(pr->pid, cmd, sizeof cmd);
-    if (profile_process(s->p, pr->pid, pr->ppid, cmd, &pr->proc, err) < 0)
-        return -1;
-    if (s->opt.subprocesses && !s->opt.merge_processes) {
-        char label[1100];
-        snprintf(label, sizeof label, "process %d %s", (int)pr->pid, cmd);
-        if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
-            return -1;
-    }
+    pr->registered = false; /* at its first sample (proc_register) */
     exe_identity(pr->pid, &pr->exe);
     if (!s->version[0])
         snprintf(s->version, sizeof s->version, "%s", target_version(t));
@@ -281,12 +272,33 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
         }
         pr->frozen = true;
     }
-    if (!pr->was_python) { /* not again after an exec */
+    return 1;
+}
+
+/* Enters a process found Python into the profile with its first sampled thread (a child
+ * caught between its fork and its exec is a copy of Python that may be gone before that):
+ * its command line as Python runs it (a launcher may have exec'd since the start) and, with
+ * subprocesses, the root frame that names it. Counted once, whatever it exec'd. */
+static int
+proc_register(Sampler *s, Proc *pr, Err *err)
+{
+    char cmd[1024];
+    proc_cmdline(pr->pid, cmd, sizeof cmd);
+    if (profile_process(s->p, pr->pid, pr->ppid, cmd, &pr->proc, err) < 0)
+        return -1;
+    if (s->opt.subprocesses && !s->opt.merge_processes) {
+        char label[1100];
+        snprintf(label, sizeof label, "process %d %s", (int)pr->pid, cmd);
+        if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
+            return -1;
+    }
+    pr->registered = true;
+    if (!pr->was_python) {
         pr->was_python = true;
         s->stats.processes++;
         s->stats.root_python |= pr == &s->procs[0];
     }
-    return 1;
+    return 0;
 }
 
 /* After a sample that found the buffers short (`threads` more threads than it held, or
@@ -316,28 +328,6 @@ grow_buffers(Sampler *s, uint64_t threads, bool frames)
             s->frames_cap *= 2;
         }
     }
-}
-
-/* A process to watch, or NULL when MAX_PROCS are watched. It joins the profile's processes
- * only once it is found to be Python (proc_open_target): a wrapper, a shim's steps and the
- * non-Python helpers a program runs are watched (they may exec Python) but are no processes
- * of the profile, and the place of one that exited is taken by the next (a program may run
- * thousands in its life). The first process watched is the root, procs[0]. */
-static Proc *
-add_proc(Sampler *s, pid_t pid, pid_t ppid)
-{
-    Proc *pr = NULL;
-    for (size_t i = 1; i < s->nprocs && !pr; i++)
-        if (s->procs[i].gone && !s->procs[i].was_python)
-            pr = &s->procs[i];
-    if (!pr && s->nprocs < MAX_PROCS)
-        pr = &s->procs[s->nprocs++];
-    if (pr) {
-        memset(pr, 0, sizeof *pr);
-        pr->pid = pid;
-        pr->ppid = ppid;
-    }
-    return pr;
 }
 
 /* Closes a forgotten thread's /proc files and frees what it kept. */
@@ -373,6 +363,30 @@ proc_close(Proc *pr)
     free(pr->tids);
     pr->tids = NULL;
     pr->ntids = pr->tids_cap = pr->nmissing = 0;
+}
+
+/* A process to watch, or NULL when MAX_PROCS are watched. It joins the profile's processes
+ * only once it is sampled as Python (proc_register): a wrapper, a shim's steps and the
+ * non-Python helpers a program runs are watched (they may exec Python) but are no processes
+ * of the profile, and the place of one that exited without being sampled is taken by the
+ * next (a program may run thousands in its life). The first process watched is the root,
+ * procs[0]. */
+static Proc *
+add_proc(Sampler *s, pid_t pid, pid_t ppid)
+{
+    Proc *pr = NULL;
+    for (size_t i = 1; i < s->nprocs && !pr; i++)
+        if (s->procs[i].gone && !s->procs[i].was_python)
+            pr = &s->procs[i];
+    if (!pr && s->nprocs < MAX_PROCS)
+        pr = &s->procs[s->nprocs++];
+    if (pr) {
+        proc_close(pr); /* a copy of Python gone before its first sample holds a target */
+        memset(pr, 0, sizeof *pr);
+        pr->pid = pid;
+        pr->ppid = ppid;
+    }
+    return pr;
 }
 
 Sampler *
@@ -502,6 +516,8 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, int64_t t_ns, Err *err)
         sl->running = proc_thread_running(&sl->stat); /* and stat.dead */
         sl->fresh = true;
     }
+    if (!pr->registered && proc_register(s, pr, err) < 0)
+        return NULL;
     if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, NULL, &sl->thread, err) < 0)
         return NULL;
     if (name_slot(s, pr, sl, w, false, err) < 0)
