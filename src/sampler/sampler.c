@@ -43,6 +43,7 @@
 #define NAME_QUICK_NS 1000000LL        /* ... which is looked for this often meanwhile */
 #define SAMPLER_NICE (-10)             /* the sampling thread's priority, where allowed */
 #define RUN_MAX_NS 100000000LL         /* a thread's identical samples merge for this long */
+#define CHILD_GRACE_NS 1000000000LL    /* a Python child is the program after this long */
 
 /* A sample held back until its thread has a name (see defer_samples). */
 typedef struct {
@@ -152,6 +153,10 @@ struct Sampler {
     bool in_run; /* inside sampler_run, which hands held-back samples over before it returns */
     bool prioritised; /* fell behind and asked for more priority (more_priority) */
     bool exec_seen;   /* a sample found a process's image replaced: discover now */
+    /* Without subprocesses: a child of the command found running Python while the command
+     * is not (see look_for_python_child), since when, and when to look again. */
+    pid_t py_child;
+    int64_t py_child_since_ns, next_child_look_ns;
 };
 
 static int64_t
@@ -1055,6 +1060,48 @@ more_priority(int before)
         setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); /* old kernel */
 }
 
+/* Without subprocesses only the command itself is sampled, once it is Python. One that runs
+ * Python as its child instead (a wrapper that forks, such as timeout or time; a shell script
+ * that does not exec) would never be: its Python child is looked for, to say so once it has
+ * run for CHILD_GRACE_NS (a launcher may run Python for a moment, then exec it). */
+static void
+look_for_python_child(Sampler *s, int64_t now)
+{
+    if (now < s->next_child_look_ns || (s->py_child && proc_alive(s->py_child)))
+        return;
+    s->next_child_look_ns = now + DISCOVER_NS;
+    pid_t kids[64];
+    size_t nk = proc_children(s->procs[0].pid, kids, 64);
+    for (size_t k = 0; k < nk; k++) {
+        Err e;
+        Target *t = proc_alive(kids[k]) ? target_open(kids[k], s->opt.find, &e) : NULL;
+        if (t) {
+            target_close(t);
+            s->py_child = kids[k];
+            s->py_child_since_ns = now;
+            return;
+        }
+    }
+}
+
+/* The command was never Python itself, but ran it as its child: how to sample that. */
+static int
+python_child_error(const Sampler *s, bool exited, Err *err)
+{
+    pid_t pid = s->procs[0].pid;
+    if (exited)
+        return err_set(err, ERR_NOTPY,
+                       "process %d exited without running Python itself but ran it as its "
+                       "child process %d: add --subprocesses to sample child processes",
+                       (int)pid, (int)s->py_child);
+    char comm[64] = "";
+    proc_thread_comm(pid, pid, comm, sizeof comm);
+    return err_set(err, ERR_NOTPY,
+                   "process %d%s%s%s runs Python as its child process %d, not itself: add "
+                   "--subprocesses to sample child processes",
+                   (int)pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "", (int)s->py_child);
+}
+
 int
 sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
 {
@@ -1128,6 +1175,14 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             next_look = now + LOOK_NS;
         }
         pending = !root->t && !root->gone;
+        if (pending && s->opt.wait_python && !s->opt.subprocesses) {
+            look_for_python_child(s, now);
+            if (s->py_child && now - s->py_child_since_ns >= CHILD_GRACE_NS &&
+                proc_alive(s->py_child)) {
+                rc = python_child_error(s, false, err);
+                goto done;
+            }
+        }
         bool look = pending && now - root->img_since_ns < LOOK_FOR_NS;
         if (now >= next_flush) {
             if (flush(s, err) < 0) {
@@ -1189,6 +1244,8 @@ done:
         if (s->procs[0].unready_since_ns) { /* it ended while its Python could not be read */
             *err = s->procs[0].unready_err;
             rc = -1;
+        } else if (s->py_child) {
+            rc = python_child_error(s, true, err);
         } else {
             rc = err_set(err, ERR_NOTPY, "process %d exited without running Python",
                          (int)s->procs[0].pid);

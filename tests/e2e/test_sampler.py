@@ -419,6 +419,45 @@ def test_python_child_of_a_shell_is_sampled_at_the_rate(python, ferret, tmp_path
     assert weight(st, has("spin")) > 200  # 300 ms at 1 kHz
 
 
+@pytest.mark.parametrize("wrapper", [("env", "FOO=1"), ("nice",), ("nice", "-n", "5"),
+                                     ("/usr/bin/env",), ("env", "nice", "-n", "3", "env", "A=b")],
+                         ids=" ".join)
+def test_wrappers_that_exec_python_are_followed(python, ferret, tmp_path, wrapper):
+    """env and nice exec the command they are given, found on PATH: ferret run follows them
+    into Python (before, they were refused as 'not a Python program')."""
+    (tmp_path / "spin.py").write_text(SPIN)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python3").symlink_to(python)
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    out = tmp_path / "out.txt"
+    r = ferret_run(ferret, "run", "-q", "-f", "collapsed", "-o", str(out), "--", *wrapper,
+                   "python3", str(tmp_path / "spin.py"), env=env)
+    assert r.returncode == 0, r.stderr
+    assert weight(collapsed(out), has("spin")) > 200  # 300 ms at 1 kHz
+
+
+def test_a_wrapper_that_forks_python_needs_subprocesses(python, ferret, tmp_path):
+    """timeout runs its command as its child: without --subprocesses nothing is sampled, which
+    ferret says in one line (at once, or when the command ends first) while the command runs
+    on to its end; with --subprocesses the child is sampled."""
+    spin = "import sys, time\nt = time.time()\nwhile time.time() - t < float(sys.argv[1]): pass\n" \
+           "print('done')\n"
+    (tmp_path / "spin.py").write_text(spin)
+    out = tmp_path / "out.ferret"
+    for secs, words in (("2", ("runs Python as its child process", "(timeout)")),
+                        ("0.6", ("exited without running Python itself but ran it as its",))):
+        r = ferret_run(ferret, "run", "-o", str(out), "--", "timeout", "60", python,
+                       str(tmp_path / "spin.py"), secs)
+        one_line_error(r, *words, "add --subprocesses", code=1)
+        assert r.stdout == "done\n", r.stdout
+        assert not out.exists()
+    r, st = record(ferret, tmp_path, "timeout", "60", python, str(tmp_path / "spin.py"), "0.5",
+                   opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    assert weight(st, lambda f: f[-1].startswith("<module> (")) > 300, st
+
+
 def test_blocking_mode(python, ferret, tmp_path):
     """--blocking pauses the program for every sample, which also lengthens its sleeps (by
     up to a third with the sanitizer build on a loaded machine): the profile must split the
@@ -676,6 +715,10 @@ def test_bad_input(ferret, tmp_path):
     one_line_error(ferret_run(ferret, "run", "--"), "no command", code=2)
     one_line_error(ferret_run(ferret, "run", "--", "no-such-command-xyz"), "not found", code=2)
     one_line_error(ferret_run(ferret, "run", "--", "/bin/true"), "not a Python program")
+    # a wrapper is judged by what it runs
+    one_line_error(ferret_run(ferret, "run", "--", "nice", "-n", "5", "/bin/true"),
+                   "/bin/true is not a Python program")
+    one_line_error(ferret_run(ferret, "run", "--", "env", "FOO=1"), "env is not a Python program")
     for bad in ("0", "-5", "abc", "1e9", ""):
         one_line_error(ferret_run(ferret, "run", "--rate", bad, "--", sys.executable, "-c", "0"),
                        "--rate", code=2)
