@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 volatile sig_atomic_t sample_cli_stop;
 static FfileWriter *stream; /* -o FILE.ferret: written while recording */
 static const char *stream_path; /* its name (borrowed from argv) */
+static struct stat stream_made; /* the regular file it made, or st_ino 0: written in place */
 static char *html_path;     /* the default HTML report (no -o, no -f), once written */
 static bool out_written;    /* -o FILE is complete (sample_cli_summary says so) */
 static volatile sig_atomic_t forward_pid;
@@ -249,6 +251,9 @@ sample_cli_begin(SampleArgs *a, Err *err)
     if (!stream)
         return -1;
     stream_path = a->out_path;
+    /* a device, FIFO or link given as -o is the user's, and is never removed (abort) */
+    if (lstat(stream_path, &stream_made) != 0 || !S_ISREG(stream_made.st_mode))
+        stream_made.st_ino = 0;
     a->sampler.flush = stream_flush;
     return 0;
 }
@@ -256,8 +261,10 @@ sample_cli_begin(SampleArgs *a, Err *err)
 void
 sample_cli_abort(void)
 {
-    if (stream)
-        (void)unlink(stream_path); /* nothing was sampled: it holds only a header */
+    struct stat now; /* nothing was sampled: the file it made holds only a header */
+    if (stream && stream_made.st_ino && lstat(stream_path, &now) == 0 && S_ISREG(now.st_mode) &&
+        now.st_dev == stream_made.st_dev && now.st_ino == stream_made.st_ino)
+        (void)unlink(stream_path);
     ffile_writer_abort(stream);
     stream = NULL;
 }

@@ -756,6 +756,18 @@ def test_bad_input(ferret, tmp_path):
     script.chmod(0o755)
     one_line_error(ferret_run(ferret, "run", "-o", str(tmp_path / "r.ferret"), "--", str(script)),
                    "exited without running Python")
+    # ... but a link or a FIFO given as -o is the user's and stays (it was removed)
+    (tmp_path / "target.ferret").write_bytes(b"")
+    (tmp_path / "link.ferret").symlink_to("target.ferret")
+    os.mkfifo(tmp_path / "fifo.ferret")
+    drain = subprocess.Popen(["cat", str(tmp_path / "fifo.ferret")], stdout=subprocess.DEVNULL)
+    for out in ("link.ferret", "fifo.ferret"):
+        one_line_error(ferret_run(ferret, "run", "-o", str(tmp_path / out), "--", str(script)),
+                       "exited without running Python")
+    drain.wait(timeout=60)
+    assert (tmp_path / "link.ferret").is_symlink() and (tmp_path / "fifo.ferret").is_fifo()
+    for name in ("target.ferret", "link.ferret", "fifo.ferret"):
+        (tmp_path / name).unlink()
     script.unlink()
     one_line_error(ferret_run(ferret, "frobnicate"), "unknown command", code=2)
     assert not list(tmp_path.iterdir())
