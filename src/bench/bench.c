@@ -3,8 +3,12 @@
  * consumer (text table, JSON, history, compare) takes from it, so they all agree. */
 #include "bench/bench.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/buf.h"
+#include "util/escape.h"
 
 static const char *const kind_names[] = {
 #define X(sym, name) name,
@@ -28,6 +32,24 @@ bench_kind_parse(const char *s, BenchKind *out)
         }
     }
     return -1;
+}
+
+void
+bench_shown(const char *name, char out[BENCH_SHOWN_MAX])
+{
+    const unsigned char *p = (const unsigned char *)name;
+    size_t len = strlen(name), at = 0;
+    for (size_t chars = 0; at < len && chars < BENCH_SHOWN_CHARS; chars++) {
+        uint32_t cp;
+        int step = utf8_decode(p + at, len - at, &cp);
+        at += step < 0 ? 1 : (size_t)step;
+    }
+    Buf b;
+    buf_init(&b);
+    esc_text(&b, name, at, 0);
+    /* at most 4 bytes (\xNN) for each of BENCH_SHOWN_CHARS characters, then "..." */
+    snprintf(out, BENCH_SHOWN_MAX, "%s%s", b.data ? b.data : "", at < len ? "..." : "");
+    buf_fini(&b);
 }
 
 int
@@ -71,6 +93,7 @@ bench_fini(Bench *b)
     free(b->group_end);
     free(b->error_detail);
     free(b->profile_blob);
+    free(b->profile_error);
     memset(b, 0, sizeof *b);
 }
 
@@ -122,8 +145,11 @@ bench_end_group(Bench *b)
 int
 bench_units(const Bench *b, double **out, size_t *n, bool *per_process, Err *err)
 {
-    if (b->nvalues == 0)
-        return err_set(err, ERR_USAGE, "benchmark '%s' has no values", b->name);
+    char nm[BENCH_SHOWN_MAX];
+    if (b->nvalues == 0) {
+        bench_shown(b->name, nm);
+        return err_set(err, ERR_USAGE, "benchmark '%s' has no values", nm);
+    }
     bool groups = b->ngroups >= BENCH_MIN_GROUPS && b->ngroups < b->nvalues;
     size_t count = groups ? b->ngroups : b->nvalues;
     double *u = malloc(count * sizeof *u);
@@ -159,8 +185,11 @@ bench_units(const Bench *b, double **out, size_t *n, bool *per_process, Err *err
 int
 bench_summary(const Bench *b, StatsSummary *s, Err *err)
 {
-    if (stats_summarize(b->values, b->nvalues, s, err) < 0)
-        return err_context(err, "benchmark '%s'", b->name);
+    if (stats_summarize(b->values, b->nvalues, s, err) < 0) {
+        char nm[BENCH_SHOWN_MAX];
+        bench_shown(b->name, nm);
+        return err_context(err, "benchmark '%s'", nm);
+    }
     double *u;
     size_t n;
     bool per_process;
@@ -183,7 +212,10 @@ bench_compare(const Bench *base, const Bench *b, StatsRatio *r, Err *err)
     if (bench_units(base, &ua, &na, NULL, err) < 0 || bench_units(b, &ub, &nb, NULL, err) < 0)
         goto done;
     if (stats_ratio(ua, na, ub, nb, r, err) < 0) {
-        err_context(err, "comparing '%s' with '%s'", b->name, base->name);
+        char shown_b[BENCH_SHOWN_MAX], shown_base[BENCH_SHOWN_MAX];
+        bench_shown(b->name, shown_b);
+        bench_shown(base->name, shown_base);
+        err_context(err, "comparing '%s' with '%s'", shown_b, shown_base);
         goto done;
     }
     rc = 0;

@@ -44,6 +44,7 @@ typedef struct {
     char *error_detail;   /* a traceback or the command's stderr when it failed; owned */
     void *profile_blob;   /* --profile: the .ferret bytes of its sampled profile, owned */
     size_t profile_len;
+    char *profile_error; /* why a stored profile could not be decoded (owned), else NULL */
 } Bench;
 
 const char *bench_kind_name(BenchKind k);
@@ -59,6 +60,12 @@ int bench_begin_group(Bench *b, Err *err);
 int bench_add_value(Bench *b, double seconds, Err *err);
 /* Drops an empty last group (a process that produced no value). */
 void bench_end_group(Bench *b);
+/* A benchmark's name (or any user string) for one line of terminal text, as every message
+ * and warning shows it: controls and invalid UTF-8 as \xNN (esc_text), cut after
+ * BENCH_SHOWN_CHARS characters with "...". */
+#define BENCH_SHOWN_CHARS 60
+#define BENCH_SHOWN_MAX (4 * BENCH_SHOWN_CHARS + 4)
+void bench_shown(const char *name, char out[BENCH_SHOWN_MAX]);
 /* Sets a string field (replacing it). */
 int bench_set_str(char **field, const char *s, Err *err);
 

@@ -122,6 +122,20 @@ make_parent(const char *path, Err *err)
     return rc;
 }
 
+/* (Re)opens h->db with SQLite's open flags; returns SQLite's code. */
+static int
+reopen(History *h, int flags)
+{
+    sqlite3_close(h->db);
+    h->db = NULL;
+    int rc = sqlite3_open_v2(h->path, &h->db, flags, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(h->db, HISTORY_BUSY_MS);
+        sqlite3_extended_result_codes(h->db, 1);
+    }
+    return rc;
+}
+
 int
 history_open(const char *path, bool create, History **out, Err *err)
 {
@@ -142,26 +156,38 @@ history_open(const char *path, bool create, History **out, Err *err)
         history_close(h);
         return err_context(err, "history %s", path);
     }
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(path, &h->db, flags, NULL);
-    if (rc == SQLITE_CANTOPEN && exists && create) { /* read-only file: reading still works */
-        sqlite3_close(h->db);
-        h->db = NULL;
-        rc = sqlite3_open_v2(path, &h->db, SQLITE_OPEN_READONLY, NULL);
-    }
+    /* a reader never writes: not even the tables of a new history into an empty file */
+    int rc = reopen(h, create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+    if (rc == SQLITE_CANTOPEN && exists && create) /* read-only file: reading still works */
+        rc = reopen(h, SQLITE_OPEN_READONLY);
     if (rc != SQLITE_OK) {
         db_fail(h, rc, err, "opening");
         history_close(h);
         return -1;
     }
-    sqlite3_busy_timeout(h->db, HISTORY_BUSY_MS);
-    sqlite3_extended_result_codes(h->db, 1);
     long long app = 0, ver = 0, tables = 0;
-    if (pragma_int(h, "PRAGMA application_id", &app, err) < 0 ||
-        pragma_int(h, "PRAGMA user_version", &ver, err) < 0 ||
+    int got = pragma_int(h, "PRAGMA application_id", &app, err);
+    if (got < 0 && !create && sqlite3_extended_errcode(h->db) == SQLITE_READONLY_ROLLBACK) {
+        /* a writer was killed while storing a run: its hot journal must be rolled back
+         * before anyone reads, and that takes write access. It restores the history as it
+         * was before that run; nothing else is written */
+        rc = reopen(h, SQLITE_OPEN_READWRITE);
+        if (rc != SQLITE_OK) {
+            db_fail(h, rc, err, "rolling back a run that was interrupted while being stored");
+            goto fail;
+        }
+        got = pragma_int(h, "PRAGMA application_id", &app, err);
+    }
+    if (got < 0)
+        goto fail;
+    if (pragma_int(h, "PRAGMA user_version", &ver, err) < 0 ||
         pragma_int(h, "SELECT count(*) FROM sqlite_master", &tables, err) < 0)
         goto fail;
-    if (tables == 0 && app == 0) {
+    if (tables == 0 && app == 0 && !create) {
+        err_set(err, ERR_USAGE,
+                "no history in %s (it is empty; `ferret bench --db %s` records one)", path, path);
+        goto fail;
+    } else if (tables == 0 && app == 0) {
         /* a new (empty) database: make it ours */
         if (exec_sql(h, "BEGIN IMMEDIATE", "creating the tables", err) < 0)
             goto fail;
@@ -379,10 +405,13 @@ read_entry(History *h, sqlite3_stmt *st, HistoryEntry *e, Err *err)
     long long loops = sqlite3_column_int64(st, 11);
     e->bench.loops = loops > 0 ? (uint64_t)loops : 1;
     const char *runs = col_text(st, 12);
-    if (!runs || results_parse_runs(runs, strlen(runs), &e->bench, err) < 0 ||
-        e->bench.nvalues == 0)
-        return err_set(err, ERR_FORMAT, "history %s: run %lld: '%s' has unreadable values",
-                       h->path, (long long)e->run_id, e->bench.name);
+    char nm[BENCH_SHOWN_MAX];
+    bench_shown(e->bench.name, nm);
+    if (runs && results_parse_runs(runs, strlen(runs), &e->bench, err) < 0)
+        return err_context(err, "history %s: run %lld: '%s'", h->path, (long long)e->run_id, nm);
+    if (!runs || e->bench.nvalues == 0)
+        return err_set(err, ERR_FORMAT, "history %s: run %lld: '%s' has no values", h->path,
+                       (long long)e->run_id, nm);
     int plen = sqlite3_column_bytes(st, 13);
     const void *blob = sqlite3_column_blob(st, 13);
     if (blob && plen > 0) {
@@ -463,9 +492,11 @@ history_get(History *h, const char *name, size_t back, HistoryEntry *out, Err *e
         return -1;
     if (n < back + 1) {
         history_entries_free(v, n);
+        char nm[BENCH_SHOWN_MAX];
+        bench_shown(name, nm);
         if (n == 0)
-            return err_set(err, ERR_USAGE, "history %s: no benchmark named '%s'", h->path, name);
-        return err_set(err, ERR_USAGE, "history %s: '%s' has only %zu run%s", h->path, name, n,
+            return err_set(err, ERR_USAGE, "history %s: no benchmark named '%s'", h->path, nm);
+        return err_set(err, ERR_USAGE, "history %s: '%s' has only %zu run%s", h->path, nm, n,
                        n == 1 ? "" : "s");
     }
     *out = v[0];

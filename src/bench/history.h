@@ -20,7 +20,8 @@ typedef struct History History;
 
 /* Opens (with create, also creates it and its directory) and checks the database: that it
  * is SQLite, a ferret history of a known schema, and passes a quick integrity check.
- * Returns 0, or -1 with *err set. */
+ * Without create it is opened read-only and never changed: a missing or empty file, or one
+ * that is not a ferret history, is an error. Returns 0, or -1 with *err set. */
 int history_open(const char *path, bool create, History **out, Err *err);
 void history_close(History *h); /* NULL is a no-op */
 /* Takes and releases the write lock: fails now, before a long run, if the database is

@@ -61,7 +61,30 @@ results_fmt_time(char *out, size_t n, double s)
         u++;
     double v = s / units[u].scale;
     int decimals = fabs(v) >= 100 ? 1 : fabs(v) >= 10 ? 2 : 3;
-    snprintf(out, n, "%.*f %s", decimals, v, units[u].unit);
+    if (!isfinite(s))
+        snprintf(out, n, "?");
+    else if (fabs(s) >= 1e5) /* a day and more: no run of digits */
+        snprintf(out, n, "%.4g s", s);
+    else
+        snprintf(out, n, "%.*f %s", decimals, v, units[u].unit);
+}
+
+void
+results_fmt_ratio(char *out, size_t n, double x)
+{
+    if (x >= 1e-3 && x < 1e4)
+        snprintf(out, n, "%.3fx", x);
+    else /* orders of magnitude apart: 4 significant digits, not 0.000x or 20 digits */
+        snprintf(out, n, "%.4gx", x);
+}
+
+void
+results_fmt_interval(char *out, size_t n, const StatsRatio *q)
+{
+    if (q->level >= STATS_LEVEL)
+        snprintf(out, n, "95%% CI");
+    else /* floor: never claim more than the interval covers */
+        snprintf(out, n, "%.0f%% interval", floor(q->level * 100 + 1e-9));
 }
 
 void
@@ -74,17 +97,37 @@ results_describe_ratio(Buf *out, const char *base, const char *b, const StatsRat
     esc_text(&ea, base, strlen(base), 0);
     esc_text(&eb, b, strlen(b), 0);
     const char *sa = ea.data ? ea.data : "", *sb = eb.data ? eb.data : "";
+    const char *unit = per_process ? "processes" : "values";
+    char r[32], inv[32], lo[32], hi[32], what[32], pct[32];
+    results_fmt_ratio(r, sizeof r, q->ratio);
+    results_fmt_ratio(inv, sizeof inv, 1 / q->ratio);
+    results_fmt_ratio(lo, sizeof lo, q->lo);
+    results_fmt_ratio(hi, sizeof hi, q->hi);
+    snprintf(pct, sizeof pct, q->ratio < 1e4 ? "%.1f" : "%.4g", (q->ratio - 1) * 100);
     if (q->ratio >= 1)
-        buf_printf(out, "'%s' is %.1f%% slower than '%s' (%.3fx the time", sb,
-                   (q->ratio - 1) * 100, sa, q->ratio);
+        buf_printf(out, "'%s' is %s%% slower than '%s' (%s the time", sb, pct, sa, r);
     else
-        buf_printf(out, "'%s' is %.3fx faster than '%s' (%.1f%% less time", sb, 1 / q->ratio, sa,
+        buf_printf(out, "'%s' is %s faster than '%s' (%.1f%% less time", sb, inv, sa,
                    (1 - q->ratio) * 100);
-    buf_printf(out, "; 95%% CI %.3fx to %.3fx); ", q->lo, q->hi);
-    buf_printf(out, "%s: p = %.2g (Mann-Whitney U, %s, %zu vs %zu %s)",
+    results_fmt_interval(what, sizeof what, q);
+    buf_printf(out, "; %s %s to %s", what, lo, hi);
+    if (q->level < STATS_LEVEL)
+        buf_printf(out, ", the range of all the ratios: too few %s for a 95%% interval", unit);
+    buf_printf(out, "); %s: p = %.2g (Mann-Whitney U, %s, %zu vs %zu %s)",
                q->significant ? "significant" : "not significant", q->p,
                q->method == STATS_MWU_EXACT ? "exact" : "normal approximation", na, nb,
                per_process ? "process medians" : "values");
+    /* the interval and the test agree at 95%; below, say why they may not */
+    bool excludes = q->lo > 1 || q->hi < 1;
+    if (!q->significant && q->method == STATS_MWU_EXACT && q->p_min >= 1 - STATS_LEVEL)
+        buf_printf(out,
+                   "; %zu vs %zu %s can never give p < 0.05 (at best p = %.2g): measure "
+                   "more to tell",
+                   na, nb, unit, q->p_min);
+    else if (excludes != q->significant)
+        buf_printf(out, "; the interval %s 1 although the test %s: too few %s to tell",
+                   excludes ? "excludes" : "includes",
+                   q->significant ? "rejects" : "does not reject", unit);
     buf_fini(&ea);
     buf_fini(&eb);
 }
@@ -114,25 +157,32 @@ static bool
 bench_warning(const Bench *b, const StatsSummary *s, size_t idx, char *out, size_t n)
 {
     size_t k = 0;
+    char nm[BENCH_SHOWN_MAX];
+    bench_shown(b->name, nm);
     double rel = s->mean > 0 ? s->stdev / s->mean : 0;
     if (rel > 0.10) {
         if (idx == k++)
-            return snprintf(out, n, "'%s' is unstable: the standard deviation is %.0f%% of the "
-                                    "mean; close other programs or give it more time (--budget)",
-                            b->name, rel * 100), true;
+            return snprintf(out, n,
+                            "'%s' is unstable: the standard deviation is %.0f%% of the "
+                            "mean; close other programs or give it more time (--budget)",
+                            nm, rel * 100),
+                   true;
     }
     size_t outl = s->outliers_low + s->outliers_high;
     if (s->n >= 10 && outl * 10 > s->n) {
         if (idx == k++)
-            return snprintf(out, n, "'%s': %zu of %zu values are outliers (beyond 1.5 IQR)",
-                            b->name, outl, s->n), true;
+            return snprintf(out, n, "'%s': %zu of %zu values are outliers (beyond 1.5 IQR)", nm,
+                            outl, s->n),
+                   true;
     }
     if (s->ci_level < STATS_LEVEL) {
         if (idx == k++)
-            return snprintf(out, n, "'%s': too few %s for a 95%% interval of the median "
-                                    "(the min-max range shown covers %.0f%%)",
-                            b->name, b->ngroups >= BENCH_MIN_GROUPS ? "processes" : "values",
-                            s->ci_level * 100), true;
+            return snprintf(out, n,
+                            "'%s': too few %s for a 95%% interval of the median "
+                            "(the min-max range shown covers %.0f%%)",
+                            nm, b->ngroups >= BENCH_MIN_GROUPS ? "processes" : "values",
+                            s->ci_level * 100),
+                   true;
     }
     return false;
 }
@@ -392,7 +442,7 @@ results_json(const BenchRun *r, Buf *o, Err *err)
         json_num(o, q.lo);
         buf_puts(o, ", ");
         json_num(o, q.hi);
-        buf_puts(o, "], \"p_value\": ");
+        buf_printf(o, "], \"ratio_ci_level\": %.4f, \"p_value\": ", q.level);
         json_num(o, q.p);
         buf_printf(o, ", \"significant\": %s, \"test\": \"mann-whitney-u-%s\"}",
                    q.significant ? "true" : "false",
@@ -402,18 +452,17 @@ results_json(const BenchRun *r, Buf *o, Err *err)
     return buf_failed(o) ? err_set(err, ERR_NOMEM, "out of memory") : 0;
 }
 
-/* Markdown table cells: escape the pipe and keep code in backticks readable. */
-static void
-md_cell(Buf *o, const char *s)
+void
+results_md_cell(Buf *o, const char *s)
 {
     Buf t;
     buf_init(&t);
     esc_html(&t, s, strlen(s));
     for (const char *p = t.data ? t.data : ""; *p; p++) {
-        if (*p == '|')
-            buf_puts(o, "\\|");
-        else if (*p == '\n')
-            buf_puts(o, " ");
+        if (*p == '\n')
+            buf_putc(o, ' ');
+        else if (strchr("\\|`*_[]~", *p))
+            buf_printf(o, "\\%c", *p);
         else
             buf_putc(o, *p);
     }
@@ -437,7 +486,7 @@ results_markdown(const BenchRun *r, Buf *o, Err *err)
         results_fmt_time(mad, sizeof mad, s.mad);
         results_fmt_time(mn, sizeof mn, s.min);
         buf_puts(o, "| ");
-        md_cell(o, b->name);
+        results_md_cell(o, b->name);
         buf_printf(o, " | %s | %s – %s | %s | %s | %zu | ", med, lo, hi, mad, mn, b->nvalues);
         if (i == 0) {
             buf_puts(o, "baseline");
@@ -445,8 +494,16 @@ results_markdown(const BenchRun *r, Buf *o, Err *err)
             StatsRatio q;
             if (bench_compare(&r->benches[0], b, &q, err) < 0)
                 return -1;
-            buf_printf(o, "%s%.3fx (%.3fx – %.3fx)%s", q.significant ? "**" : "", q.ratio, q.lo,
-                       q.hi, q.significant ? "**" : ", not significant");
+            char ratio_x[32], lo_x[32], hi_x[32];
+            results_fmt_ratio(ratio_x, sizeof ratio_x, q.ratio);
+            results_fmt_ratio(lo_x, sizeof lo_x, q.lo);
+            results_fmt_ratio(hi_x, sizeof hi_x, q.hi);
+            buf_printf(o, "%s%s (%s – %s", q.significant ? "**" : "", ratio_x, lo_x, hi_x);
+            char what[32];
+            results_fmt_interval(what, sizeof what, &q);
+            if (q.level < STATS_LEVEL)
+                buf_printf(o, ", %s", what);
+            buf_printf(o, ")%s", q.significant ? "**" : ", not significant");
         }
         buf_puts(o, " |\n");
     }
@@ -470,7 +527,7 @@ results_csv(const BenchRun *r, Buf *o, Err *err)
 {
     buf_puts(o, "name,kind,n,loops,median,mean,stdev,mad,min,max,p5,p25,p75,p95,median_ci95_low,"
                 "median_ci95_high,ratio_vs_first,ratio_ci95_low,ratio_ci95_high,p_value,"
-                "significant\n");
+                "significant,ratio_ci_level\n");
     for (size_t i = 0; i < r->n; i++) {
         const Bench *b = &r->benches[i];
         StatsSummary s;
@@ -484,13 +541,13 @@ results_csv(const BenchRun *r, Buf *o, Err *err)
         for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
             buf_printf(o, ",%.9g", v[k]);
         if (i == 0) {
-            buf_puts(o, ",1,1,1,,\n");
+            buf_puts(o, ",1,1,1,,,\n");
         } else {
             StatsRatio q;
             if (bench_compare(&r->benches[0], b, &q, err) < 0)
                 return -1;
-            buf_printf(o, ",%.6g,%.6g,%.6g,%.3g,%s\n", q.ratio, q.lo, q.hi, q.p,
-                       q.significant ? "true" : "false");
+            buf_printf(o, ",%.6g,%.6g,%.6g,%.3g,%s,%.4f\n", q.ratio, q.lo, q.hi, q.p,
+                       q.significant ? "true" : "false", q.level);
         }
     }
     return buf_failed(o) ? err_set(err, ERR_NOMEM, "out of memory") : 0;
@@ -503,20 +560,23 @@ copy_str(const JsonVal *obj, const char *key, char **dst, Err *err)
     return v ? bench_set_str(dst, v->str, err) : 0;
 }
 
-/* One process's values: an array of positive finite numbers. */
+/* One process's values: an array of positive finite numbers. Errors do not name the
+ * benchmark: the caller does. */
 static int
 add_group(Bench *b, const JsonVal *arr, Err *err)
 {
     if (!arr || arr->type != JSON_ARR)
-        return err_set(err, ERR_FORMAT, "benchmark '%s': values must be arrays of numbers",
-                       b->name);
+        return err_set(err, ERR_FORMAT, "values must be arrays of numbers");
     if (bench_begin_group(b, err) < 0)
         return -1;
     for (size_t k = 0; k < arr->len; k++) {
         const JsonVal *v = &arr->items[k];
         if (v->type != JSON_NUM || !(v->num > 0) || !isfinite(v->num))
-            return err_set(err, ERR_FORMAT, "benchmark '%s': value %zu is not a positive time",
-                           b->name, k + 1);
+            return err_set(err, ERR_FORMAT, "value %zu is not a positive time", k + 1);
+        if (v->num < RESULTS_MIN_S || v->num > RESULTS_MAX_S)
+            return err_set(err, ERR_FORMAT,
+                           "value %zu (%g s) is not a plausible time (ferret reads %g s to %g s)",
+                           k + 1, v->num, RESULTS_MIN_S, RESULTS_MAX_S);
         if (bench_add_value(b, v->num, err) < 0)
             return -1;
     }
@@ -528,7 +588,7 @@ static int
 parse_runs_value(const JsonVal *runs, Bench *b, Err *err)
 {
     if (runs->type != JSON_ARR)
-        return err_set(err, ERR_FORMAT, "benchmark '%s': \"runs\" is not an array", b->name);
+        return err_set(err, ERR_FORMAT, "\"runs\" is not an array");
     for (size_t g = 0; g < runs->len; g++)
         if (add_group(b, &runs->items[g], err) < 0)
             return -1;
@@ -552,11 +612,14 @@ parse_bench(const JsonVal *o, Bench *b, Err *err)
     const JsonVal *name = jsonread_get_type(o, "name", JSON_STR);
     if (!name || name->len == 0 || memchr(name->str, 0, name->len))
         return err_set(err, ERR_FORMAT, "a benchmark has no name");
+    char nm[BENCH_SHOWN_MAX], kn[BENCH_SHOWN_MAX];
+    bench_shown(name->str, nm);
     const JsonVal *kind = jsonread_get_type(o, "kind", JSON_STR);
     BenchKind k = BENCH_STMT;
-    if (kind && bench_kind_parse(kind->str, &k) < 0)
-        return err_set(err, ERR_FORMAT, "benchmark '%s': unknown kind '%s'", name->str,
-                       kind->str);
+    if (kind && bench_kind_parse(kind->str, &k) < 0) {
+        bench_shown(kind->str, kn);
+        return err_set(err, ERR_FORMAT, "benchmark '%s': unknown kind '%s'", nm, kn);
+    }
     const JsonVal *code = jsonread_get_type(o, "code", JSON_STR);
     if (bench_init(b, k, name->str, code ? code->str : name->str, NULL, NULL, NULL, err) < 0)
         return -1;
@@ -569,20 +632,18 @@ parse_bench(const JsonVal *o, Bench *b, Err *err)
         b->loops = (uint64_t)loops->num;
     const JsonVal *runs = jsonread_get(o, "runs");
     const JsonVal *values = jsonread_get(o, "values");
-    if (runs) {
-        if (parse_runs_value(runs, b, err) < 0)
-            return -1;
-    } else if (add_group(b, values, err) < 0) {
-        return -1;
-    }
+    if (runs ? parse_runs_value(runs, b, err) < 0 : add_group(b, values, err) < 0)
+        return err_context(err, "benchmark '%s'", nm);
     if (b->nvalues == 0)
-        return err_set(err, ERR_FORMAT, "benchmark '%s' has no values", b->name);
+        return err_set(err, ERR_FORMAT, "benchmark '%s' has no values", nm);
     const JsonVal *prof = jsonread_get_type(o, "profile_ferret", JSON_STR);
     if (prof && prof->len) {
         uint8_t *bytes;
         size_t n;
-        if (base64_decode(prof->str, prof->len, &bytes, &n, err) < 0)
-            return err_context(err, "benchmark '%s': \"profile_ferret\"", b->name);
+        /* only the explanation needs it: the values and the verdict stand without it */
+        Err perr;
+        if (base64_decode(prof->str, prof->len, &bytes, &n, &perr) < 0)
+            return bench_set_str(&b->profile_error, perr.msg, err);
         b->profile_blob = bytes;
         b->profile_len = n;
     }
@@ -620,7 +681,9 @@ results_parse_json(const char *text, size_t len, BenchRun *out, Err *err)
             goto done;
         }
         if (results_find(out, b.name)) {
-            err_set(err, ERR_FORMAT, "benchmark '%s' appears twice", b.name);
+            char nm[BENCH_SHOWN_MAX];
+            bench_shown(b.name, nm);
+            err_set(err, ERR_FORMAT, "benchmark '%s' appears twice", nm);
             bench_fini(&b);
             goto done;
         }

@@ -13,6 +13,11 @@
 #include "util/err.h"
 
 #define RESULTS_SCHEMA 1
+/* The times a result file or the history may hold, in seconds per iteration: a Python
+ * iteration takes nanoseconds at the least, and --timeout caps a value at 1e8 s. Beyond
+ * these, ratios overflow (1e300 / 1e-300) and tables fill with digits. */
+#define RESULTS_MIN_S 1e-12
+#define RESULTS_MAX_S 1e9
 
 typedef struct {
     BenchEnv env;
@@ -30,8 +35,13 @@ Bench *results_find(const BenchRun *r, const char *name);
 
 /* "12.35 ms", "98.1 µs": 4 significant digits and a unit that keeps the number >= 1. */
 void results_fmt_time(char *out, size_t n, double seconds);
+/* A ratio: "1.312x"; "2.5e+06x" when it is orders of magnitude from 1. */
+void results_fmt_ratio(char *out, size_t n, double x);
+/* What the ratio's interval is: "95% CI", or "90% interval" when q->level is lower. */
+void results_fmt_interval(char *out, size_t n, const StatsRatio *q);
 /* One comparison in words: "'b' is 31.2% slower than 'a' (1.312x; 95% CI 1.30x to 1.32x);
- * significant: p = 4.1e-05 (Mann-Whitney U over 10 vs 10 process medians)". */
+ * significant: p = 4.1e-05 (Mann-Whitney U over 10 vs 10 process medians)"; with too few
+ * observations for a 95% interval, its real level and why the test cannot decide. */
 void results_describe_ratio(Buf *out, const char *base, const char *b, const StatsRatio *q,
                             size_t na, size_t nb, bool per_process);
 
@@ -42,10 +52,15 @@ int results_text(const BenchRun *r, Buf *out, Err *err);
 bool results_warning(const BenchRun *r, size_t idx, char *out, size_t n);
 int results_json(const BenchRun *r, Buf *out, Err *err);
 int results_markdown(const BenchRun *r, Buf *out, Err *err);
+/* s as the text of one Markdown table cell, shown as written: HTML-escaped, newlines as
+ * spaces, and | \ ` * _ [ ] ~ backslash-escaped, so it can neither split the row nor turn
+ * into markup. */
+void results_md_cell(Buf *out, const char *s);
 int results_csv(const BenchRun *r, Buf *out, Err *err);
 
 /* Reads a result file's bytes (JSON written by results_json). Values are re-checked: each
- * must be a positive finite number. Returns 0, or -1 with *err set (ERR_FORMAT). */
+ * must be a number from RESULTS_MIN_S to RESULTS_MAX_S. Returns 0, or -1 with *err set
+ * (ERR_FORMAT). */
 int results_parse_json(const char *text, size_t len, BenchRun *out, Err *err);
 /* Reads a JSON array of arrays of seconds ([[v, ...], ...], one per process) into b. */
 int results_parse_runs(const char *text, size_t len, Bench *b, Err *err);

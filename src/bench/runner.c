@@ -58,6 +58,8 @@ driver_error(Bench *b, DriverReply *r, Err *err)
     else if (strcmp(where, "import") == 0)
         rc = err_set(err, ERR_TARGET, "benchmark '%s': importing %s failed: %s", shown(b->name),
                      b->file ? b->file : "the file", what);
+    else if (strcmp(where, "function") == 0) /* a function ferret bench cannot time */
+        rc = err_set(err, ERR_USAGE, "benchmark '%s': %s", shown(b->name), what);
     else if (strcmp(where, "call") == 0)
         rc = err_set(err, ERR_TARGET, "benchmark '%s': %s() raised %s", shown(b->name), b->code,
                      what);

@@ -447,12 +447,17 @@ stats_ratio(const double *a, size_t na, const double *b, size_t nb, StatsRatio *
      * With m = #{differences <= d}, U = nn - m (away from ties), so the accepted m form a
      * range [m_lo, m_hi] and the interval is [D(m_lo), D(m_hi + 1)]. */
     double alpha = 1 - STATS_LEVEL;
+    /* C(na + nb, na) arrangements, equally likely under the null; U = 0 is one of them */
+    double arrangements = 1;
+    for (size_t i = 1; i <= na; i++)
+        arrangements = arrangements * (double)(nb + i) / (double)i;
+    int64_t *c = NULL;
+    double total = 0;
     size_t m_lo, m_hi;
     if (mw.method == STATS_MWU_EXACT) {
-        int64_t *c;
         if (mwu_exact_counts(na, nb, &c, err) < 0)
             goto done;
-        double total = 0, cum = 0;
+        double cum = 0;
         for (size_t u = 0; u <= nn; u++)
             total += (double)c[u];
         size_t ustar = 0; /* smallest u with P(U <= u) >= alpha / 2 */
@@ -463,7 +468,6 @@ stats_ratio(const double *a, size_t na, const double *b, size_t nb, StatsRatio *
                 break;
             }
         }
-        free(c);
         m_lo = ustar;
         m_hi = nn - ustar;
     } else {
@@ -475,8 +479,21 @@ stats_ratio(const double *a, size_t na, const double *b, size_t nb, StatsRatio *
         m_lo = lo < 0 ? 0 : (size_t)lo;
         m_hi = hi > (double)nn ? nn : (size_t)hi;
     }
+    /* m_lo = 0: no shift at all is rejected at these sizes (the interval at STATS_LEVEL is
+     * unbounded); the range of the differences is shown instead, with its own coverage */
     size_t k_lo = m_lo < 1 ? 1 : m_lo;
     size_t k_hi = m_hi + 1 > nn ? nn : m_hi + 1;
+    /* [D(k), D(nn + 1 - k)] covers the true shift with probability 1 - 2 P(U <= k - 1) */
+    if (c) {
+        double below = 0;
+        for (size_t u = 0; u < k_lo; u++)
+            below += (double)c[u];
+        out->level = 1 - 2 * below / total;
+        free(c);
+    } else {
+        out->level = m_lo < 1 ? 1 - 2 / arrangements : STATS_LEVEL;
+    }
+    out->p_min = fmin(1.0, 2 / arrangements);
     out->ratio = exp(est);
     out->lo = exp(kth_diff(la, na, lb, nb, k_lo));
     out->hi = exp(kth_diff(la, na, lb, nb, k_hi));

@@ -74,16 +74,25 @@ int stats_mann_whitney_method(const double *a, size_t na, const double *b, size_
                               StatsMwuMethod method, StatsMwu *out, Err *err);
 
 typedef struct {
-    double ratio;          /* b relative to a: median of all pairwise ratios b_j / a_i */
-    double lo, hi;         /* its STATS_LEVEL interval (inverted Mann-Whitney test on logs) */
-    double p;              /* two-sided Mann-Whitney p-value of a against b */
-    bool significant;      /* p < 1 - STATS_LEVEL */
+    double ratio;  /* b relative to a: median of all pairwise ratios b_j / a_i */
+    double lo, hi; /* its STATS_LEVEL interval (inverted Mann-Whitney test on logs) */
+    /* the coverage of [lo, hi] for a shift of continuous distributions: exact with the exact
+     * method, STATS_LEVEL with the normal approximation. Below STATS_LEVEL only when the
+     * samples are too small for any interval at that level (2 vs 2 to 3 vs 3 and the
+     * like); [lo, hi] is then the range of all pairwise ratios, which covers
+     * 1 - 2 / C(na + nb, na) (3 vs 3: 90%) */
+    double level;
+    double p;         /* two-sided Mann-Whitney p-value of a against b */
+    double p_min;     /* the smallest p the exact test can give at these sizes, 2 / C(na + nb,
+                       * na): at or above 1 - STATS_LEVEL no difference can be significant */
+    bool significant; /* p < 1 - STATS_LEVEL */
     StatsMwuMethod method;
 } StatsRatio;
 
 /* Compares two samples of positive values (times): the Hodges-Lehmann estimate of the ratio
  * b/a (exp of the median pairwise difference of logs), the interval of pairwise differences
- * whose exclusion the Mann-Whitney test would reject at STATS_LEVEL, and the test itself.
+ * whose exclusion the Mann-Whitney test would reject at STATS_LEVEL (or, when no shift can
+ * be rejected at these sizes, the range of all of them, with its lower level), and the test.
  * Returns 0, or -1 with *err set (ERR_USAGE if a value is not positive and finite, ERR_NOMEM). */
 int stats_ratio(const double *a, size_t na, const double *b, size_t nb, StatsRatio *out,
                 Err *err);

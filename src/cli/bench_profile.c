@@ -133,11 +133,13 @@ int
 bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Buf *empty, Err *err)
 {
     for (size_t i = 0; i < n && i < bp->n; i++) {
+        char nm[BENCH_SHOWN_MAX];
+        bench_shown(benches[i].name, nm);
         if (!bp->profiles[i] || profile_nsamples(bp->profiles[i]) == 0) {
             if (empty) {
                 if (empty->len)
                     buf_puts(empty, ", ");
-                buf_printf(empty, "'%s'", benches[i].name);
+                buf_printf(empty, "'%s'", nm);
             }
             continue;
         }
@@ -151,7 +153,7 @@ bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Buf *empty, E
             rc = err_set(err, ERR_NOMEM, "out of memory");
         if (rc < 0) {
             free(data);
-            return err_context(err, "--profile: encoding the profile of '%s'", benches[i].name);
+            return err_context(err, "--profile: encoding the profile of '%s'", nm);
         }
         free(benches[i].profile_blob);
         benches[i].profile_blob = data;
@@ -183,6 +185,9 @@ cmp_explained(const void *x, const void *y)
 int
 bench_profile_explain(const Bench *a, const Bench *b, size_t top, Buf *out, Err *err)
 {
+    if (a->profile_error || b->profile_error)
+        return err_set(err, ERR_FORMAT, "profile of %s: %s", a->profile_error ? "A" : "B",
+                       a->profile_error ? a->profile_error : b->profile_error);
     if (!a->profile_blob || !b->profile_blob || !a->profile_len || !b->profile_len)
         return 0;
     StatsSummary sa, sb;
@@ -256,7 +261,5 @@ done:
         diff_fini(&d);
     profile_free(pa);
     profile_free(pb);
-    if (rc < 0)
-        err_context(err, "explaining the difference with the stored profiles");
     return rc;
 }

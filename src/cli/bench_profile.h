@@ -33,5 +33,5 @@ int bench_profiler_hook(void *ctx, size_t bench, int pid, Err *err);
 int bench_profiler_finish(BenchProfiler *bp, Bench *benches, size_t n, Buf *empty, Err *err);
 /* Explains the difference between a and b by function, when both carry profiles: appends
  * up to `top` lines to out. Returns 0 (also when there is nothing to say), -1 with *err set
- * when a stored profile cannot be read. */
+ * ("profile of B: ...") and nothing appended when a stored profile cannot be read. */
 int bench_profile_explain(const Bench *a, const Bench *b, size_t top, Buf *out, Err *err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench/history.h"
@@ -27,13 +28,13 @@ static const char usage_text[] =
     "Several benchmarks are measured interleaved and compared with the first.\n"
     "\n"
     "what to run:\n"
-    "  -s, --setup CODE      setup run once per process before the statements (repeatable)\n"
+    "  -s, --setup CODE      setup, run untimed before each timed loop (repeatable)\n"
     "      --python PY       interpreter (default python3; repeat to compare interpreters)\n"
     "  -n, --name NAME       names for the benchmarks, in order (repeatable)\n"
     "  -c, --cmd COMMAND     benchmark a command (repeatable); run with /bin/sh -c\n"
     "  -N, --no-shell        run commands directly, split on blanks (no quoting)\n"
     "  -i, --ignore-failure  time commands even when they exit non-zero\n"
-    "      --gc              keep Python's garbage collector on while timing (timeit turns it off)\n"
+    "      --gc              keep the garbage collector on while timing (timeit turns it off)\n"
     "      --profile         also sample where each benchmark spends its time (from outside,\n"
     "                        250 Hz; commands: the Python they run); stored with the result\n"
     "                        for `ferret compare`\n"
@@ -158,6 +159,47 @@ is_py_file(const char *s)
     return n > 3 && strcmp(s + n - 3, ".py") == 0 && !strchr(s, '\n');
 }
 
+/* Python reads the statements and setups as UTF-8: refuses (ERR_USAGE) code that is not,
+ * naming which part it is, before any Python starts. */
+static int
+check_utf8(const char *what, const char *code, Err *err)
+{
+    size_t n = strlen(code);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int len = utf8_decode((const unsigned char *)code + i, n - i, &cp);
+        if (len < 0) {
+            Buf b;
+            buf_init(&b);
+            esc_text(&b, code, n > 60 ? 60 : n, 0);
+            err_set(err, ERR_USAGE, "bench: the %s '%s%s' is not valid UTF-8 (byte %zu)", what,
+                    b.data ? b.data : "", n > 60 ? "..." : "", i + 1);
+            buf_fini(&b);
+            return -1;
+        }
+        i += (size_t)len;
+    }
+    return 0;
+}
+
+/* A FILE.py must be a regular file: each process imports it again (a FIFO could be read
+ * once, then every later import would wait for a writer). */
+static int
+check_file(const char *path, Err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_sys(err, errno, "cannot open %s", path);
+    if (S_ISDIR(st.st_mode))
+        return err_set(err, ERR_USAGE, "bench: %s is a directory, not a file of bench_* functions",
+                       path);
+    if (!S_ISREG(st.st_mode))
+        return err_set(err, ERR_USAGE,
+                       "bench: %s is not a regular file (each benchmark process imports it again)",
+                       path);
+    return 0;
+}
+
 /* Builds the benchmark list: statements and files for each interpreter, then commands. */
 static int
 build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, BenchRun *run,
@@ -168,12 +210,13 @@ build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, Ben
     const char *const *pys = a->npython ? (const char *const *)a->pythons : default_py;
     size_t npy = a->npython ? a->npython : 1;
     int rc = -1;
-    for (size_t p = 0; p < npos; p++) {
-        if (is_py_file(pos[p]) && access(pos[p], F_OK) != 0) {
-            err_sys(err, errno, "cannot open %s", pos[p]);
+    for (size_t p = 0; p < npos; p++)
+        if (is_py_file(pos[p]) ? check_file(pos[p], err) < 0
+                               : check_utf8("statement", pos[p], err) < 0)
             goto done;
-        }
-    }
+    for (size_t k = 0; k < a->nsetup; k++)
+        if (check_utf8("setup", a->setups[k], err) < 0)
+            goto done;
     for (size_t k = 0; k < npy; k++) {
         for (size_t p = 0; p < npos; p++) {
             char **fns = NULL;
@@ -235,11 +278,18 @@ build_benches(BenchArgs *a, char **pos, size_t npos, const RunnerOptions *o, Ben
             results_add(run, &b, err) < 0)
             goto done;
     }
+    if (a->nname > run->n) { /* a name that names nothing is a mistake, not a no-op */
+        err_set(err, ERR_USAGE,
+                "--name: %zu names for %zu benchmark%s (one per benchmark, in order)", a->nname,
+                run->n, run->n == 1 ? "" : "s");
+        goto done;
+    }
     for (size_t i = 0; i < run->n; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(run->benches[i].name, run->benches[j].name) == 0) {
-                err_set(err, ERR_USAGE, "two benchmarks are named '%s' (use --name)",
-                        run->benches[i].name);
+                char nm[BENCH_SHOWN_MAX];
+                bench_shown(run->benches[i].name, nm);
+                err_set(err, ERR_USAGE, "two benchmarks are named '%s' (use --name)", nm);
                 goto done;
             }
     rc = 0;

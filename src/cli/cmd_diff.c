@@ -68,6 +68,7 @@ cmd_diff(int argc, char **argv)
         goto done;
     }
     if (diff_build(base, &bopt, new, &nopt, 0.05, &d, &err) < 0) {
+        err_context(&err, "diff %s %s", paths[0], paths[1]);
         rc = cli_fail(&err);
         goto done;
     }

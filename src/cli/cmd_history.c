@@ -130,8 +130,10 @@ cmd_history(int argc, char **argv)
         goto done;
     }
     if (n == 0) {
+        char nm[BENCH_SHOWN_MAX];
+        bench_shown(name, nm);
         err_set(&err, ERR_USAGE, "history: no benchmark named '%s' (`ferret history` lists them)",
-                name);
+                nm);
         rc = cli_fail(&err);
         goto done;
     }

@@ -5,6 +5,7 @@
  * format. The command's own exit status is passed on (128+N when killed by signal N); a
  * recording cut short by a crash is still reported. Everything inside the target is in
  * src/mem/; docs/MEM.md is the user's guide. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +29,9 @@
 
 #define DEFAULT_SAMPLE_BYTES 65536.0
 #define DEFAULT_INTERVAL_S 0.01
+#define SNAPSHOT_POLL_NS 50000000L /* how often -o FILE.ferret looks for new stream chunks */
+#define STREAM_PREFIX "ferret-mem-"
+#define ORPHAN_AGE_S 10 /* an unlocked stream file untouched this long is a killed run's */
 
 typedef struct {
     double sample_bytes;
@@ -207,11 +212,7 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
                        report_format_list());
     if (w->binary && !to_file && cli_isatty(STDOUT_FILENO))
         return err_set(err, ERR_USAGE, "%s output is binary: give -o FILE", w->name);
-    /* the timeline is a curve, not stacks: formats that only draw stacks cannot show it
-     * (the .ferret file holds every view, whatever --view says; the HTML report plots it) */
-    if (o->view == MEMVIEW_TIMELINE && strcmp(w->name, "text") != 0 &&
-        strcmp(w->name, "json") != 0 && strcmp(w->name, "ferret") != 0 &&
-        strcmp(w->name, "html") != 0)
+    if (!memview_format_shows(o->view, w->name))
         return err_set(err, ERR_USAGE,
                        "--view timeline has no stacks to draw as %s; use -f text, json or html "
                        "(or keep the profile with -f ferret)",
@@ -344,9 +345,10 @@ exec_child(const MemOpts *o, const char *lib, const char *stream, int errfd)
     _exit(127);
 }
 
-/* -o FILE.ferret is kept current while the program runs: about once a second the stream
- * is read again and the profile written over FILE (a temporary file, then rename), so if
- * ferret itself is killed the file holds the last second's complete profile. */
+/* -o FILE.ferret is kept current while the program runs: the stream is read again and the
+ * profile written over FILE (a temporary file, then rename) each time the tracker flushed
+ * (twice a second), so if ferret itself is killed the file holds the profile as it was
+ * half a second before. */
 static void
 snapshot(const MemOpts *o, int stream)
 {
@@ -361,6 +363,14 @@ snapshot(const MemOpts *o, int stream)
     profile_free(p);
 }
 
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 wait_child(const MemOpts *o, pid_t pid, int stream, int *ws)
 {
@@ -372,15 +382,21 @@ wait_child(const MemOpts *o, pid_t pid, int stream, int *ws)
     }
     struct stat st;
     off_t seen = 0;
-    for (unsigned tick = 1;; tick++) {
+    double next_s = 0;
+    for (;;) {
         pid_t r = waitpid(pid, ws, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
             return;
-        struct timespec nap = {0, 50 * 1000 * 1000};
+        struct timespec nap = {0, SNAPSHOT_POLL_NS};
         nanosleep(&nap, NULL);
-        if (tick % 20 == 0 && fstat(stream, &st) == 0 && st.st_size != seen) {
+        double now_s = mono_s();
+        if (now_s >= next_s && fstat(stream, &st) == 0 && st.st_size != seen) {
             seen = st.st_size;
             snapshot(o, stream);
+            /* a profile so large that rewriting it takes long is rewritten less often: at
+             * most a fifth of ferret's time goes to it */
+            double done_s = mono_s();
+            next_s = done_s + 4 * (done_s - now_s);
         }
     }
 }
@@ -444,20 +460,65 @@ run(const MemOpts *o, const char *lib, const char *stream, int stream_fd, int *s
     return 0;
 }
 
+/* Is path still the file open as fd? */
+static bool
+same_file(const char *path, int fd)
+{
+    struct stat a, b;
+    return stat(path, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
+/* Removes the stream files of ferret mem runs that were killed (kill -9 leaves the stream
+ * behind, and the program may go on writing to it). A running ferret mem holds a lock on
+ * its own; one that nobody locks and nobody wrote to for a while is an orphan. Only the
+ * user's own regular files, and only the file that was checked. */
+static void
+remove_orphans(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, STREAM_PREFIX, strlen(STREAM_PREFIX)) != 0)
+            continue;
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat st, now;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            time(NULL) - st.st_mtime > ORPHAN_AGE_S && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dirfd(d), e->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+            unlinkat(dirfd(d), e->d_name, 0);
+        close(fd);
+    }
+    closedir(d);
+}
+
 /* The file the tracker streams into: created here (the tracker appends to it by name),
- * read back through the returned descriptor, unlinked when ferret is done with it. */
+ * locked for as long as this ferret runs (see remove_orphans), read back through the
+ * returned descriptor, unlinked when ferret is done with it. */
 static int
 make_stream_file(char *path, size_t n, int *fd, Err *err)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(path, n, "%s/ferret-mem-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    *fd = mkostemp(path, O_CLOEXEC);
-    if (*fd < 0) {
-        snprintf(path, n, "/tmp/ferret-mem-XXXXXX");
+    const char *dirs[] = {tmp && *tmp ? tmp : "/tmp", "/tmp"};
+    *fd = -1;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && *fd < 0; i++) {
+        remove_orphans(dirs[i]);
+        snprintf(path, n, "%s/" STREAM_PREFIX "XXXXXX", dirs[i]);
         *fd = mkostemp(path, O_CLOEXEC);
     }
     if (*fd < 0)
         return err_sys(err, errno, "mem: creating a temporary file");
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        unlink(path);
+        close(*fd);
+        return err_sys(err, e, "mem: locking %s", path);
+    }
     return 0;
 }
 
@@ -482,7 +543,7 @@ cmd_mem(int argc, char **argv)
         make_stream_file(stream, sizeof stream, &fd, &err) < 0)
         return cli_fail(&err);
     int status = 0;
-    char why[128];
+    char why[160];
     if (run(&o, lib, stream, fd, &status, why, sizeof why, &err) < 0) {
         unlink(stream);
         close(fd);
@@ -492,6 +553,7 @@ cmd_mem(int argc, char **argv)
     /* through ferret's own descriptor: the recording survives a program that deletes or
      * renames files in the temporary directory */
     Profile *p = memstream_read_fd(fd, &info, &err);
+    bool removed = !same_file(stream, fd);
     unlink(stream);
     close(fd);
     if (!p) {
@@ -514,10 +576,16 @@ cmd_mem(int argc, char **argv)
     }
     if (!info.ended) {
         int64_t t = profile_info_c(p)->duration_ns;
+        if (!why[0]) /* exited: the tracker could not write its last chunks */
+            snprintf(why, sizeof why, "%s",
+                     removed ? "it closed ferret's stream and removed its file, so the tracker "
+                               "could not write to it again"
+                             : "the tracker's stream stopped: a write failed, or the program "
+                               "left without the C library's exit or exec");
         fprintf(stderr,
                 "ferret: the program ended without finishing the recording (%s); the report "
                 "holds what was recorded until %.2fs\n",
-                why[0] ? why : "it called exec or was killed", (double)t / 1e9);
+                why, (double)t / 1e9);
     }
     ReportOptions opt;
     report_options_init(&opt, p);
@@ -533,13 +601,22 @@ cmd_mem(int argc, char **argv)
         clearerr(stdout); /* the reader went away (| head): not a failure */
         rc = 0;
     }
+    /* a text report that could not go to standard output does not cost the HTML report */
+    Err text_err = err;
+    bool text_failed = rc < 0;
     char *html = NULL;
-    if (rc == 0 && o.default_html && report_find("html")) {
-        html = report_default_path(NULL, report_find("html"), &err);
+    if (o.default_html && report_find("html")) {
+        Err html_err;
+        html = report_default_path(NULL, report_find("html"), &html_err);
         opt.color = false;
-        rc = html ? report_write_path(report_find("html"), p, &opt, html, &err) : -1;
-        if (rc == 0)
+        if (!html || report_write_path(report_find("html"), p, &opt, html, &html_err) < 0) {
+            if (text_failed)
+                cli_fail(&text_err); /* both failed: the text report's line first */
+            err = html_err;
+            rc = -1;
+        } else {
             fprintf(stderr, "ferret: wrote the interactive report to %s\n", html);
+        }
     }
     free(html);
     profile_free(p);

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/exitcode.h"
 #include "profile/ffile.h"
+#include "report/memview.h"
 #include "report/report.h"
 
 static void
@@ -108,6 +109,10 @@ cmd_report(int argc, char **argv)
     char *def = NULL;
     if (series && !profile_series_find(p, series, &opt.series)) {
         err_set(&err, ERR_USAGE, "%s has no series '%s'", path, series);
+        rc = cli_fail(&err);
+        goto done;
+    }
+    if (memview_check_series(p, opt.series, w->name, &err) < 0) {
         rc = cli_fail(&err);
         goto done;
     }

@@ -27,8 +27,9 @@ cmd_run(int argc, char **argv)
     char **cmd = argv + first;
     Err err;
     /* refuse what cannot be Python before running anything; a shell script (a pyenv shim, a
-     * wrapper) may exec Python, which is only known once it runs */
-    int kind = proc_check_python(cmd[0], getenv("PATH"), &err);
+     * wrapper) or a program that runs another (env, nice) may exec Python, which is only
+     * known once it runs */
+    int kind = proc_check_command(cmd, getenv("PATH"), &err);
     if (kind < 0 && !(a.sampler.subprocesses && err.kind == ERR_NOTPY))
         return cli_fail(&err);
     if (sample_cli_check_output(&a, &err) < 0)

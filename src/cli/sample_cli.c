@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +20,10 @@
 
 volatile sig_atomic_t sample_cli_stop;
 static FfileWriter *stream; /* -o FILE.ferret: written while recording */
-static char *html_path;     /* the default HTML report (no -o, no -f) */
+static const char *stream_path; /* its name (borrowed from argv) */
+static struct stat stream_made; /* the regular file it made, or st_ino 0: written in place */
+static char *html_path;     /* the default HTML report (no -o, no -f), once written */
+static bool out_written;    /* -o FILE is complete (sample_cli_summary says so) */
 static volatile sig_atomic_t forward_pid;
 static volatile sig_atomic_t signals_seen;
 
@@ -246,6 +250,10 @@ sample_cli_begin(SampleArgs *a, Err *err)
     stream = ffile_writer_open(a->out_path, err);
     if (!stream)
         return -1;
+    stream_path = a->out_path;
+    /* a device, FIFO or link given as -o is the user's, and is never removed (abort) */
+    if (lstat(stream_path, &stream_made) != 0 || !S_ISREG(stream_made.st_mode))
+        stream_made.st_ino = 0;
     a->sampler.flush = stream_flush;
     return 0;
 }
@@ -253,6 +261,10 @@ sample_cli_begin(SampleArgs *a, Err *err)
 void
 sample_cli_abort(void)
 {
+    struct stat now; /* nothing was sampled: the file it made holds only a header */
+    if (stream && stream_made.st_ino && lstat(stream_path, &now) == 0 && S_ISREG(now.st_mode) &&
+        now.st_dev == stream_made.st_dev && now.st_ino == stream_made.st_ino)
+        (void)unlink(stream_path);
     ffile_writer_abort(stream);
     stream = NULL;
 }
@@ -263,6 +275,7 @@ sample_cli_write(const Profile *p, const SampleArgs *a, Err *err)
     if (stream) {
         int rc = ffile_writer_close(stream, p, err);
         stream = NULL;
+        out_written = rc == 0;
         return rc;
     }
     const ReportWriter *w = pick_writer(a, err);
@@ -275,22 +288,36 @@ sample_cli_write(const Profile *p, const SampleArgs *a, Err *err)
     opt.color = term && cli_color(STDOUT_FILENO);
     if (term && w->binary && cli_isatty(STDOUT_FILENO))
         return err_set(err, ERR_USAGE, "%s output is binary: give -o FILE", w->name);
-    if (report_write_path(w, p, &opt, term ? "-" : a->out_path, err) < 0) {
-        if (!term || err->sys_errno != EPIPE)
-            return -1;
-        clearerr(stdout); /* the reader went away (| head): not a failure */
+    Err text_err;
+    bool text_failed = false;
+    if (report_write_path(w, p, &opt, term ? "-" : a->out_path, &text_err) < 0) {
+        if (!term || text_err.sys_errno != EPIPE) {
+            *err = text_err;
+            if (a->out_path || a->format)
+                return -1;
+            text_failed = true; /* the HTML report is still written */
+        }
+        clearerr(stdout); /* a reader that went away (| head) is not a failure */
     }
+    out_written = !term;
     if (a->out_path || a->format)
         return 0;
     /* the default: text on the terminal, and the interactive report in a file */
     const ReportWriter *html = report_find("html");
     if (!html)
-        return 0;
-    html_path = report_default_path(NULL, html, err);
-    if (!html_path)
-        return -1;
+        return text_failed ? -1 : 0;
+    char *path = report_default_path(NULL, html, err);
     opt.color = false;
-    return report_write_path(html, p, &opt, html_path, err);
+    if (!path || report_write_path(html, p, &opt, path, err) < 0) {
+        if (text_failed) /* both failed: the text report's line first, then the HTML's */
+            cli_fail(&text_err);
+        free(path);
+        return -1;
+    }
+    html_path = path; /* sample_cli_summary names it: written and closed */
+    if (text_failed)
+        *err = text_err;
+    return text_failed ? -1 : 0;
 }
 
 void
@@ -301,14 +328,26 @@ sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
     SamplerStats st;
     sampler_stats(s, &st);
     double rate = st.elapsed_s > 0 ? (double)st.ticks / st.elapsed_s : 0;
+    /* which processes were Python (with --subprocesses, a wrapper may not be; its helpers
+     * that never ran Python are not counted) */
+    char who[96];
+    unsigned long long kids = st.processes - st.root_python;
+    if (kids == 0)
+        snprintf(who, sizeof who, "process %d", (int)pid);
+    else if (st.root_python)
+        snprintf(who, sizeof who, "process %d and %llu child process%s", (int)pid, kids,
+                 kids == 1 ? "" : "es");
+    else
+        snprintf(who, sizeof who, "%llu child process%s of process %d", kids, kids == 1 ? "" : "es",
+                 (int)pid);
     fprintf(stderr,
-            "ferret: sampled process %d (CPython %s) for %.2fs: %.0f of %.0f samples/s, "
+            "ferret: sampled %s (CPython %s) for %.2fs: %.0f of %.0f samples/s, "
             "%llu stacks, %llu dropped, %.1f us CPU and %.1f reads per sample moment\n",
-            (int)pid, sampler_python_version(s)[0] ? sampler_python_version(s) : "?",
-            st.elapsed_s, rate, a->sampler.rate_hz, (unsigned long long)st.samples,
-            (unsigned long long)st.dropped, st.ticks ? st.cpu_s * 1e6 / (double)st.ticks : 0.0,
+            who, sampler_python_version(s)[0] ? sampler_python_version(s) : "?", st.elapsed_s, rate,
+            a->sampler.rate_hz, (unsigned long long)st.samples, (unsigned long long)st.dropped,
+            st.ticks ? st.cpu_s * 1e6 / (double)st.ticks : 0.0,
             st.ticks ? (double)st.reads / (double)st.ticks : 0.0);
-    if (a->out_path && strcmp(a->out_path, "-") != 0)
+    if (out_written && strcmp(a->out_path, "-") != 0)
         fprintf(stderr, "ferret: wrote %s\n", a->out_path);
     if (html_path)
         fprintf(stderr, "ferret: wrote the interactive report to %s\n", html_path);

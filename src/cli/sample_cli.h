@@ -35,7 +35,8 @@ int sample_cli_begin(SampleArgs *a, Err *err);
  * neither -o nor -f: the text report on standard output and an HTML report in a new file
  * in the current directory, whose name goes to standard error. Returns 0 or -1 with *err. */
 int sample_cli_write(const Profile *p, const SampleArgs *a, Err *err);
-/* On a path that ends without writing: keeps what the stream already holds. */
+/* On a path that ends before anything was sampled (the command never ran Python, attach
+ * found none): no output, the -o FILE.ferret stream begun by sample_cli_begin is removed. */
 void sample_cli_abort(void);
 /* One line on stderr about the sampling itself (rate achieved, dropped, cost). */
 void sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid);

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* memhook.c: libferret_mem.so, the library `ferret mem` preloads into the target. It
- * interposes malloc & co, mmap/munmap/mremap and _exit; wraps Python's MEM and OBJ
+ * interposes malloc & co, mmap/munmap/mremap, _exit and the exec family; wraps Python's MEM and OBJ
  * allocator domains with PyMem_SetAllocator from its constructor, before the interpreter
  * allocates anything; runs a writer thread that ticks the timeline and streams the
  * tracker's chunks to the file the CLI named; and takes the exit snapshot from Python's
- * atexit (registered through a pending call), from _exit, or from its destructor.
+ * atexit (registered through a pending call), from _exit, from exec, or from its destructor.
  * The bookkeeping is tracker.c's; this file is the glue. It never exits or aborts the
  * process: on any failure it stops tracking and the program runs on. Called by the
  * dynamic loader (constructor), the target's allocations, and Python's atexit. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,12 @@ static struct {
     void *(*mremap)(void *, size_t, size_t, int, ...);
     void (*exit_)(int) __attribute__((noreturn));
     void (*Exit_)(int) __attribute__((noreturn));
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execv)(const char *, char *const[]);
+    int (*execvp)(const char *, char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+    int (*execveat)(int, const char *, char *const[], char *const[], int);
 } real;
 
 /* Memory handed out while the real functions are being looked up (dlsym may allocate).
@@ -114,6 +122,12 @@ resolve_real(void)
     RESOLVE(mremap, "mremap");
     RESOLVE(exit_, "_exit");
     RESOLVE(Exit_, "_Exit");
+    RESOLVE(execve, "execve");
+    RESOLVE(execv, "execv");
+    RESOLVE(execvp, "execvp");
+    RESOLVE(execvpe, "execvpe");
+    RESOLVE(fexecve, "fexecve");
+    RESOLVE(execveat, "execveat");
     void *(*m)(size_t) = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
     resolving = 0;
     __atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
@@ -128,7 +142,25 @@ static Tracker *g_tracker;
 static bool g_exact;
 static double g_mean;
 static pid_t g_pid;
-static int g_fd = -1, g_statm = -1;
+
+/* A file ferret keeps open in the target, and which file it is: a program that closes
+ * descriptors it does not own (os.closerange(3, N), a daemon) closes ferret's too, and the
+ * next file it opens may get the same number. own_fd checks before each use and opens the
+ * file again by name when the descriptor is no longer it, so nothing is written into the
+ * program's files and nothing recorded is lost. Used by one thread at a time: the writer,
+ * or whoever stopped it. */
+typedef struct {
+    const char *path;
+    int flags;
+    bool same_inode; /* a reopened file must be the very file first opened */
+    int fd;          /* -1: not open */
+    dev_t dev;
+    ino_t ino;
+} OwnFile;
+
+static char g_stream_path[PATH_MAX];
+static OwnFile g_stream = {g_stream_path, O_WRONLY | O_APPEND, true, -1, 0, 0};
+static OwnFile g_statm = {"/proc/self/statm", O_RDONLY, false, -1, 0, 0};
 static int64_t g_interval_ns = 10000000;
 static _Atomic(PySelf *) g_pyself;
 static atomic_llong g_pyself_next_try;
@@ -155,6 +187,7 @@ typedef struct {
 
 typedef struct {
     uint32_t guard;
+    bool streaming;  /* this thread holds g_stream_mu */
     ByteSampler s;   /* this thread's countdown */
     SiteSlot *sites; /* NULL until the thread's first attributed Python allocation */
 } Tls;
@@ -202,12 +235,58 @@ static bool g_wstop;
 static atomic_bool g_writer_restart; /* a fork stopped the writer; start a new one later */
 static int64_t g_forked_at;
 
+/* Held by whoever stops the writer to write the stream itself: the end (finish), exec and
+ * fork; so only one of them writes at a time and the stream never gets two ends. */
+static pthread_mutex_t g_stream_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Takes g_stream_mu; false (and nothing taken) when this thread holds it already: a signal
+ * handler that exits or execs while its thread is ending must not wait for itself. */
+static bool
+stream_lock(void)
+{
+    if (tls.streaming)
+        return false;
+    pthread_mutex_lock(&g_stream_mu);
+    tls.streaming = true;
+    return true;
+}
+
+static void
+stream_unlock(void)
+{
+    tls.streaming = false;
+    pthread_mutex_unlock(&g_stream_mu);
+}
+
 static int64_t
 mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int open_high(const char *path, int flags);
+
+/* The file's descriptor, opened again if the program closed it; -1 when it cannot be. A
+ * descriptor that is no longer ferret's is the program's now: left alone, never closed. */
+static int
+own_fd(OwnFile *f)
+{
+    struct stat st;
+    if (f->fd >= 0 && fstat(f->fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
+        return f->fd;
+    f->fd = open_high(f->path, f->flags);
+    if (f->fd < 0)
+        return -1;
+    if (fstat(f->fd, &st) != 0 || (f->same_inode && (st.st_dev != f->dev || st.st_ino != f->ino))) {
+        close(f->fd); /* the name is another file now */
+        f->fd = -1;
+        return -1;
+    }
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    return f->fd;
 }
 
 static bool
@@ -233,7 +312,7 @@ flush_stream(bool last, MemEndReason reason)
     Err err;
     buf_init(&b);
     int rc = last ? tracker_finish(g_tracker, reason, &b, &err) : tracker_flush(g_tracker, &b, &err);
-    if (rc == 0 && b.len && g_fd >= 0 && !write_all(g_fd, b.data, b.len))
+    if (rc == 0 && b.len && !write_all(own_fd(&g_stream), b.data, b.len))
         atomic_store(&g_state, ST_DONE);
     buf_fini(&b);
 }
@@ -242,9 +321,10 @@ static int64_t
 read_rss(void)
 {
     char buf[128];
-    if (g_statm < 0)
+    int fd = own_fd(&g_statm);
+    if (fd < 0)
         return 0;
-    ssize_t n = pread(g_statm, buf, sizeof buf - 1, 0);
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     if (n <= 0)
         return 0;
     buf[n] = '\0';
@@ -328,10 +408,12 @@ maybe_restart_writer(void)
 {
     if (LIKELY(!atomic_load_explicit(&g_writer_restart, memory_order_relaxed)))
         return;
-    if (mono_ns() - g_forked_at < WRITER_RESTART_NS)
-        return;
-    if (atomic_exchange(&g_writer_restart, false))
+    if (mono_ns() - g_forked_at < WRITER_RESTART_NS || tls.streaming ||
+        pthread_mutex_trylock(&g_stream_mu) != 0)
+        return; /* someone is writing the stream: try again at a later allocation */
+    if (atomic_exchange(&g_writer_restart, false) && atomic_load(&g_state) == ST_ON)
         start_writer();
+    pthread_mutex_unlock(&g_stream_mu);
 }
 
 /* --- the end of the recording --------------------------------------------------------- */
@@ -339,14 +421,17 @@ maybe_restart_writer(void)
 static void
 finish(MemEndReason reason)
 {
-    int expected = ST_ON;
-    if (getpid() != g_pid || !atomic_compare_exchange_strong(&g_state, &expected, ST_DONE))
+    if (getpid() != g_pid || !stream_lock())
         return;
-    tls.guard += G_FERRET;
-    stop_writer();
-    tracker_tick(g_tracker, read_rss()); /* the last point of the timeline */
-    flush_stream(true, reason);
-    tls.guard -= G_FERRET;
+    int expected = ST_ON;
+    if (atomic_compare_exchange_strong(&g_state, &expected, ST_DONE)) {
+        tls.guard += G_FERRET;
+        stop_writer();
+        tracker_tick(g_tracker, read_rss()); /* the last point of the timeline */
+        flush_stream(true, reason);
+        tls.guard -= G_FERRET;
+    }
+    stream_unlock();
 }
 
 EXPORT void
@@ -381,6 +466,136 @@ memhook_fini(void)
     if (atomic_load(&g_state) == ST_ON)
         finish(MEM_END_EXIT);
 }
+
+/* --- exec ------------------------------------------------------------------------------ */
+
+/* exec replaces the program, so the recording ends there (docs/MEM.md): before the real call
+ * everything is flushed and an end record written. If the call fails (os.execvp tries each
+ * directory of PATH in turn) the end record is cut off the file again and recording goes
+ * on. Returns whether it took g_stream_mu; *cut is where the end record starts, or -1. A
+ * vfork child (subprocess, posix_spawn) is another process: it goes straight through. */
+static bool
+exec_begin(off_t *cut)
+{
+    *cut = -1;
+    if (atomic_load(&g_state) != ST_ON || getpid() != g_pid || !stream_lock())
+        return false;
+    if (atomic_load(&g_state) != ST_ON) { /* finished while this thread waited */
+        stream_unlock();
+        return false;
+    }
+    tls.guard += G_FERRET;
+    atomic_store(&g_writer_restart, false);
+    stop_writer();
+    tracker_tick(g_tracker, read_rss());
+    flush_stream(false, 0);
+    Buf b;
+    Err err;
+    buf_init(&b);
+    int fd = atomic_load(&g_state) == ST_ON ? own_fd(&g_stream) : -1;
+    off_t at = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    if (at >= 0 && tracker_end_chunk(g_tracker, MEM_END_EXEC, &b, &err) == 0) {
+        if (write_all(fd, b.data, b.len))
+            *cut = at;
+        else if (ftruncate(fd, at) != 0) /* a torn end record: the stream would not read */
+            atomic_store(&g_state, ST_DONE);
+    }
+    buf_fini(&b);
+    tls.guard -= G_FERRET;
+    return true;
+}
+
+/* The exec failed: take the end record back and carry on recording. Keeps errno. */
+static void
+exec_failed(bool began, off_t cut)
+{
+    if (!began)
+        return;
+    int e = errno;
+    tls.guard += G_FERRET;
+    if (cut >= 0 && ftruncate(own_fd(&g_stream), cut) != 0)
+        atomic_store(&g_state, ST_DONE); /* the file says it ended: it has to stay so */
+    if (atomic_load(&g_state) == ST_ON)
+        start_writer();
+    tls.guard -= G_FERRET;
+    stream_unlock();
+    errno = e;
+}
+
+#define EXEC_HOOK(name, params, args)                                                              \
+    EXPORT int name params                                                                         \
+    {                                                                                              \
+        if (UNLIKELY(!real.name))                                                                  \
+            resolve_real();                                                                        \
+        if (UNLIKELY(!real.name)) {                                                                \
+            errno = ENOSYS;                                                                        \
+            return -1;                                                                             \
+        }                                                                                          \
+        off_t cut;                                                                                 \
+        bool began = exec_begin(&cut);                                                             \
+        int rc = real.name args;                                                                   \
+        exec_failed(began, cut);                                                                   \
+        return rc;                                                                                 \
+    }
+/* glibc's own exec functions call its internal execve, past any hook: each is hooked */
+EXEC_HOOK(execve, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
+EXEC_HOOK(execv, (const char *path, char *const argv[]), (path, argv))
+EXEC_HOOK(execvp, (const char *file, char *const argv[]), (file, argv))
+EXEC_HOOK(execvpe, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
+EXEC_HOOK(fexecve, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp))
+EXEC_HOOK(execveat,
+          (int dirfd, const char *path, char *const argv[], char *const envp[], int flags),
+          (dirfd, path, argv, envp, flags))
+
+/* execl, execlp and execle: the argument list gathered into an array (ferret's memory, not
+ * the program's), then the hooks above; execle's environment follows the list's NULL. */
+typedef enum { LIST_EXECV, LIST_EXECVP, LIST_EXECVE } ListExec;
+
+static int
+exec_list(ListExec how, const char *path, const char *arg0, va_list *ap)
+{
+    size_t n = 1;
+    if (arg0) {
+        va_list count;
+        va_copy(count, *ap);
+        while (va_arg(count, char *))
+            n++;
+        va_end(count);
+    }
+    tls.guard += G_FERRET;
+    char **argv = malloc((n + 1) * sizeof *argv);
+    tls.guard -= G_FERRET;
+    if (!argv) {
+        errno = ENOMEM;
+        return -1;
+    }
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i <= n && arg0; i++)
+        argv[i] = va_arg(*ap, char *); /* argv[n] is the closing NULL */
+    argv[n] = NULL;
+    int rc = how == LIST_EXECV    ? execv(path, argv)
+             : how == LIST_EXECVP ? execvp(path, argv)
+                                  : execve(path, argv, va_arg(*ap, char *const *));
+    int e = errno;
+    tls.guard += G_FERRET;
+    free(argv);
+    tls.guard -= G_FERRET;
+    errno = e;
+    return rc;
+}
+
+#define EXEC_LIST_HOOK(name, how)                                                                  \
+    EXPORT int name(const char *path, const char *arg, ...)                                        \
+    {                                                                                              \
+        va_list ap;                                                                                \
+        va_start(ap, arg);                                                                         \
+        int rc = exec_list(how, path, arg, &ap);                                                   \
+        va_end(ap);                                                                                \
+        return rc;                                                                                 \
+    }
+EXEC_LIST_HOOK(execl, LIST_EXECV)
+EXEC_LIST_HOOK(execlp, LIST_EXECVP)
+EXEC_LIST_HOOK(execle, LIST_EXECVE)
 
 /* Python's atexit runs before the interpreter tears the modules down: the right moment for
  * "still live at exit". The callback is registered from a pending call (run by the main
@@ -1034,7 +1249,7 @@ static bool g_fork_prepared;
 static void
 fork_prepare(void)
 {
-    g_fork_prepared = atomic_load(&g_state) == ST_ON && getpid() == g_pid;
+    g_fork_prepared = atomic_load(&g_state) == ST_ON && getpid() == g_pid && stream_lock();
     if (!g_fork_prepared)
         return;
     tls.guard += G_FERRET;
@@ -1053,6 +1268,7 @@ fork_parent(void)
     g_forked_at = mono_ns();
     atomic_store(&g_writer_restart, true);
     tls.guard -= G_FERRET;
+    stream_unlock();
 }
 
 /* The child is not recorded: its copy of the tables goes unused and it never writes. */
@@ -1064,10 +1280,14 @@ fork_child(void)
     atomic_store(&g_state, ST_DONE);
     tracker_fork_child(g_tracker);
     pthread_mutex_init(&g_wmu, NULL);
+    pthread_mutex_init(&g_stream_mu, NULL);
+    tls.streaming = false;
     g_writer_running = false;
-    if (g_fd >= 0)
-        close(g_fd);
-    g_fd = -1;
+    struct stat st;
+    if (g_stream.fd >= 0 && fstat(g_stream.fd, &st) == 0 && st.st_dev == g_stream.dev &&
+        st.st_ino == g_stream.ino)
+        close(g_stream.fd); /* only if it is still ferret's */
+    g_stream.fd = -1;
     tls.guard -= G_FERRET;
 }
 
@@ -1179,9 +1399,11 @@ memhook_init(void)
     } else if (g_tracker) {
         g_bits = (const uint8_t *)tracker_live_bits(g_tracker);
     }
-    g_fd = open_high(out, O_WRONLY | O_APPEND);
-    g_statm = open_high("/proc/self/statm", O_RDONLY);
-    if (!g_tracker || g_fd < 0) {
+    snprintf(g_stream_path, sizeof g_stream_path, "%s", out);
+    g_stream.same_inode = false; /* the first open says which file it is */
+    int fd = strlen(out) < sizeof g_stream_path ? own_fd(&g_stream) : -1;
+    g_stream.same_inode = true;
+    if (!g_tracker || fd < 0) {
         tls.guard -= G_FERRET;
         return;
     }
@@ -1200,9 +1422,9 @@ memhook_init(void)
     Buf b;
     buf_init(&b);
     bool ok = tracker_header(g_tracker, &b, (int32_t)g_pid, (int32_t)getppid(),
-                             (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, g_interval_ns,
-                             version, command, &err) == 0 &&
-              write_all(g_fd, b.data, b.len);
+                             (int64_t)now.tv_sec * 1000000000 + now.tv_nsec, g_interval_ns, version,
+                             command, &err) == 0 &&
+              write_all(fd, b.data, b.len);
     buf_fini(&b);
     if (!ok || !readable) {
         if (ok)

@@ -104,6 +104,7 @@ struct Tracker {
 };
 
 static void meta_l(Tracker *t, const char *key, const char *value);
+static void put_meta(Buf *c, Buf *r, const char *key, const char *value);
 
 static int64_t
 mono_ns(void)
@@ -996,15 +997,9 @@ encode_body(Tracker *t, Buf *c, Buf *r)
     }
     if ((t->dropped || t->error[0]) && !t->reported_error) {
         char v[32];
-        buf_reset(r);
         snprintf(v, sizeof v, "%llu", (unsigned long long)t->dropped);
-        put_str(r, "mem.dropped", strlen("mem.dropped"));
-        put_str(r, v, strlen(v));
-        put_record(c, MS_META, r);
-        buf_reset(r);
-        put_str(r, "mem.error", strlen("mem.error"));
-        put_str(r, t->error, strlen(t->error));
-        put_record(c, MS_META, r);
+        put_meta(c, r, "mem.dropped", v);
+        put_meta(c, r, "mem.error", t->error);
         t->reported_error = true;
     }
     if (t->meta.len) {
@@ -1026,16 +1021,42 @@ wrap_chunk(Buf *out, const Buf *c, Err *err)
     return 0;
 }
 
-int
-tracker_flush(Tracker *t, Buf *out, Err *err)
+/* The closing records, after everything else in the last chunk: the allocation count and
+ * the tracker's own size as metadata, then MS_END. Called with the lock held. */
+static void
+encode_end(Tracker *t, MemEndReason reason, Buf *c, Buf *r)
+{
+    char v[64];
+    snprintf(v, sizeof v, "%llu", (unsigned long long)t->nallocs);
+    put_meta(c, r, "mem.attributed_allocations", v);
+    snprintf(v, sizeof v, "%zu", tracker_own_bytes(t));
+    put_meta(c, r, "mem.ferret_bytes", v);
+    buf_reset(r);
+    put_u(r, nonneg(now_rel(t)));
+    put_u(r, (uint64_t)reason);
+    put_u(r, nonneg(atomic_load_explicit(&t->heap, memory_order_relaxed)));
+    put_record(c, MS_END, r);
+}
+
+enum { CHUNK_BODY = 1, CHUNK_END = 2, CHUNK_FINAL = 4 };
+
+/* Appends a chunk to out: what changed (CHUNK_BODY), the end (CHUNK_END with reason), and
+ * stops the tracker (CHUNK_FINAL). Nothing once the tracker has stopped. */
+static int
+chunk(Tracker *t, unsigned what, MemEndReason reason, Buf *out, Err *err)
 {
     Buf c, r;
     buf_init(&c);
     buf_init(&r);
     lock(t);
     if (!t->finished) {
-        maybe_commit(t);
-        encode_body(t, &c, &r);
+        if (what & CHUNK_BODY) {
+            maybe_commit(t);
+            encode_body(t, &c, &r);
+        }
+        if (what & CHUNK_END)
+            encode_end(t, reason, &c, &r);
+        t->finished = (what & CHUNK_FINAL) != 0;
     }
     unlock(t);
     int rc = buf_failed(&r) ? err_set(err, ERR_NOMEM, "out of memory encoding the memory stream")
@@ -1046,35 +1067,21 @@ tracker_flush(Tracker *t, Buf *out, Err *err)
 }
 
 int
+tracker_flush(Tracker *t, Buf *out, Err *err)
+{
+    return chunk(t, CHUNK_BODY, 0, out, err);
+}
+
+int
 tracker_finish(Tracker *t, MemEndReason reason, Buf *out, Err *err)
 {
-    Buf c, r;
-    buf_init(&c);
-    buf_init(&r);
-    lock(t);
-    if (t->finished) {
-        unlock(t);
-        return 0;
-    }
-    maybe_commit(t);
-    char v[64];
-    snprintf(v, sizeof v, "%llu", (unsigned long long)t->nallocs);
-    meta_l(t, "mem.attributed_allocations", v);
-    snprintf(v, sizeof v, "%zu", tracker_own_bytes(t));
-    meta_l(t, "mem.ferret_bytes", v);
-    encode_body(t, &c, &r);
-    buf_reset(&r);
-    put_u(&r, nonneg(now_rel(t)));
-    put_u(&r, (uint64_t)reason);
-    put_u(&r, nonneg(atomic_load_explicit(&t->heap, memory_order_relaxed)));
-    put_record(&c, MS_END, &r);
-    t->finished = true;
-    unlock(t);
-    int rc = buf_failed(&r) ? err_set(err, ERR_NOMEM, "out of memory encoding the memory stream")
-                            : wrap_chunk(out, &c, err);
-    buf_fini(&c);
-    buf_fini(&r);
-    return rc;
+    return chunk(t, CHUNK_BODY | CHUNK_END | CHUNK_FINAL, reason, out, err);
+}
+
+int
+tracker_end_chunk(Tracker *t, MemEndReason reason, Buf *out, Err *err)
+{
+    return chunk(t, CHUNK_END, reason, out, err);
 }
 
 int
@@ -1103,13 +1110,20 @@ tracker_header(Tracker *t, Buf *out, int32_t pid, int32_t ppid, int64_t start_un
 }
 
 static void
+put_meta(Buf *c, Buf *r, const char *key, const char *value)
+{
+    buf_reset(r);
+    put_str(r, key, strlen(key));
+    put_str(r, value, strlen(value));
+    put_record(c, MS_META, r);
+}
+
+static void
 meta_l(Tracker *t, const char *key, const char *value)
 {
     Buf r;
     buf_init(&r);
-    put_str(&r, key, strlen(key));
-    put_str(&r, value, strlen(value));
-    put_record(&t->meta, MS_META, &r);
+    put_meta(&t->meta, &r, key, value);
     buf_fini(&r);
 }
 

@@ -115,6 +115,11 @@ int tracker_flush(Tracker *t, Buf *out, Err *err);
 /* Appends the last chunk: the final counters (live now = live at exit) and MS_END. After
  * it, events are ignored. Returns 0 or -1. */
 int tracker_finish(Tracker *t, MemEndReason reason, Buf *out, Err *err);
+/* Appends a chunk with only the end (the closing metadata and MS_END), leaving the tracker
+ * running: for exec, which ends the recording only if it succeeds. The caller flushes first
+ * (so the counters sent before it are the live set at the end) and, if the exec fails, takes
+ * these bytes out of the stream again and carries on. Returns 0 or -1. */
+int tracker_end_chunk(Tracker *t, MemEndReason reason, Buf *out, Err *err);
 /* Appends the start of a stream: the magic and a chunk with the MS_HEADER record. */
 int tracker_header(Tracker *t, Buf *out, int32_t pid, int32_t ppid, int64_t start_unix_ns,
                    int64_t interval_ns, const char *python_version, const char *command,

@@ -15,10 +15,16 @@
 #define FFILE_VERSION_MAJOR 1 /* readers refuse a larger major version */
 #define FFILE_VERSION_MINOR 0 /* additions a version-1 reader may skip */
 
-/* What a reader accepts (a file beyond them is corrupt): no recorder comes near them, and
- * they keep sums and products of weights and intervals inside int64_t. */
+/* What a reader accepts (a file beyond them is corrupt; docs/FORMAT.md "Bounds"): no recorder
+ * comes near them, and together they keep every writer's sums, products and differences of
+ * weights, intervals and times inside int64_t: a sample's time and the time it begins
+ * (profile_sample_begin) lie within +-(2^60 + 2^61), two of them differ by less than 2^63. */
 #define FFILE_MAX_INTERVAL_NS (INT64_C(1) << 40) /* about 18 minutes between samples */
 #define FFILE_MAX_WEIGHT (INT64_C(1) << 44)      /* per record: 16 TiB, or 4.9 hours in ns */
+#define FFILE_MAX_TIME_NS (INT64_C(1) << 60)     /* a sample's time: 36 years from the start */
+/* A series' summed weight, for a series counting samples times its interval (1 ms when the
+ * profile records none, as callgraph.c counts it): 73 years in ns, 2 EiB in bytes. */
+#define FFILE_MAX_TOTAL (INT64_C(1) << 61)
 
 typedef struct FfileWriter FfileWriter; /* opaque */
 
@@ -51,7 +57,9 @@ uint64_t ffile_writer_bytes(const FfileWriter *w);
 /* Reads a whole file into a new Profile (the caller frees it). A file without the end marker
  * (a recorder that was killed) opens with meta "incomplete" = "1". An empty, truncated,
  * corrupted (each chunk has a CRC-32) or foreign file gives NULL with ERR_FORMAT and a
- * message naming the file and what is wrong; other failures ERR_IO or ERR_NOMEM. */
+ * message naming the file and what is wrong; other failures ERR_IO or ERR_NOMEM. Reads no
+ * further than the first bytes that cannot be a .ferret file (any input: a pipe, a FIFO,
+ * /dev/zero). */
 Profile *ffile_read(const char *path, Err *err);
 /* Same, from bytes in memory (untrusted; used by ffile_read and the fuzzer). `name` is used
  * in messages. */

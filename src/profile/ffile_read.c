@@ -6,11 +6,13 @@
 #include "profile/ffile.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <zlib.h>
 
 #include "profile/ffile_fmt.h"
@@ -36,6 +38,7 @@ typedef struct {
     StackId *last_stack;
     uint32_t *last_gen;
     size_t last_cap;
+    uint64_t wsum[PROFILE_MAX_SERIES]; /* summed weights, checked against FFILE_MAX_TOTAL */
 } Rd;
 
 static int bad(Rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -324,12 +327,19 @@ read_sample(Rd *r, Cur *c)
     }
     if ((h & FFILE_S_WEIGHT) && !get_sv(c, &s.weight))
         return bad(r, "bad sample weight");
-    if (s.weight > FFILE_MAX_WEIGHT || s.weight < -FFILE_MAX_WEIGHT)
-        return bad(r, "implausible sample weight");
+    if (s.weight < 0) /* no recorder writes one: a share would go negative ("-150%") */
+        return bad(r, "negative sample weight %" PRId64, s.weight);
+    if (s.weight > FFILE_MAX_WEIGHT)
+        return bad(r, "implausible sample weight %" PRId64, s.weight);
+    r->wsum[s.series] += (uint64_t)s.weight; /* <= 2^61 + 2^44 */
+    if (r->wsum[s.series] > (uint64_t)FFILE_MAX_TOTAL)
+        return bad(r, "implausible weights: series %u adds up to more than 2^61", s.series);
     uint64_t dt;
     if (!get_uv(c, &dt))
         return bad(r, "bad sample time");
     s.t_ns = (int64_t)((uint64_t)r->prev_t + (uint64_t)zigzag_dec(dt));
+    if (s.t_ns < -FFILE_MAX_TIME_NS || s.t_ns > FFILE_MAX_TIME_NS)
+        return bad(r, "implausible sample time %" PRId64 " ns", s.t_ns);
     r->prev_t = s.t_ns;
     r->prev_thread = s.thread;
     r->prev_series = s.series;
@@ -397,6 +407,42 @@ check_end(Rd *r, Cur *c)
     return 0;
 }
 
+/* The interval is known only once every chunk is read (the last INFO record wins): a series
+ * counting samples stands for its weight times the interval, within FFILE_MAX_TOTAL. */
+static int
+check_totals(Rd *r)
+{
+    const ProfileInfo *in = profile_info_c(r->p);
+    int64_t iv = in->interval_ns > 0 ? in->interval_ns : 1000000;
+    for (SeriesId i = 0; i < profile_nseries(r->p); i++) {
+        const char *unit = profile_series_unit(r->p, i);
+        bool timed = in->kind == PROFILE_SAMPLED || strcmp(unit, "samples") == 0;
+        if (timed && r->wsum[i] > (uint64_t)(FFILE_MAX_TOTAL / iv))
+            return err_set(r->err, ERR_FORMAT,
+                           "%s: corrupted profile: implausible weights: series '%s' stands for "
+                           "more than 2^61 ns (%" PRIu64 " samples of %" PRId64 " ns)",
+                           r->name, profile_series_name(r->p, i), r->wsum[i], iv);
+    }
+    return 0;
+}
+
+/* Whether a 13-byte chunk header can start a chunk (docs/FORMAT.md "Chunks"): a known tag
+ * and lengths within what a writer makes, so that a reader neither allocates for nor reads
+ * past a foreign header. Returns true, or false with what is wrong in why. */
+static bool
+chunk_header_ok(const uint8_t *h, char *why, size_t why_len)
+{
+    uint32_t stored = le32(h + 1), raw_len = le32(h + 5);
+    if (h[0] != FFILE_CHUNK_RAW && h[0] != FFILE_CHUNK_DEFLATE && h[0] != FFILE_CHUNK_END)
+        snprintf(why, why_len, "unknown chunk type %u", h[0]);
+    else if (raw_len > FFILE_CHUNK_MAX_RAW || stored > compressBound(FFILE_CHUNK_MAX_RAW))
+        snprintf(why, why_len, "implausible chunk size (%u bytes stored, %u unpacked)", stored,
+                 raw_len);
+    else
+        return true;
+    return false;
+}
+
 /* Says what a foreign file seems to be, for the message. */
 static const char *
 guess_kind(const uint8_t *d, size_t n)
@@ -461,13 +507,15 @@ ffile_read_mem(const uint8_t *data, size_t len, const char *name, Err *err)
         }
         const uint8_t *h = data + off;
         uint32_t stored = le32(h + 1), raw_len = le32(h + 5);
+        char why[128];
+        if (!chunk_header_ok(h, why, sizeof why)) {
+            bad(&r, "%s", why);
+            goto done;
+        }
         if (stored > left - FFILE_CHUNK_HEADER_LEN) {
-            if (h[0] != FFILE_CHUNK_RAW && h[0] != FFILE_CHUNK_DEFLATE && h[0] != FFILE_CHUNK_END)
-                bad(&r, "unknown chunk type %u", h[0]);
-            else
-                err_set(err, ERR_FORMAT,
-                        "%s: truncated: chunk %zu at byte %zu needs %u bytes, the file has %zu",
-                        name, r.chunk_no, off, stored, left - FFILE_CHUNK_HEADER_LEN);
+            err_set(err, ERR_FORMAT,
+                    "%s: truncated: chunk %zu at byte %zu needs %u bytes, the file has %zu", name,
+                    r.chunk_no, off, stored, left - FFILE_CHUNK_HEADER_LEN);
             goto done;
         }
         const uint8_t *body = h + FFILE_CHUNK_HEADER_LEN;
@@ -479,7 +527,7 @@ ffile_read_mem(const uint8_t *data, size_t len, const char *name, Err *err)
         }
         const uint8_t *payload = body;
         if (h[0] == FFILE_CHUNK_DEFLATE) {
-            if (raw_len > FFILE_CHUNK_MAX_RAW || raw_len > (uint64_t)stored * 1032 + 64) {
+            if (raw_len > (uint64_t)stored * 1032 + 64) {
                 bad(&r, "implausible unpacked size %u", raw_len);
                 goto done;
             }
@@ -495,13 +543,8 @@ ffile_read_mem(const uint8_t *data, size_t len, const char *name, Err *err)
                 goto done;
             }
             payload = raw;
-        } else if (h[0] == FFILE_CHUNK_RAW || h[0] == FFILE_CHUNK_END) {
-            if (raw_len != stored) {
-                bad(&r, "stored and raw lengths differ");
-                goto done;
-            }
-        } else {
-            bad(&r, "unknown chunk type %u", h[0]);
+        } else if (raw_len != stored) {
+            bad(&r, "stored and raw lengths differ");
             goto done;
         }
         Cur c = {payload, payload + raw_len};
@@ -514,7 +557,7 @@ ffile_read_mem(const uint8_t *data, size_t len, const char *name, Err *err)
         }
         off += FFILE_CHUNK_HEADER_LEN + stored;
     }
-    if (!ended && profile_meta_set(r.p, "incomplete", "1", err) < 0)
+    if (check_totals(&r) < 0 || (!ended && profile_meta_set(r.p, "incomplete", "1", err) < 0))
         goto done;
     rc = 0;
 done:
@@ -527,6 +570,46 @@ done:
         return NULL;
     }
     return r.p;
+}
+
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+} Input;
+
+/* Makes room for n more bytes in in, exactly when exact (a regular file's known size). */
+static int
+reserve(Input *in, size_t n, bool exact)
+{
+    if (n <= in->cap - in->len)
+        return 0;
+    size_t cap = in->len + n;
+    if (!exact && cap < in->cap * 2)
+        cap = in->cap * 2;
+    uint8_t *d = realloc(in->data, cap);
+    if (!d)
+        return -1;
+    in->data = d;
+    in->cap = cap;
+    return 0;
+}
+
+/* Appends up to n more bytes of f to in (fewer at the end of the input). Returns how many, or
+ * -1 with *err set. */
+static ssize_t
+read_more(FILE *f, const char *path, Input *in, size_t n, Err *err)
+{
+    if (reserve(in, n, false) < 0) {
+        err_set(err, ERR_NOMEM, "out of memory reading %s", path);
+        return -1;
+    }
+    size_t got = fread(in->data + in->len, 1, n, f);
+    in->len += got;
+    if (got < n && ferror(f)) {
+        err_sys(err, errno, "reading %s", path);
+        return -1;
+    }
+    return (ssize_t)got;
 }
 
 Profile *
@@ -548,35 +631,47 @@ ffile_read(const char *path, Err *err)
         fclose(f);
         return NULL;
     }
-    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
-    uint8_t *data = malloc(cap);
+    /* Only what the format says comes next is read, a header, then each chunk's header and
+     * its stored bytes: a foreign input (/dev/zero, a huge file, a pipe that never ends) stops
+     * at its first bytes or at the first header that cannot start a chunk, rather than being
+     * read until memory runs out; ffile_read_mem judges what was read and names the problem. */
+    Input in = {0};
     Profile *p = NULL;
-    if (!data) {
+    ssize_t got = read_more(f, path, &in, FFILE_HEADER_LEN, err);
+    if (got < 0)
+        goto done;
+    bool ferret = in.len == FFILE_HEADER_LEN &&
+                  memcmp(in.data, FFILE_MAGIC, FFILE_MAGIC_LEN) == 0 &&
+                  (in.data[8] | (unsigned)in.data[9] << 8) == FFILE_VERSION_MAJOR;
+    if (!ferret && in.len == FFILE_HEADER_LEN && read_more(f, path, &in, 244, err) < 0)
+        goto done; /* enough to say what it seems to be */
+    if (ferret && S_ISREG(st.st_mode) && (uint64_t)st.st_size > in.len &&
+        reserve(&in, (size_t)st.st_size - in.len + 1, true) < 0) {
         err_set(err, ERR_NOMEM, "out of memory reading %s", path);
         goto done;
     }
-    for (;;) {
-        if (len == cap) {
-            uint8_t *q = realloc(data, cap * 2);
-            if (!q) {
-                err_set(err, ERR_NOMEM, "out of memory reading %s", path);
-                goto done;
-            }
-            data = q;
-            cap *= 2;
-        }
-        size_t n = fread(data + len, 1, cap - len, f);
-        len += n;
-        if (n == 0)
+    while (ferret) {
+        size_t at = in.len;
+        if ((got = read_more(f, path, &in, FFILE_CHUNK_HEADER_LEN, err)) < 0)
+            goto done;
+        char why[128];
+        if (got < FFILE_CHUNK_HEADER_LEN || !chunk_header_ok(in.data + at, why, sizeof why))
             break;
+        bool end = in.data[at] == FFILE_CHUNK_END;
+        size_t stored = le32(in.data + at + 1);
+        if ((got = read_more(f, path, &in, stored, err)) < 0)
+            goto done;
+        if ((size_t)got < stored)
+            break;
+        if (end) { /* one byte more tells whether anything follows the end marker */
+            if (read_more(f, path, &in, 1, err) < 0)
+                goto done;
+            break;
+        }
     }
-    if (ferror(f)) {
-        err_sys(err, errno, "reading %s", path);
-        goto done;
-    }
-    p = ffile_read_mem(data, len, path, err);
+    p = ffile_read_mem(in.data ? in.data : (const uint8_t *)"", in.len, path, err);
 done:
-    free(data);
+    free(in.data);
     fclose(f);
     return p;
 }

@@ -6,6 +6,7 @@
  * is ignored, anything else malformed fails the read with ERR_FORMAT. */
 #include "profile/memstream.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -459,7 +460,8 @@ finish(Reader *r, Err *err)
             add(r, MEM_S_LEAKED_COUNT, r->stacks[s], t_end, whole(r->cnt[s].live_n), err) < 0)
             return -1;
     }
-    static const char *const reasons[] = {"", "atexit", "exit", "_exit"};
+    static const char *const reasons[] = {"", "atexit", "exit", "_exit", "exec"};
+    static_assert(sizeof reasons / sizeof reasons[0] == MEM_END_COUNT, "a name per MemEndReason");
     if (profile_meta_set(p, "mem.end", r->info->ended ? reasons[r->info->end] : "none", err) < 0 ||
         (r->info->ended && set_meta_i(p, "mem.exit_heap_bytes", r->end_heap, err) < 0))
         return -1;

@@ -57,6 +57,7 @@ typedef enum {
     MEM_END_ATEXIT = 1, /* Python's atexit ran: interpreter intact, before finalisation */
     MEM_END_EXIT = 2,   /* exit() from C without Python's finalisation, or no atexit hook */
     MEM_END__EXIT = 3,  /* os._exit() / _exit(): no finalisation at all */
+    MEM_END_EXEC = 4,   /* exec replaced the program (os.execv): no finalisation */
     MEM_END_COUNT
 } MemEndReason;
 

@@ -341,6 +341,22 @@ holm(DiffFunc *f, size_t n, size_t m, Err *err)
     return 0;
 }
 
+/* "a trace (wall_ns, in ns)": what a profile's compared series measures, for the message. */
+static void
+describe(const Profile *p, const ReportOptions *opt, char *out, size_t n)
+{
+    static const char *const kinds[] = {"a sampled profile", "a memory profile", "a trace"};
+    ProfileKind kind = profile_info_c(p)->kind;
+    const char *what = kind < sizeof kinds / sizeof kinds[0] ? kinds[kind] : "a profile";
+    if (!profile_nseries(p))
+        snprintf(out, n, "%s (no series)", what);
+    else if (strcmp(profile_series_name(p, opt->series), profile_series_unit(p, opt->series)) == 0)
+        snprintf(out, n, "%s (%s)", what, profile_series_unit(p, opt->series));
+    else
+        snprintf(out, n, "%s (%s, in %s)", what, profile_series_name(p, opt->series),
+                 profile_series_unit(p, opt->series));
+}
+
 int
 diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
            const ReportOptions *nopt, double alpha, Diff *out, Err *err)
@@ -348,6 +364,18 @@ diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
     memset(out, 0, sizeof *out);
     out->alpha = alpha > 0 ? alpha : 0.05;
     out->unit = profile_nseries(base) ? profile_series_unit(base, bopt->series) : "samples";
+    const char *new_unit =
+        profile_nseries(new) ? profile_series_unit(new, nopt->series) : "samples";
+    if (strcmp(out->unit, new_unit) != 0) {
+        /* shares of samples, of bytes and of nanoseconds are not shares of one thing */
+        char b[160], n[160];
+        describe(base, bopt, b, sizeof b);
+        describe(new, nopt, n, sizeof n);
+        return err_set(err, ERR_USAGE,
+                       "the profiles measure different things: the base is %s, the new one %s; "
+                       "compare two profiles of the same kind",
+                       b, n);
+    }
     if (strcmp(out->unit, "samples") == 0)
         out->sample_ns = profile_info_c(new)->interval_ns;
     Keys k = {0};
@@ -590,7 +618,10 @@ diff_write_path(const DiffWriter *w, const Diff *d, const ReportOptions *opt, co
                 Err *err)
 {
     WriteCtx c = {w, d, opt};
-    if (report_write_atomic(path, write_cb, &c, err) < 0)
-        return err_context(err, "writing %s diff to %s", w->name, path);
+    if (report_write_atomic(path, write_cb, &c, err) < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "%s diff", w->name);
+        return report_write_failed(err, what, path);
+    }
     return 0;
 }

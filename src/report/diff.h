@@ -60,7 +60,8 @@ typedef struct {
 } Diff;
 
 /* Compares the samples bopt selects in base with those nopt selects in new. alpha <= 0
- * means 0.05. Returns 0, or -1 with *err set. diff_fini frees. */
+ * means 0.05. Returns 0, or -1 with *err set (ERR_USAGE when the two series have different
+ * units: a sampled profile, a trace and a memory profile are not compared). diff_fini frees. */
 int diff_build(const Profile *base, const ReportOptions *bopt, const Profile *new,
                const ReportOptions *nopt, double alpha, Diff *out, Err *err);
 void diff_fini(Diff *d);

@@ -71,12 +71,14 @@ put_facts(Buf *b, const Profile *p)
     htmlpage_fact(b, &first, "Mode", &v);
     buf_reset(&v);
     if (!ended)
-        buf_puts(&v, "did not end cleanly (crash, kill or exec): leaks are what was live at the "
+        buf_puts(&v, "did not end cleanly (crash or kill): leaks are what was live at the "
                      "last flush");
     else if (strcmp(end, "atexit") == 0)
         buf_puts(&v, "normally (leaks: live when atexit ran)");
     else if (strcmp(end, "_exit") == 0)
         buf_puts(&v, "by os._exit() (leaks: live at the call, no clean-up)");
+    else if (strcmp(end, "exec") == 0)
+        buf_puts(&v, "by exec, which replaced the program (leaks: live at the call)");
     else
         buf_puts(&v, "by exit() without Python's clean-up (leaks: live then)");
     htmlpage_fact(b, &first, "Ended", &v);

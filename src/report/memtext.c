@@ -124,8 +124,10 @@ write_header(Ctx *c, MemView v, int64_t total_b, int64_t total_n)
     }
     buf_putc(b, '\n');
     if (!end || strcmp(end, "none") == 0)
-        buf_puts(b, "the recording did not end cleanly (crash, kill or exec): leaks are what was "
+        buf_puts(b, "the recording did not end cleanly (crash or kill): leaks are what was "
                     "live at the last flush\n");
+    else if (strcmp(end, "exec") == 0)
+        buf_puts(b, "ended by exec (the program was replaced): leaks are what was live then\n");
     else if (strcmp(end, "atexit") != 0)
         buf_printf(b, "ended by %s(): leaks are what was live then (no interpreter clean-up)\n",
                    strcmp(end, "_exit") == 0 ? "_exit" : "exit");

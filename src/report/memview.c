@@ -63,14 +63,41 @@ memview_series(const Profile *p, MemView v, SeriesId *bytes, SeriesId *companion
 bool
 memview_of_series(const Profile *p, SeriesId s, MemView *out)
 {
+    if (s >= profile_nseries(p))
+        return false;
     const char *name = profile_series_name(p, s);
     for (int i = 0; i < MEMVIEW_COUNT; i++) {
-        if (strcmp(views[i].bytes, name) == 0) {
+        if (strcmp(views[i].bytes, name) == 0 || strcmp(views[i].companion, name) == 0) {
             *out = (MemView)i;
             return true;
         }
     }
     return false;
+}
+
+bool
+memview_format_shows(MemView v, const char *format)
+{
+    static const char *const curves[] = {"text", "json", "html", "ferret"};
+    if (v != MEMVIEW_TIMELINE)
+        return true;
+    for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++)
+        if (strcmp(format, curves[i]) == 0)
+            return true;
+    return false;
+}
+
+int
+memview_check_series(const Profile *p, SeriesId s, const char *format, Err *err)
+{
+    MemView v;
+    if (profile_info_c(p)->kind != PROFILE_MEMORY || !memview_of_series(p, s, &v) ||
+        memview_format_shows(v, format))
+        return 0;
+    return err_set(err, ERR_USAGE,
+                   "--series %s is the memory timeline, which has no stacks to draw as %s; use "
+                   "-f text, json or html",
+                   profile_series_name(p, s), format);
 }
 
 int64_t

@@ -32,8 +32,15 @@ const char *memview_what(MemView v);
 /* The view's byte series (timeline: heap_bytes) and its companion (the count series, or
  * rss_bytes for the timeline). Fails with ERR_FORMAT when the profile lacks them. */
 int memview_series(const Profile *p, MemView v, SeriesId *bytes, SeriesId *companion, Err *err);
-/* The view a series belongs to; false when the series is not a memory view's. */
+/* The view a series belongs to, by its byte series or its companion (leaked_count -> leaks,
+ * rss_bytes -> timeline); false when the series is not a memory view's. */
 bool memview_of_series(const Profile *p, SeriesId s, MemView *out);
+/* Can the format show view v? The timeline is a curve, not stacks: only text, json and html
+ * show it (and the .ferret file keeps it); the formats that only draw stacks cannot. */
+bool memview_format_shows(MemView v, const char *format);
+/* For a series chosen by name (`ferret report --series`): ERR_USAGE when the profile is a
+ * memory profile, the series is its timeline's and the format cannot show it; else 0. */
+int memview_check_series(const Profile *p, SeriesId s, const char *format, Err *err);
 
 /* Memory attributed to a source line: the innermost Python frame of each stack, so native
  * allocations made by C code called from a line count for that line (native_bytes says

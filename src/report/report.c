@@ -91,9 +91,22 @@ report_write_path(const ReportWriter *w, const Profile *p, const ReportOptions *
                   const char *path, Err *err)
 {
     WriterCtx c = {w, p, opt};
-    if (report_write_atomic(path, writer_cb, &c, err) < 0)
-        return err_context(err, "writing %s report to %s", w->name, path);
+    if (report_write_atomic(path, writer_cb, &c, err) < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "%s report", w->name);
+        return report_write_failed(err, what, path);
+    }
     return 0;
+}
+
+int
+report_write_failed(Err *err, const char *what, const char *path)
+{
+    if (strcmp(path, "-") != 0)
+        return err_context(err, "writing %s to %s", what, path);
+    if (err->sys_errno) /* the writer's own words ("writing the text report") add nothing */
+        return err_sys(err, err->sys_errno, "writing the %s to standard output", what);
+    return err_context(err, "writing the %s to standard output", what);
 }
 
 int
@@ -117,6 +130,10 @@ report_write_atomic(const char *path, int (*write)(void *ctx, FILE *out, Err *er
         int e = errno;
         bool created = tmp != NULL;
         free(tmp);
+        char cwd[16];
+        if (e == ENOENT && !strchr(path, '/') && !getcwd(cwd, sizeof cwd) && errno == ENOENT)
+            return err_set(err, ERR_IO, "cannot create %s: the current directory was removed",
+                           path);
         return err_sys(err, e, "cannot %s %s", created ? "create" : "write", path);
     }
     int rc = write(ctx, f, err);

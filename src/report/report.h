@@ -73,3 +73,7 @@ char *report_default_path(const char *stem, const ReportWriter *w, Err *err);
 /* Same contract for any producer: write(ctx, FILE*) fills the file. */
 int report_write_atomic(const char *path, int (*write)(void *ctx, FILE *out, Err *err), void *ctx,
                         Err *err);
+/* Says which output failed: "writing <what> to <path>: ...", with "-" named standard output
+ * (where an I/O error's errno says all: "writing the text report to standard output: No
+ * space left on device"). Returns -1. */
+int report_write_failed(Err *err, const char *what, const char *path);

@@ -114,6 +114,44 @@ proc_check_python(const char *argv0, const char *path_env, Err *err)
     return check_python(argv0, path_env, 0, err);
 }
 
+/* The command a wrapper (env, nice, timeout...) runs: its first argument past options and
+ * NAME=VALUE settings that names an executable file (an option's value, such as nice's 5, is
+ * none); NULL if there is none. */
+static char *const *
+wrapped_command(char *const argv[], const char *path_env)
+{
+    for (char *const *a = argv + 1; *a; a++) {
+        const char *eq = strchr(*a, '=');
+        if ((*a)[0] == '-' || (eq && !memchr(*a, '/', (size_t)(eq - *a))))
+            continue;
+        char file[PATH_MAX];
+        struct stat st;
+        if (search_path(*a, path_env, file, sizeof file) && stat(file, &st) == 0 &&
+            S_ISREG(st.st_mode) && access(file, X_OK) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static int
+check_command(char *const argv[], const char *path_env, int depth, Err *err)
+{
+    int rc = check_python(argv[0], path_env, 0, err);
+    if (rc >= 0 || err->kind != ERR_NOTPY || depth >= 4)
+        return rc;
+    char *const *inner = wrapped_command(argv, path_env);
+    if (!inner)
+        return -1;
+    /* it may exec what it wraps (known only once it runs): the wrapped command decides */
+    return check_command(inner, path_env, depth + 1, err) < 0 ? -1 : 1;
+}
+
+int
+proc_check_command(char *const argv[], const char *path_env, Err *err)
+{
+    return check_command(argv, path_env, 0, err);
+}
+
 int
 proc_spawn(char *const argv[], pid_t *pid, Err *err)
 {

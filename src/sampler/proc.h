@@ -17,6 +17,12 @@
  * shell script that may exec Python (pyenv shims, wrappers: known only once it runs), -1
  * with ERR_USAGE when it cannot be found or run, ERR_NOTPY when it is not Python. */
 int proc_check_python(const char *argv0, const char *path_env, Err *err);
+/* The same for a whole command, which may also be a wrapper that is not Python but runs a
+ * command given among its arguments (env FOO=1 python3 ..., nice -n 5 ..., timeout 60 ...):
+ * 1 when the first argument past its options and settings that names an executable is a
+ * Python program, a script that may run one or such a wrapper again (four deep at most); that
+ * command's error when it is not. */
+int proc_check_command(char *const argv[], const char *path_env, Err *err);
 /* Starts argv[0] with argv, returning once the exec has happened (or failed: the message
  * carries exec's errno). The child is in ferret's process group. */
 int proc_spawn(char *const argv[], pid_t *pid, Err *err);

@@ -43,6 +43,7 @@
 #define NAME_QUICK_NS 1000000LL        /* ... which is looked for this often meanwhile */
 #define SAMPLER_NICE (-10)             /* the sampling thread's priority, where allowed */
 #define RUN_MAX_NS 100000000LL         /* a thread's identical samples merge for this long */
+#define CHILD_GRACE_NS 1000000000LL    /* a Python child is the program after this long */
 
 /* A sample held back until its thread has a name (see defer_samples). */
 typedef struct {
@@ -96,8 +97,10 @@ typedef struct {
 } Slot;
 
 typedef struct {
-    pid_t pid;
+    pid_t pid, ppid;
     Target *t;  /* NULL while the process is not Python (yet) */
+    bool was_python; /* sampled as Python once: in the profile's processes and the count */
+    bool registered; /* its command and root frame are in the profile for this image */
     bool gone;
     bool not_python; /* gave up waiting for Python; its children are still watched */
     int tries;
@@ -150,6 +153,10 @@ struct Sampler {
     bool in_run; /* inside sampler_run, which hands held-back samples over before it returns */
     bool prioritised; /* fell behind and asked for more priority (more_priority) */
     bool exec_seen;   /* a sample found a process's image replaced: discover now */
+    /* Without subprocesses: a child of the command found running Python while the command
+     * is not (see look_for_python_child), since when, and when to look again. */
+    pid_t py_child;
+    int64_t py_child_since_ns, next_child_look_ns;
 };
 
 static int64_t
@@ -259,17 +266,7 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
     pr->fails = 0;
     pr->other_ns = proc_other_pid_ns(pr->pid);
     pr->img_since_ns = pr->unready_since_ns = 0;
-    /* the command line as Python runs it (a launcher may have exec'd since the start) */
-    char cmd[1024];
-    proc_cmdline(pr->pid, cmd, sizeof cmd);
-    if (profile_process(s->p, pr->pid, 0, cmd, &pr->proc, err) < 0)
-        return -1;
-    if (s->opt.subprocesses && !s->opt.merge_processes) {
-        char label[1100];
-        snprintf(label, sizeof label, "process %d %s", (int)pr->pid, cmd);
-        if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
-            return -1;
-    }
+    pr->registered = false; /* at its first sample (proc_register) */
     exe_identity(pr->pid, &pr->exe);
     if (!s->version[0])
         snprintf(s->version, sizeof s->version, "%s", target_version(t));
@@ -280,8 +277,33 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
         }
         pr->frozen = true;
     }
-    s->stats.processes++;
     return 1;
+}
+
+/* Enters a process found Python into the profile with its first sampled thread (a child
+ * caught between its fork and its exec is a copy of Python that may be gone before that):
+ * its command line as Python runs it (a launcher may have exec'd since the start) and, with
+ * subprocesses, the root frame that names it. Counted once, whatever it exec'd. */
+static int
+proc_register(Sampler *s, Proc *pr, Err *err)
+{
+    char cmd[1024];
+    proc_cmdline(pr->pid, cmd, sizeof cmd);
+    if (profile_process(s->p, pr->pid, pr->ppid, cmd, &pr->proc, err) < 0)
+        return -1;
+    if (s->opt.subprocesses && !s->opt.merge_processes) {
+        char label[1100];
+        snprintf(label, sizeof label, "process %d %s", (int)pr->pid, cmd);
+        if (intern_marker(s->p, FRAME_PROCESS, label, &pr->proc_frame, err) < 0)
+            return -1;
+    }
+    pr->registered = true;
+    if (!pr->was_python) {
+        pr->was_python = true;
+        s->stats.processes++;
+        s->stats.root_python |= pr == &s->procs[0];
+    }
+    return 0;
 }
 
 /* After a sample that found the buffers short (`threads` more threads than it held, or
@@ -311,21 +333,6 @@ grow_buffers(Sampler *s, uint64_t threads, bool frames)
             s->frames_cap *= 2;
         }
     }
-}
-
-static int
-add_proc(Sampler *s, pid_t pid, pid_t ppid, Proc **out, Err *err)
-{
-    if (s->nprocs >= MAX_PROCS)
-        return 0;
-    Proc *pr = &s->procs[s->nprocs];
-    memset(pr, 0, sizeof *pr);
-    pr->pid = pid;
-    if (profile_process(s->p, pid, ppid, NULL, &pr->proc, err) < 0)
-        return -1;
-    s->nprocs++;
-    *out = pr;
-    return 1;
 }
 
 /* Closes a forgotten thread's /proc files and frees what it kept. */
@@ -363,6 +370,30 @@ proc_close(Proc *pr)
     pr->ntids = pr->tids_cap = pr->nmissing = 0;
 }
 
+/* A process to watch, or NULL when MAX_PROCS are watched. It joins the profile's processes
+ * only once it is sampled as Python (proc_register): a wrapper, a shim's steps and the
+ * non-Python helpers a program runs are watched (they may exec Python) but are no processes
+ * of the profile, and the place of one that exited without being sampled is taken by the
+ * next (a program may run thousands in its life). The first process watched is the root,
+ * procs[0]. */
+static Proc *
+add_proc(Sampler *s, pid_t pid, pid_t ppid)
+{
+    Proc *pr = NULL;
+    for (size_t i = 1; i < s->nprocs && !pr; i++)
+        if (s->procs[i].gone && !s->procs[i].was_python)
+            pr = &s->procs[i];
+    if (!pr && s->nprocs < MAX_PROCS)
+        pr = &s->procs[s->nprocs++];
+    if (pr) {
+        proc_close(pr); /* a copy of Python gone before its first sample holds a target */
+        memset(pr, 0, sizeof *pr);
+        pr->pid = pid;
+        pr->ppid = ppid;
+    }
+    return pr;
+}
+
 Sampler *
 sampler_new(pid_t pid, const SamplerOptions *opt, Profile *p, Err *err)
 {
@@ -389,9 +420,7 @@ sampler_new(pid_t pid, const SamplerOptions *opt, Profile *p, Err *err)
     if (profile_series(p, "samples", "samples", &s->series, err) < 0 ||
         intern_marker(p, FRAME_MARKER, "<truncated>", &s->truncated_frame, err) < 0)
         goto fail;
-    Proc *root;
-    if (add_proc(s, pid, 0, &root, err) <= 0)
-        goto fail;
+    Proc *root = add_proc(s, pid, 0);
     int rc = proc_open_target(s, root, opt->wait_python, err);
     if (rc < 0)
         goto fail;
@@ -492,6 +521,8 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, int64_t t_ns, Err *err)
         sl->running = proc_thread_running(&sl->stat); /* and stat.dead */
         sl->fresh = true;
     }
+    if (!pr->registered && proc_register(s, pr, err) < 0)
+        return NULL;
     if (profile_thread(s->p, pr->proc, w->tid ? w->tid : w->thread_id, NULL, &sl->thread, err) < 0)
         return NULL;
     if (name_slot(s, pr, sl, w, false, err) < 0)
@@ -932,7 +963,7 @@ discover(Sampler *s, Err *err)
                     return -1;
             }
         }
-        if (!s->opt.subprocesses)
+        if (!s->opt.subprocesses || pr->gone) /* (its place may be taken below) */
             continue;
         pid_t kids[64];
         size_t nk = proc_children(pr->pid, kids, 64);
@@ -940,13 +971,12 @@ discover(Sampler *s, Err *err)
             bool known = false;
             for (size_t j = 0; j < s->nprocs && !known; j++)
                 known = s->procs[j].pid == kids[k] && !s->procs[j].gone;
-            if (known)
+            if (known || !proc_alive(kids[k])) /* a zombie: exited, and its parent not told */
                 continue;
-            Proc *child;
-            int rc = add_proc(s, kids[k], pr->pid, &child, err);
-            if (rc < 0)
-                return -1;
-            if (rc > 0 && proc_open_target(s, child, true, err) < 0)
+            Proc *child = add_proc(s, kids[k], pr->pid);
+            if (!child)
+                break;
+            if (proc_open_target(s, child, true, err) < 0)
                 return -1;
         }
     }
@@ -1030,6 +1060,48 @@ more_priority(int before)
         setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice); /* old kernel */
 }
 
+/* Without subprocesses only the command itself is sampled, once it is Python. One that runs
+ * Python as its child instead (a wrapper that forks, such as timeout or time; a shell script
+ * that does not exec) would never be: its Python child is looked for, to say so once it has
+ * run for CHILD_GRACE_NS (a launcher may run Python for a moment, then exec it). */
+static void
+look_for_python_child(Sampler *s, int64_t now)
+{
+    if (now < s->next_child_look_ns || (s->py_child && proc_alive(s->py_child)))
+        return;
+    s->next_child_look_ns = now + DISCOVER_NS;
+    pid_t kids[64];
+    size_t nk = proc_children(s->procs[0].pid, kids, 64);
+    for (size_t k = 0; k < nk; k++) {
+        Err e;
+        Target *t = proc_alive(kids[k]) ? target_open(kids[k], s->opt.find, &e) : NULL;
+        if (t) {
+            target_close(t);
+            s->py_child = kids[k];
+            s->py_child_since_ns = now;
+            return;
+        }
+    }
+}
+
+/* The command was never Python itself, but ran it as its child: how to sample that. */
+static int
+python_child_error(const Sampler *s, bool exited, Err *err)
+{
+    pid_t pid = s->procs[0].pid;
+    if (exited)
+        return err_set(err, ERR_NOTPY,
+                       "process %d exited without running Python itself but ran it as its "
+                       "child process %d: add --subprocesses to sample child processes",
+                       (int)pid, (int)s->py_child);
+    char comm[64] = "";
+    proc_thread_comm(pid, pid, comm, sizeof comm);
+    return err_set(err, ERR_NOTPY,
+                   "process %d%s%s%s runs Python as its child process %d, not itself: add "
+                   "--subprocesses to sample child processes",
+                   (int)pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "", (int)s->py_child);
+}
+
 int
 sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
 {
@@ -1103,6 +1175,14 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             next_look = now + LOOK_NS;
         }
         pending = !root->t && !root->gone;
+        if (pending && s->opt.wait_python && !s->opt.subprocesses) {
+            look_for_python_child(s, now);
+            if (s->py_child && now - s->py_child_since_ns >= CHILD_GRACE_NS &&
+                proc_alive(s->py_child)) {
+                rc = python_child_error(s, false, err);
+                goto done;
+            }
+        }
         bool look = pending && now - root->img_since_ns < LOOK_FOR_NS;
         if (now >= next_flush) {
             if (flush(s, err) < 0) {
@@ -1164,6 +1244,8 @@ done:
         if (s->procs[0].unready_since_ns) { /* it ended while its Python could not be read */
             *err = s->procs[0].unready_err;
             rc = -1;
+        } else if (s->py_child) {
+            rc = python_child_error(s, true, err);
         } else {
             rc = err_set(err, ERR_NOTPY, "process %d exited without running Python",
                          (int)s->procs[0].pid);

@@ -44,7 +44,8 @@ typedef struct {
     uint64_t ticks_missed; /* moments skipped because sampling fell behind */
     uint64_t samples;      /* thread stacks recorded */
     uint64_t dropped;      /* thread stacks that could not be read consistently */
-    uint64_t processes;    /* Python processes sampled */
+    uint64_t processes;    /* processes sampled as Python (each once, whatever it exec'd) */
+    bool root_python;      /* the process sampler_new was given is one of them */
     double elapsed_s;
     double cpu_s;          /* the sampling thread's own CPU time */
     uint64_t reads;        /* process_vm_readv calls */

@@ -587,6 +587,15 @@ target_open(pid_t pid, TargetFind how, Err *err)
         err_set(err, ERR_GONE, "no process with PID %d", (int)pid);
         return NULL;
     }
+    if (!proc_alive(pid)) {
+        /* its memory is gone, its /proc entry stays until its parent waits for it */
+        char comm[64] = "";
+        proc_thread_comm(pid, pid, comm, sizeof comm);
+        err_set(err, ERR_GONE,
+                "process %d%s%s%s has exited (a zombie: its parent has not waited for it yet)",
+                (int)pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "");
+        return NULL;
+    }
     Target *t = target_alloc(pid);
     if (!t) {
         err_set(err, ERR_NOMEM, "out of memory");

@@ -19,9 +19,10 @@ typedef enum {
     TARGET_FIND_SCAN = 1, /* only the memory scan (to test the last resort) */
 } TargetFind;
 
-/* Opens pid. Errors: ERR_GONE (no such process), ERR_PERM (not allowed to read it: the
- * message explains ptrace_scope and CAP_SYS_PTRACE), ERR_NOTPY (no CPython in it),
- * ERR_UNSUPPORTED (a CPython version ferret has no layout for). The caller owns the result. */
+/* Opens pid. Errors: ERR_GONE (no such process, or one that has exited: a zombie), ERR_PERM
+ * (not allowed to read it: the message explains ptrace_scope and CAP_SYS_PTRACE), ERR_NOTPY
+ * (no CPython in it), ERR_UNSUPPORTED (a CPython version ferret has no layout for). The
+ * caller owns the result. */
 Target *target_open(pid_t pid, TargetFind how, Err *err);
 /* Opens this very process, reading memory in place (in-process use; see pyself.h). */
 Target *target_open_self_local(Err *err);

@@ -157,12 +157,14 @@ pthread_tid(Target *t, uintptr_t pthread_addr, uintptr_t main_pthread)
     return tid >= 0 ? tid : -1;
 }
 
-/* The thread state holding the GIL of the interpreter at interp (0 if none or unknown). */
+/* The thread state holding the GIL of the interpreter at interp (0 if none or unknown: *err
+ * then says why, or is cleared when no thread holds it). */
 static uintptr_t
 gil_holder(Target *t, uintptr_t interp, Err *err)
 {
     const PyLayout *L = &t->layout;
     uintptr_t gil = 0;
+    err_clear(err); /* an error left from before must not read as this one */
     if (L->runtime.ceval_gil >= 0) {
         gil = t->runtime_addr + (uintptr_t)L->runtime.ceval_gil;
     } else if (L->interp.ceval_gil >= 0) {

@@ -8,6 +8,7 @@ statuses, the one `ferret:` line, and what the history holds afterwards.
 import base64
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -141,6 +142,143 @@ def test_thirty_percent_slower_is_significant(ferret, python, tmp_path):
     assert "'work30' is " in h.stdout and "% slower than 'work'" in h.stdout
 
 
+def result_file(path, benches):
+    """Writes a result file with the given {name: [[values of a process], ...]}."""
+    path.write_text(json.dumps({"benchmarks": [{"name": n, "runs": r}
+                                               for n, r in benches.items()]}))
+
+
+def test_compare_few_processes(ferret, tmp_path):
+    # 3 processes a side, B 10% slower in every one: the range of the 9 pairwise ratios
+    # excludes 1, but covers the true ratio only 90% of the time, and 3 vs 3 cannot give
+    # p < 0.05 (at best 0.1). Before, it was called a "95% CI" beside "not significant".
+    result_file(tmp_path / "a.json", {"x": [[1.00e-3, 1.00e-3], [1.01e-3] * 2, [1.02e-3] * 2]})
+    result_file(tmp_path / "b.json", {"x": [[1.10e-3, 1.10e-3], [1.11e-3] * 2, [1.12e-3] * 2]})
+    c = run(ferret, "compare", "a.json", "b.json", "--markdown", "c.md", "--fail-slower", "1",
+            cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    line = [l for l in c.stdout.splitlines() if "slower than" in l][0]
+    assert "95% CI" not in line and "90% interval 1.078x to 1.120x" in line, line
+    assert "too few processes for a 95% interval" in line
+    assert "not significant: p = 0.1" in line and "can never give p < 0.05" in line, line
+    md = (tmp_path / "c.md").read_text()
+    assert "1.078x – 1.120x (90% interval)" in md, md
+    # with 4 a side the interval is a real 95% one (97.1%) and agrees with the test
+    result_file(tmp_path / "a.json", {"x": [[v] * 2 for v in (1.00e-3, 1.01e-3, 1.02e-3, 1.03e-3)]})
+    result_file(tmp_path / "b.json", {"x": [[v] * 2 for v in (1.10e-3, 1.11e-3, 1.12e-3, 1.13e-3)]})
+    c = run(ferret, "compare", "a.json", "b.json", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    assert "95% CI" in c.stdout and "significant: p = 0.029" in c.stdout, c.stdout
+    assert "too few" not in c.stdout
+
+
+def test_compare_names_with_tilde(ferret, tmp_path):
+    # NAME~K is the run K back, but "a~1" can also be a benchmark's own name: an exact name
+    # wins (before, it silently compared the run of "a" one back instead)
+    db = str(tmp_path / "h.db")
+    for name, cmd in (("a", "true"), ("a", "true"), ("a~1", "sleep 0.05")):
+        r = bench(ferret, "-q", "-p", "3", "--db", db, "-n", name, "--cmd", cmd, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    c = run(ferret, "compare", "--db", db, "a", "a~1", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    b_median = [l for l in c.stdout.splitlines() if l.startswith("  B a~1: median")][0]
+    assert " ms " in b_median and float(b_median.split()[3]) >= 50, c.stdout
+    # ~K after the exact name goes back from it; the other name's runs are still reachable
+    c = run(ferret, "compare", "--db", db, "a~1~1", "a", cwd=tmp_path)
+    assert c.returncode == 2 and "'a~1' has only 1 run" in ferret_lines(c.stderr)[-1], c.stderr
+    c = run(ferret, "compare", "--db", db, "a~2", "a~1~0", cwd=tmp_path)
+    assert c.returncode == 2 and "'a' has only 2 runs" in ferret_lines(c.stderr)[-1], c.stderr
+
+
+def md_cells(line):
+    """The cells of a Markdown table row as GFM splits them (a backslash escapes the next
+    character, so an escaped pipe stays in its cell)."""
+    cells, cur, esc = [], "", False
+    for ch in line.strip()[1:-1]:
+        if esc:
+            cur, esc = cur + ch, False
+        elif ch == "\\":
+            cur, esc = cur + ch, True
+        elif ch == "|":
+            cells, cur = cells + [cur.strip()], ""
+        else:
+            cur += ch
+    return cells + [cur.strip()]
+
+
+def test_markdown_and_csv_escape_names(ferret, tmp_path):
+    # a name with a pipe or a newline broke compare's Markdown table (it was not escaped)
+    names = ["p|q\nr", "a\\|b", "*not bold*", 'quote" and, comma']
+    runs = [[1.0e-3, 1.1e-3], [1.2e-3, 1.0e-3], [1.1e-3, 1.2e-3]]
+    result_file(tmp_path / "a.json", {n: runs for n in names})
+    result_file(tmp_path / "b.json", {n: runs for n in names})
+    c = run(ferret, "compare", "a.json", "b.json", "--markdown", "c.md", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    rows = (tmp_path / "c.md").read_text().splitlines()
+    assert len(rows) == 2 + len(names), rows
+    assert all(len(md_cells(r)) == 7 for r in rows), rows
+    assert [md_cells(r)[0] for r in rows[2:]] == [
+        "p\\|q r", "a\\\\\\|b", "\\*not bold\\*", "quote&quot; and, comma"]
+    # bench's CSV quotes them (RFC 4180), newline and all
+    import csv
+    r = bench(ferret, "-q", "-p", "3", "--no-history", "--csv", "b.csv", "-n", names[0], "-n",
+              names[3], "--cmd", "true", "--cmd", "true", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / "b.csv", newline="") as f:
+        got = [row["name"] for row in csv.DictReader(f)]
+    assert got == [names[0], names[3]]
+
+
+def test_compare_benchmarks_on_one_side(ferret, tmp_path):
+    # a benchmark present in only one file was dropped without a word, so a CI gate passed
+    # when a benchmark was deleted or renamed in B
+    runs = [[1.0e-3, 1.1e-3], [1.2e-3, 1.0e-3], [1.1e-3, 1.2e-3]]
+    result_file(tmp_path / "a.json", {"kept": runs, "gone": runs, "gone2": runs})
+    result_file(tmp_path / "b.json", {"kept": runs, "new": runs})
+    c = run(ferret, "compare", "a.json", "b.json", "--markdown", "c.md", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    assert "only in A (a.json), not compared: 'gone', 'gone2'" in c.stdout, c.stdout
+    assert "only in B (b.json), not compared: 'new'" in c.stdout, c.stdout
+    assert "warning: 'gone' (and 1 more) is in A but missing from B" in c.stderr, c.stderr
+    md = (tmp_path / "c.md").read_text()
+    assert "| gone | 1.100 ms | – | | | | only in A |" in md and "only in B |" in md, md
+    # the gate fails on a benchmark it cannot check; one only in B (new) is fine
+    g = run(ferret, "compare", "--fail-slower", "5", "a.json", "b.json", cwd=tmp_path)
+    assert g.returncode == 1
+    assert "missing from B: --fail-slower cannot check it" in ferret_lines(g.stderr)[-1]
+    g = run(ferret, "compare", "--fail-slower", "5", "b.json", "b.json", cwd=tmp_path)
+    assert g.returncode == 0 and g.stderr == "", g.stderr
+    result_file(tmp_path / "a.json", {"kept": runs})
+    g = run(ferret, "compare", "--fail-slower", "5", "a.json", "b.json", cwd=tmp_path)
+    assert g.returncode == 0 and "only in B (b.json), not compared: 'new'" in g.stdout, g
+
+
+def test_names_are_escaped_on_the_terminal(ferret, tmp_path):
+    # names went raw into warnings, compare's first line and errors: an escape sequence in a
+    # name reached the terminal and a newline split the one-line message
+    evil = "x\x1b[31m\ny"
+    shown = "x\\x1b[31m\\x0ay"
+    r = bench(ferret, "-q", "-p", "3", "--no-history", "--json", "e.json", "-n", evil, "--cmd",
+              "true", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    warn = [l for l in r.stderr.splitlines() if "too few processes" in l]
+    assert warn and warn[0].startswith("ferret: warning: '%s': too few" % shown), r.stderr
+    runs = [[1.0e-3, 1.0e-3], [1.01e-3] * 2, [1.02e-3] * 2]
+    result_file(tmp_path / "a.json", {evil: runs, evil + "2": runs})
+    result_file(tmp_path / "b.json", {evil: [[v * 2 for v in p] for p in runs]})
+    c = run(ferret, "compare", "a.json", "b.json", "--fail-slower", "5", cwd=tmp_path)
+    for out in (c.stdout, c.stderr):
+        assert "\x1b" not in out
+    assert c.stdout.splitlines()[0] == shown, c.stdout
+    assert "ferret: '%s2' is in A but missing from B" % shown in c.stderr, c.stderr
+    (tmp_path / "bad.json").write_text(json.dumps(
+        {"benchmarks": [{"name": evil, "values": [1, -1]}]}))
+    c = run(ferret, "compare", "bad.json", "bad.json", cwd=tmp_path)
+    assert c.returncode == 1
+    assert ferret_lines(c.stderr) == [
+        "ferret: bad.json: benchmark '%s': value 2 is not a positive time" % shown], c.stderr
+
+
 def test_python_errors(ferret, python, tmp_path):
     r = bench(ferret, *FAST, "--python", python, "foo(", cwd=tmp_path)
     assert r.returncode == 2
@@ -176,6 +314,112 @@ def test_bench_file_functions(ferret, python, tmp_path):
     assert r.returncode == 2 and "no bench_* functions" in ferret_lines(r.stderr)[-1]
 
 
+ONCE = ["-q", "-p", "1", "--values", "1", "--min-time", "1ms", "--no-history"]
+
+
+def test_code_is_used_as_written(ferret, python, tmp_path):
+    # the setup and statement were re-indented line by line to fit the timing function,
+    # the lines inside triple-quoted strings too, so the statement saw other data
+    r = bench(ferret, *ONCE, "--python", python, "-s", 'x = """a\n  b"""', "-s", "import os",
+              'y = """c\n d"""\nassert (x, y) == ("a\\n  b", "c\\n d"), (x, y)', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    # and an error still points at the user's own line
+    r = bench(ferret, *ONCE, "--python", python, 's = """\n  x"""\nboom', cwd=tmp_path)
+    assert r.returncode == 1
+    assert "the statement raised NameError" in ferret_lines(r.stderr)[-1]
+    assert '"<statement>", line 3' in r.stderr and "boom" in r.stderr
+    # lines end as Python ends them: \r alone too
+    r = bench(ferret, *ONCE, "--python", python, "-s", "a = 1\rb = 2", "c = 3\rboom",
+              cwd=tmp_path)
+    assert r.returncode == 1
+    assert '"<statement>", line 2' in r.stderr and "boom" in r.stderr
+    # valid code on its own that the template turned into an IndentationError or a
+    # SyntaxError blamed on the statement: a comment-only statement is an empty one, and
+    # "from m import *" or a __future__ import in the setup work as at module level
+    for args in (["# nothing"], ["-s", "import os", "# a comment\n"],
+                 ["-s", "from math import *", "sqrt(2)"],
+                 ["-s", "from __future__ import annotations\ndef f(x: Undefined): pass",
+                  "f(1)"]):
+        r = bench(ferret, *ONCE, "--python", python, *args, cwd=tmp_path)
+        assert r.returncode == 0, (args, r.stderr)
+    r = bench(ferret, *ONCE, "--python", python, "-s", "from no_such_module_x import *", "pass",
+              cwd=tmp_path)
+    assert r.returncode == 1
+    assert "the setup raised ModuleNotFoundError" in ferret_lines(r.stderr)[-1]
+    # valid on its own but not in one function with the setup: blamed on the line, which
+    # is shown as the user's
+    r = bench(ferret, *ONCE, "--python", python, "-s", "x = 1", "global x", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "the statement is not valid Python" in ferret_lines(r.stderr)[-1]
+    assert '"<statement>", line 1' in r.stderr and "ferret-bench" not in r.stderr
+
+
+def test_async_and_generator_functions(ferret, python, tmp_path):
+    # an async def function was called without being awaited: only creating the coroutine
+    # was timed. It is awaited now, on one event loop per process
+    f = tmp_path / "aio.py"
+    f.write_text("import asyncio\n"
+                 "async def bench_sleep():\n"
+                 "    await asyncio.sleep(0.02)\n"
+                 "    assert asyncio.get_running_loop() is asyncio.get_event_loop()\n")
+    r = bench(ferret, *ONCE, "--python", python, "--json", "a.json", str(f), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "a.json").read_text())["benchmarks"][0]["median"] >= 0.02
+    # its exception shows the user's frames, not the event loop's
+    f.write_text("async def bench_raise():\n    raise KeyError('k')\n")
+    r = bench(ferret, *ONCE, "--python", python, str(f), cwd=tmp_path)
+    assert r.returncode == 1
+    assert "bench_raise() raised KeyError: 'k'" in ferret_lines(r.stderr)[-1]
+    assert "line 2, in bench_raise" in r.stderr and "asyncio" not in r.stderr
+    # a generator function's call runs none of its body: refused, not timed
+    for body in ("def bench_gen():\n    yield 1\n", "async def bench_gen():\n    yield 1\n"):
+        f.write_text(body)
+        r = bench(ferret, *ONCE, "--python", python, str(f), cwd=tmp_path)
+        assert r.returncode == 2
+        assert "bench_gen is a generator function" in ferret_lines(r.stderr)[-1]
+
+
+def test_code_closing_descriptors(ferret, python, tmp_path):
+    # the driver talked to ferret on descriptors 3 and 4: a statement closing 3 cut it off
+    # and ferret showed the driver's own traceback. It moves them out of the way, so 3 is
+    # free for the statement, as in any fresh Python
+    r = bench(ferret, *ONCE, "--python", python, "-s", "import os", "os.close(3)", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "the statement raised OSError: [Errno 9]" in ferret_lines(r.stderr)[-1]
+    assert "_ferret_driver" not in r.stderr and "<string>" not in r.stderr
+    r = bench(ferret, *ONCE, "--python", python, "-s", "import os",
+              "fd = os.open(os.devnull, os.O_RDONLY)\nos.close(fd)\nassert fd == 3, fd",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    # code that closes every descriptor: one clear line of why, no traceback
+    r = bench(ferret, *ONCE, "--python", python, "-s", "import os", "os.closerange(3, 1 << 20)",
+              cwd=tmp_path)
+    assert r.returncode == 1 and len(ferret_lines(r.stderr)) == 1
+    assert "the benchmarked code closed descriptor" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bench_file_not_regular(ferret, tmp_path):
+    # a FIFO named FILE.py "timed out" after --timeout; each process imports the file, so
+    # only a regular file will do
+    os.mkfifo(tmp_path / "fifo.py")
+    (tmp_path / "dir.py").mkdir()
+    for name, why in (("fifo.py", "is not a regular file"), ("dir.py", "is a directory")):
+        r = bench(ferret, *ONCE, "--timeout", "20s", name, cwd=tmp_path, timeout=60)
+        assert r.returncode == 2 and "%s %s" % (name, why) in ferret_lines(r.stderr)[-1], r
+
+
+def test_code_not_utf8(ferret, tmp_path):
+    # a statement that is not UTF-8 was blamed on the setup (a UnicodeEncodeError in the
+    # driver); both are checked before any Python starts
+    r = bench(ferret, *ONCE, b"x = b'\xff'", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "the statement 'x = b'\\xff'' is not valid UTF-8" in ferret_lines(r.stderr)[-1]
+    r = bench(ferret, *ONCE, "-s", b"# \xc3", "pass", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "the setup '# \\xc3' is not valid UTF-8" in ferret_lines(r.stderr)[-1]
+
+
 def test_commands(ferret, tmp_path):
     r = bench(ferret, "-q", "-p", "10", "--json", "c.json", "--csv", "c.csv", "--markdown",
               "c.md", "--cmd", "sleep 0.002", "--cmd", "sleep 0.03", cwd=tmp_path)
@@ -209,6 +453,12 @@ def test_bad_arguments(ferret, tmp_path):
     assert r.returncode == 2 and "nothing to measure" in r.stderr
     r = bench(ferret, "--budget", "fast", "pass", cwd=tmp_path)
     assert r.returncode == 2 and "--budget" in r.stderr
+    # a name beyond the benchmarks was ignored; now refused before anything runs
+    r = bench(ferret, "-n", "a", "-n", "b", "-n", "c", "pass", "--cmd", "true", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert ferret_lines(r.stderr) == [
+        "ferret: --name: 3 names for 2 benchmarks (one per benchmark, in order)"]
+    assert r.stdout == ""
     c = run(ferret, "compare", "nope.json", "x.json", cwd=tmp_path)
     assert c.returncode == 1 and "cannot open nope.json" in c.stderr
     (tmp_path / "bad.json").write_text('{"benchmarks": [{"name": "x", "values": [1, -2]}]}')
@@ -220,6 +470,30 @@ def test_bad_arguments(ferret, tmp_path):
     c = run(ferret, "compare", "nosuchname", "other", cwd=tmp_path)
     assert c.returncode != 0 and "no such database" in c.stderr
     assert not (tmp_path / ".ferret").exists()  # failed runs did not create a history
+
+
+def test_compare_extreme_values(ferret, tmp_path):
+    # 1e300 against 1e-300 printed "infx", "inf% slower" and medians of 300 digits; 5e-324
+    # gave ratios of 25 digits. Times beyond 1e-12 s to 1e9 s are refused as implausible,
+    # and the extremes in between print in a few characters
+    for name, values in (("big", [1e300, 2e300, 3e300]), ("tiny", [1e-300, 2e-300, 3e-300]),
+                         ("sub", [5e-324, 1e-323, 1.5e-323]), ("zero", [1e-3, 0, 2e-3])):
+        (tmp_path / (name + ".json")).write_text(json.dumps(
+            {"benchmarks": [{"name": "x", "values": values}]}))
+    for a, b in (("tiny.json", "big.json"), ("big.json", "tiny.json"), ("sub.json", "big.json")):
+        c = run(ferret, "compare", a, b, cwd=tmp_path)
+        assert c.returncode == 1 and "is not a plausible time" in ferret_lines(c.stderr)[-1], c
+        assert "(ferret reads 1e-12 s to 1e+09 s)" in c.stderr and c.stdout == ""
+    c = run(ferret, "compare", "zero.json", "zero.json", cwd=tmp_path)
+    assert c.returncode == 1 and "value 2 is not a positive time" in c.stderr, c
+    result_file(tmp_path / "lo.json", {"x": [[1e-12, 2e-12, 3e-12]]})
+    result_file(tmp_path / "hi.json", {"x": [[1e9, 9e8, 8e8]]})
+    for a, b in (("lo.json", "hi.json"), ("hi.json", "lo.json")):
+        c = run(ferret, "compare", a, b, "--markdown", "-", cwd=tmp_path)
+        assert c.returncode == 0, c.stderr
+        assert "inf" not in c.stdout and "nan" not in c.stdout, c.stdout
+        assert not re.search(r"[0-9]{8}", c.stdout), c.stdout
+    assert "4.5e+20x" in c.stdout and "9e+08 s" in c.stdout, c.stdout
 
 
 def test_history_keeps_rows_and_plots(ferret, tmp_path):
@@ -313,6 +587,47 @@ def test_database_problems(ferret, tmp_path):
         assert r.returncode == 2 and "--db: empty path" in ferret_lines(r.stderr)[-1], r
 
 
+def test_readers_never_write(ferret, tmp_path):
+    # history and compare only read: an empty file given as --db was made into a history
+    # (tables written into it), and another program's database was opened for writing
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    for args in (["history", "--db", "empty.db"], ["history", "--db", "empty.db", "x"],
+                 ["compare", "--db", "empty.db", "x", "y"]):
+        r = run(ferret, *args, cwd=tmp_path)
+        assert r.returncode == 2, r
+        assert "no history in empty.db (it is empty" in ferret_lines(r.stderr)[-1], r.stderr
+        assert empty.read_bytes() == b""
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE t (x)")
+    before = other.read_bytes()
+    for args in (["history", "--db", "other.db"], ["compare", "--db", "other.db", "x", "y"]):
+        r = run(ferret, *args, cwd=tmp_path)
+        assert r.returncode == 1 and "not a ferret history" in ferret_lines(r.stderr)[-1], r
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "other.db"]
+    # a run interrupted while being stored leaves a hot journal: reading rolls it back (the
+    # one write a reader makes) and shows the history as it was
+    db = tmp_path / "h.db"
+    r = bench(ferret, "-q", "-p", "3", "--db", str(db), "-n", "s", "--cmd", "true", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    subprocess.run(["/usr/bin/python3", "-c", """if 1:
+        import os, sqlite3, sys
+        c = sqlite3.connect(sys.argv[1], isolation_level=None)
+        c.execute("PRAGMA cache_size = 1")
+        c.execute("BEGIN")
+        for i in range(3000):
+            c.execute("INSERT INTO run (started_unix, argv) VALUES (?, ?)", (i, "x" * 500))
+        os._exit(0)""", str(db)], check=True)
+    assert (tmp_path / "h.db-journal").stat().st_size > 0
+    h = run(ferret, "history", "--db", str(db), cwd=tmp_path)
+    assert h.returncode == 0, h.stderr
+    assert h.stdout.splitlines()[1].split()[:2] == ["s", "1"]
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM run").fetchone()[0] == 1
+
+
 @pytest.fixture
 def faults():
     if not FAULTFS.exists():
@@ -402,6 +717,26 @@ def test_profile_explains_difference(ferret, python, tmp_path):
         c = run(ferret, "compare", *args, cwd=tmp_path)
         assert c.returncode == 0, c.stderr
         assert (slow_part_share(c.stdout) or 0) > 50, c.stdout
+
+
+def test_compare_with_corrupted_profiles(ferret, tmp_path):
+    # a stored profile that cannot be read made compare exit 1 with only that error: the
+    # verdict was lost. Now the verdict, then one warning line; the exit status is the
+    # verdict's
+    runs_a = [[1.00e-3 + i * 1e-5] * 2 for i in range(6)]
+    runs_b = [[2.00e-3 + i * 1e-5] * 2 for i in range(6)]
+    garbage = base64.b64encode(b"FERRET\n" + b"\xff" * 64).decode()
+    for profile_b, why in ((garbage, "profile of A: "), ("!!not base64!!", "profile of B: base64")):
+        for name, runs, prof in (("a.json", runs_a, garbage), ("b.json", runs_b, profile_b)):
+            (tmp_path / name).write_text(json.dumps({"benchmarks": [
+                {"name": "x", "runs": runs, "profile_ferret": prof}]}))
+        c = run(ferret, "compare", "a.json", "b.json", cwd=tmp_path)
+        assert c.returncode == 0, c.stderr
+        assert "'b.json' is 97.6% slower" in c.stdout and "significant: p = 0.0022" in c.stdout, c.stdout
+        assert c.stderr.startswith("ferret: warning: 'x': the difference is not explained: " + why)
+        assert len(c.stderr.splitlines()) == 1, c.stderr
+        g = run(ferret, "compare", "--fail-slower", "5", "a.json", "b.json", cwd=tmp_path)
+        assert g.returncode == 1 and "significantly slower" in ferret_lines(g.stderr)[-1], g
 
 
 def test_profile_of_commands(ferret, python, tmp_path):

@@ -162,7 +162,8 @@ def test_fork(python, ferret, tmp_path):
     assert rep["memory"]["peak_heap_bytes"] < 40 * MiB
 
 
-@pytest.mark.parametrize("how,status", [("_exit", 7), ("crash", 139), ("exit3", 3)])
+@pytest.mark.parametrize("how,status", [("_exit", 7), ("crash", 139), ("exit3", 3), ("exec", 5),
+                                        ("execvp", 5), ("execfail", 4)])
 def test_exit_paths(python, ferret, tmp_path, how, status):
     target = TARGETS / "mem_exit.py"
     lines = marks(target)
@@ -171,13 +172,56 @@ def test_exit_paths(python, ferret, tmp_path, how, status):
     assert rep is not None, "a report even when the program died"
     kept, _, _ = at_line(rep, target, lines["KEEP"])
     assert near(kept, 24 * MiB, 0.05), kept
+    assert rep["memory"]["peak_heap_bytes"] >= 24 * MiB
     end = rep["memory"]["end"]
     if how == "crash":
         assert end == "none"
         assert "ferret: the program ended without finishing the recording" in p.stderr
         assert "signal 11" in p.stderr
+    elif how.startswith("exec") and how != "execfail":
+        # the report ends at the exec: everything before it, nothing of the new program's
+        assert end == "exec" and p.stderr == "", p.stderr
+        assert rep["memory"]["peak_heap_bytes"] < 60 * MiB
     else:
         assert end == ("_exit" if how == "_exit" else "atexit")
+    if how == "execfail":  # the failed exec changed nothing: recording went on
+        assert near(at_line(rep, target, lines["AFTER"])[0], 8 * MiB, 0.05)
+
+
+def test_program_closes_ferrets_descriptors(python, ferret, tmp_path):
+    """A program that closes every descriptor it did not open and reuses the numbers: the
+    tracker opens its stream again, the profile is whole, and none of ferret's bytes land
+    in the program's files."""
+    target = TARGETS / "mem_closefds.py"
+    lines = marks(target)
+    files = tmp_path / "files"
+    files.mkdir()
+    p, rep = mem(ferret, [], [python, str(target), str(files)], tmp_path, view="leaks")
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "", p.stderr
+    assert rep["memory"]["end"] == "atexit"
+    assert near(at_line(rep, target, lines["BEFORE"])[0], 8 * MiB, 0.05)
+    assert near(at_line(rep, target, lines["AFTER"])[0], 16 * MiB, 0.05)
+    assert (files / "mine.txt").read_bytes() == b"mine\nmine\n"
+    # the stream's file removed as well: it cannot be opened again, and ferret says so
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    p, rep = mem(ferret, [], [python, str(target), str(files), str(tmp)], tmp_path, view="leaks",
+                 env={"TMPDIR": str(tmp)})
+    assert p.returncode == 0, p.stderr
+    assert "it closed ferret's stream and removed its file" in p.stderr, p.stderr
+    assert near(at_line(rep, target, lines["BEFORE"])[0], 8 * MiB, 0.05)
+    assert (files / "mine.txt").read_bytes() == b"mine\nmine\n"
+
+
+def kill_pid_in(pidfile):
+    """Kills the program whose pid mem_slow.py wrote, if it did and still runs."""
+    import signal
+    if pidfile.exists() and pidfile.read_text():
+        try:
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
@@ -209,13 +253,70 @@ def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
         rec.send_signal(signal.SIGKILL)
         rec.wait(timeout=30)
     finally:
-        if pidfile.exists() and pidfile.read_text():
-            try:
-                os.kill(int(pidfile.read_text()), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_pid_in(pidfile)
     assert near(kept(), 32 * MiB, 0.05)
     assert not list(tmp_path.glob("*.tmp")), "no half-written file left behind"
+
+
+def test_ferret_killed_loses_little_and_leaves_no_stream(python, ferret, tmp_path):
+    """-o FILE.ferret is rewritten after each flush of the tracker's stream, so SIGKILL to
+    ferret loses well under a second: killed 0.3 s after a flush that came right after a
+    rewrite, the file holds that flush. The stream file the killed run leaves behind is
+    removed by the next `ferret mem` once nobody holds it."""
+    import signal
+    import time
+    target = TARGETS / "mem_slow.py"
+    saved, pidfile, out = tmp_path / "run.ferret", tmp_path / "pid", tmp_path / "t.json"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    rec = subprocess.Popen([ferret, "mem", "-o", str(saved), "--", python, str(target),
+                            str(pidfile)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=env)
+
+    def wait_for(what, cond, limit=60):
+        deadline = time.monotonic() + limit  # generous: the machine may be loaded
+        while not cond():
+            assert rec.poll() is None, "the recording ended before the test killed it"
+            assert time.monotonic() < deadline, f"never saw {what}"
+            time.sleep(0.005)
+        return time.monotonic()
+
+    def ino(path):
+        try:
+            return path.stat().st_ino
+        except FileNotFoundError:
+            return None
+
+    try:
+        t_start = wait_for("the program start", lambda: pidfile.exists() and pidfile.read_text())
+        wait_for("the file", lambda: ino(saved))
+        first = ino(saved)
+        wait_for("a rewrite", lambda: ino(saved) not in (None, first))
+        stream = next(tmp.glob("ferret-mem-*"))
+        size = stream.stat().st_size
+        t_flush = wait_for("a flush", lambda: stream.stat().st_size > size)
+        time.sleep(0.3)
+        rec.send_signal(signal.SIGKILL)
+        t_kill = time.monotonic()
+        rec.wait(timeout=30)
+    finally:
+        kill_pid_in(pidfile)
+    r = subprocess.run([ferret, "report", str(saved), "--series", "heap_bytes", "-f", "json",
+                        "-o", str(out)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    kept_s = json.loads(out.read_text())["duration_s"]  # the recording's clock starts first
+    assert kept_s >= t_flush - t_start - 0.15, (kept_s, t_flush - t_start)
+    assert t_kill - t_start - kept_s < 1.0, (kept_s, t_kill - t_start)
+    # the killed run's stream, once untouched for a while, goes with the next run
+    orphans = list(tmp.glob("ferret-mem-*"))
+    assert orphans == [stream]
+    old = time.time() - 60
+    os.utime(stream, (old, old))
+    p = subprocess.run([ferret, "mem", "-o", str(tmp_path / "r.txt"), "--", python, "-c", "0"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 0, p.stderr
+    assert list(tmp.glob("ferret-mem-*")) == []
 
 
 def test_exit_hook_during_imports(python, ferret, tmp_path):
@@ -337,6 +438,54 @@ def test_ferret_file_and_html(python, ferret, tmp_path):
     assert "ferret mem: peak heap" in p.stdout
     written = re.search(r"wrote the interactive report to (\S+)", p.stderr).group(1)
     assert (tmp_path / written).read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_report_series_of_memory_profile(python, ferret, tmp_path):
+    """`ferret report --series` on a memory profile shows the view the series belongs to,
+    count and rss series included, in every format, or refuses what a format cannot draw."""
+    target = TARGETS / "mem_known.py"
+    saved = tmp_path / "run.ferret"
+    p = subprocess.run([ferret, "mem", "-o", str(saved), "--", python, str(target),
+                        str(tmp_path / "truth.json")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+
+    def report(series, fmt):
+        out = tmp_path / f"{series}.{fmt}"
+        r = subprocess.run([ferret, "report", str(saved), "--series", series, "-f", fmt, "-o",
+                            str(out)], capture_output=True, text=True, timeout=60)
+        return r, (out.read_text() if r.returncode == 0 else None)
+
+    views = {"peak": "live at the peak", "leaks": "still live at exit",
+             "allocated": "allocated in total"}
+    for view, series in (("peak", "peak_count"), ("leaks", "leaked_count"),
+                         ("allocated", "allocated_count"), ("timeline", "rss_bytes")):
+        r, text = report(series, "text")
+        assert r.returncode == 0, r.stderr
+        if view == "timeline":
+            assert "Timeline" in text and "Top lines" not in text, text[:400]
+        else:
+            assert f"Top lines ({views[view]})" in text, text[:400]
+        r, js = report(series, "json")
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(js)
+        assert rep["view"] == view, (series, rep["view"])
+        if view == "timeline":
+            assert rep["timeline"] and rep["stacks"] == []
+        else:
+            # a count series shows its view: every stack with its bytes and its count
+            counts = subprocess.run([ferret, "report", str(saved), "--series", series, "-f",
+                                     "collapsed"], capture_output=True, text=True, timeout=60)
+            assert counts.returncode == 0, counts.stderr
+            total = sum(int(line.rsplit(" ", 1)[1]) for line in counts.stdout.splitlines())
+            assert total == sum(st["count"] for st in rep["stacks"]), series
+        r, html = report(series, "html")
+        assert r.returncode == 0 and "mem_known.py" in html, r.stderr
+    for series in ("heap_bytes", "rss_bytes"):
+        for fmt in ("collapsed", "svg", "speedscope", "pprof", "chrome"):
+            r, _ = report(series, fmt)
+            one_line_error(r, rf"--series {series} is the memory timeline, which has no stacks "
+                              rf"to draw as {fmt}", status=2)
+            assert not list(tmp_path.glob(f"{series}.{fmt}*")), "no partial output"
 
 
 def one_line_error(p, pattern, status=None):

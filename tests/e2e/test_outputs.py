@@ -93,3 +93,52 @@ def test_report_through_symlinks(python, ferret, saved, tmp_path):
     r = run(ferret, "report", "-f", "collapsed", "-o", str(link), str(prof))
     assert r.returncode == 0, r.stderr
     assert link.is_symlink() and ";f (" in real.read_text()
+
+
+def test_failed_standard_output_keeps_the_other_outputs(python, ferret, saved, tmp_path):
+    """Standard output that cannot be written (/dev/full) fails the command with a line that
+    calls it standard output; `ferret run`'s and `ferret mem`'s default HTML report is still
+    written."""
+    script, prof = saved
+    for command in ("run", "mem"):
+        work = tmp_path / command
+        work.mkdir()
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([ferret, command, "--", python, str(script)], cwd=work,
+                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert r.returncode == 1, r.stderr
+        lines = r.stderr.splitlines()
+        assert lines[-1] == ("ferret: writing the text report to standard output: "
+                             "No space left on device"), r.stderr
+        html = [p.name for p in work.iterdir()]
+        assert len(html) == 1 and html[0].startswith("ferret-") and html[0].endswith(".html"), html
+        assert f"ferret: wrote the interactive report to {html[0]}" in lines
+        assert (work / html[0]).stat().st_size > 10000
+    for args, what in ((["report", str(prof)], "text report"),
+                       (["diff", str(prof), str(prof)], "text diff")):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([ferret, *args], cwd=work, stdout=full, stderr=subprocess.PIPE,
+                               text=True, timeout=120)
+        assert r.returncode == 1 and r.stderr == (
+            f"ferret: writing the {what} to standard output: No space left on device\n")
+
+
+SPIN_IN_REMOVED_DIR = ("import os, time\nos.rmdir(os.getcwd())  # ferret's directory too\n"
+                       "t = time.time()\nwhile time.time() - t < 0.5:\n    sum(range(1000))\n")
+
+
+@pytest.mark.parametrize("args, name", [([], "the interactive report"), (["-o", "x.svg"], "x.svg")])
+def test_nothing_is_called_written_that_was_not(python, ferret, tmp_path, args, name):
+    """A report that cannot be written (the current directory was removed meanwhile) gets one
+    line saying so, and no 'wrote' line before it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    r = subprocess.run([ferret, "run", *args, "--", python, "-c", SPIN_IN_REMOVED_DIR],
+                       cwd=work, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert not work.exists()
+    assert "wrote" not in r.stderr, r.stderr
+    last = r.stderr.splitlines()[-1]
+    assert last.startswith("ferret: writing ") and last.endswith(
+        ": the current directory was removed"), r.stderr
+    assert (name if args else "ferret-") in last

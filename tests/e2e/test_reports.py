@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -351,6 +352,146 @@ def test_bad_profile_gets_one_line(ferret, mkprofile, tmp_path, kind):
     assert r.returncode == 1 and r.stderr.startswith("ferret: ") and expect in r.stderr
 
 
+def report_from_pipe(ferret, tmp_path, head, tail_byte=b"\0", limit=64 << 20):
+    """`ferret report /dev/stdin -f collapsed` fed head, then tail_byte repeated up to limit
+    bytes in all. Returns the result and how many bytes went in before ferret stopped
+    reading (its end of the pipe closed)."""
+    out, err = tmp_path / "pipe.out", tmp_path / "pipe.err"
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen([ferret, "report", "/dev/stdin", "-f", "collapsed"],
+                                stdin=subprocess.PIPE, stdout=o, stderr=e)
+        sent, block = 0, tail_byte * (64 << 10)
+        try:
+            proc.stdin.write(head)
+            sent = len(head)
+            while sent < limit:
+                proc.stdin.write(block)
+                sent += len(block)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        proc.wait(timeout=120)
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, out.read_text(), err.read_text())
+    return r, sent
+
+
+def test_endless_input_is_refused_from_its_first_bytes(ferret, mkprofile, tmp_path):
+    """Foreign bytes (a /dev/zero, a huge file, a pipe that never ends) are refused from the
+    first bytes or the first chunk header that cannot be one, not read to the end."""
+    good = tmp_path / "ok.ferret"
+    run(mkprofile, "-o", good, "--samples", 300, "--flush", 100)
+    data = good.read_bytes()
+    for head, expect in ((b"", "not a ferret profile"),
+                         (data[:12], "unknown chunk type 0"),
+                         (data, "data after the end marker")):
+        r, sent = report_from_pipe(ferret, tmp_path, head)
+        lines = r.stderr.splitlines()
+        assert r.returncode == 1 and len(lines) == 1, r.stderr
+        assert lines[0].startswith("ferret: /dev/stdin: ") and expect in lines[0], r.stderr
+        assert sent < 8 << 20, f"read {sent} bytes of {expect!r} input"
+    # a profile through a pipe or a FIFO opens like the file
+    want = run(ferret, "report", good, "-f", "collapsed").stdout
+    r, _ = report_from_pipe(ferret, tmp_path, data, limit=0)
+    assert r.returncode == 0 and r.stdout == want, r.stderr
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{good}' > '{fifo}'"])
+    assert run(ferret, "report", fifo, "-f", "collapsed").stdout == want
+    assert writer.wait(timeout=60) == 0
+
+
+def _uv(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v >> 7 else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def _sv(v):
+    return _uv(((v << 1) ^ (v >> 63)) & (2**64 - 1))
+
+
+def _str(b):
+    return _uv(len(b)) + b
+
+
+def crafted_profile(samples, interval_ns=1_000_000):
+    """A .ferret file encoded here from docs/FORMAT.md rather than by ferret, so it can hold
+    what no recorder writes: one thread, stacks f (1) and f;g (2), samples (stack, weight,
+    t_ns) in one stored chunk, then the end marker."""
+    def sec(tag, recs):
+        body = b"".join(recs)
+        return _uv(tag) + _uv(len(recs)) + _uv(len(body)) + body
+
+    def chunk(tag, payload):
+        head = tag + len(payload).to_bytes(4, "little") * 2
+        return head + zlib.crc32(payload, zlib.crc32(head)).to_bytes(4, "little") + payload
+
+    recs, prev_t, last = [], 0, 0
+    for stack, weight, t in samples:
+        h, extra = 0, b""
+        if stack != last:
+            h, extra = h | 0x10, extra + _sv(stack - last)
+        if weight != 1:
+            h, extra = h | 0x20, extra + _sv(weight)
+        dt = (t - prev_t + 2**63) % 2**64 - 2**63  # 64-bit wrap-around
+        recs.append(bytes([h]) + extra + _sv(dt))
+        prev_t, last = t, stack
+    strs = [b"f", b"file.py", b"g", b"python3 x.py", b"MainThread"]
+    payload = (sec(1, [_uv(0) + _sv(interval_ns) + _sv(0) + _sv(10**9) + _uv(0)]) +
+               sec(3, [_str(x) for x in strs]) +
+               sec(4, [_uv(1) + _uv(2) + _sv(10) + _sv(1) + _uv(0),
+                       _uv(3) + _uv(2) + _sv(20) + _sv(15) + _uv(0)]) +
+               sec(5, [_uv(1) + _uv(0), _uv(1) + _uv(1)]) +
+               sec(6, [_uv(0) + _sv(100) + _sv(1) + _uv(4)]) +
+               sec(7, [_uv(0) + _uv(0) + _uv(100) + _uv(5)]) +
+               sec(8, [_str(b"samples") + _str(b"samples")]) +
+               sec(9, recs))
+    end = b"".join(_uv(n) for n in (len(strs) + 1, 2, 3, 1, 1, 1, len(samples)))
+    return b"\x89FERRET\n\x01\x00\x00\x00" + chunk(b"D", payload) + chunk(b"E", end)
+
+
+# Files the reader once accepted and the writers could not take (docs/FORMAT.md "Bounds"):
+# name -> (samples, interval, what the one-line error says; None: it opens)
+CRAFTED = {
+    "negative-weight": ([(1, -5, 1000), (2, 3, 2000)], 1_000_000, "negative sample weight -5"),
+    "weight-times-interval": ([(1, 2**44, 1000), (2, 2**44, 2000)], 2**40,
+                              "implausible weights: series 'samples'"),
+    "many-weights": ([(1 + i % 2, 2**44, i) for i in range(1200)], 2**40, "implausible weights"),
+    "time-span": ([(1, 1, -2**63), (2, 1, 2**63 - 1)], 1_000_000, "implausible sample time"),
+    "within-bounds": ([(1, 2**20, -2**60), (2, 2**20, 2**60)], 2**40, None),
+    "no-interval": ([(1, 2**40, -2**60), (2, 2**40, 2**60)], 0, None),
+}
+
+
+@pytest.mark.parametrize("case", CRAFTED)
+def test_crafted_profile_in_every_format(ferret, tmp_path, case):
+    """Every format (as `report --help` lists them) either renders the file, without a
+    sanitizer report, or refuses it the same way with one line and no output."""
+    samples, interval, expect = CRAFTED[case]
+    path = tmp_path / f"{case}.ferret"
+    path.write_bytes(crafted_profile(samples, interval))
+    formats = re.search(r"Formats: ([\w, ]+) \(default", run(ferret, "report", "--help").stdout)
+    formats = formats.group(1).split(", ")
+    assert {"text", "html", "speedscope", "pstats", "pprof", "chrome", "svg"} <= set(formats)
+    for fmt in formats:
+        out = tmp_path / f"out.{fmt}"
+        r = run(ferret, "report", path, "-f", fmt, "-o", out, check=False)
+        assert "runtime error" not in r.stderr and "Sanitizer" not in r.stderr, (fmt, r.stderr)
+        if expect is None:
+            assert r.returncode == 0 and out.stat().st_size > 0, (fmt, r.stderr)
+            continue
+        lines = r.stderr.splitlines()
+        assert r.returncode == 1 and len(lines) == 1, (fmt, r.stderr)
+        assert lines[0].startswith(f"ferret: {path}: corrupted profile") and expect in lines[0]
+        assert not out.exists() and not Path(str(out) + ".tmp").exists()
+    if expect is not None:
+        r = run(ferret, "diff", path, path, check=False)
+        assert r.returncode == 1 and expect in r.stderr and "%" not in r.stdout
+
+
 @pytest.mark.parametrize("args, expect, status", [
     (["-f", "pdf"], "unknown format 'pdf'", 2),
     (["--bogus"], "unknown option '--bogus'", 2),
@@ -378,6 +519,30 @@ def test_diff_usage(ferret, mkprofile, tmp_path):
     run(mkprofile, "-o", profile, "--samples", 100)
     r = run(ferret, "diff", profile, profile, "-f", "speedscope", check=False)
     assert r.returncode == 2 and "unknown format 'speedscope' (formats: text, html, svg)" in r.stderr
+
+
+def test_diff_refuses_profiles_of_different_kinds(ferret, mkprofile, tmp_path):
+    """Shares of samples, of bytes and of nanoseconds are not shares of one thing."""
+    kinds = {"sampled": "a sampled profile (samples)",
+             "memory": "a memory profile (peak_bytes, in bytes)",
+             "trace": "a trace (wall_ns, in ns)"}
+    paths = {}
+    for kind in kinds:
+        paths[kind] = tmp_path / f"{kind}.ferret"
+        run(mkprofile, "-o", paths[kind], "--samples", 300, "--kind", kind)
+    for base in kinds:
+        for new in kinds:
+            out = tmp_path / f"{base}-{new}.html"
+            r = run(ferret, "diff", paths[base], paths[new], "-f", "html", "-o", out, check=False)
+            if base == new:
+                assert r.returncode == 0, r.stderr
+                continue
+            lines = r.stderr.splitlines()
+            assert r.returncode == 2 and len(lines) == 1, r.stderr
+            assert lines[0] == (f"ferret: diff {paths[base]} {paths[new]}: the profiles measure "
+                                f"different things: the base is {kinds[base]}, the new one "
+                                f"{kinds[new]}; compare two profiles of the same kind")
+            assert not out.exists() and r.stdout == ""
 
 
 def has_run_command(ferret):

@@ -30,6 +30,17 @@ def collapsed(path):
     return out
 
 
+def collapsed_of(ferret, path):
+    """[(frames root-first, weight)] of a .ferret file, through ferret report."""
+    r = ferret_run(ferret, "report", "-f", "collapsed", str(path))
+    assert r.returncode == 0, r.stderr
+    out = []
+    for line in r.stdout.splitlines():
+        stack, _, count = line.rpartition(" ")
+        out.append((stack.split(";"), int(count)))
+    return out
+
+
 def weight(stacks, pred):
     return sum(c for frames, c in stacks if pred(frames))
 
@@ -260,6 +271,48 @@ def test_subprocesses(python, ferret, tmp_path):
     assert len(parent) >= 3
 
 
+def test_subprocesses_counts_only_python(python, ferret, tmp_path):
+    """Programs a Python program runs that are not Python (/bin/true, sleep) are no processes
+    of the profile: before, each one --subprocesses saw was counted ('in 8 processes')."""
+    out = tmp_path / "out.ferret"
+    r = ferret_run(ferret, "run", "--subprocesses", "-o", str(out), "--", python,
+                   str(TARGETS / "helpers.py"))
+    assert r.returncode == 0, r.stderr
+    parent, child = re.search(r"PIDS (\d+) (\d+)", r.stdout).groups()
+    st = collapsed_of(ferret, out)
+    sampled = {frames[0].split()[1] for frames, _ in st}
+    # a child caught between its fork and its exec is a copy of Python, sampled where the
+    # parent started it; any other process sampled is a mistake
+    in_fork = lambda f: len(f) == 1 or any(x.split(" (")[0].endswith("_execute_child")
+                                          for x in f)
+    for pid in sampled - {parent, child}:
+        assert all(in_fork(f) for f, _ in st if f[0].split()[1] == pid), st
+    assert {parent, child} <= sampled, (parent, child, sampled)
+    head = ferret_run(ferret, "report", str(out)).stdout.splitlines()[0]
+    assert f" in {len(sampled)} processes," in head, head
+    said = re.search(r"sampled process (\d+) and (\d+) child process(es)? \(", r.stderr)
+    assert said and said.groups()[:2] == (parent, str(len(sampled) - 1)), r.stderr
+
+
+def test_python_child_after_hundreds_of_helpers(python, ferret, tmp_path):
+    """Each helper took one of the 256 places for watched processes for good: the Python
+    child that came after 300 of them was never sampled."""
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "helpers.py"), "100",
+                   opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    child = re.search(r"PIDS \d+ (\d+)", r.stdout).group(1)
+    assert weight(st, lambda f: f[0].split()[1] == child and has("child")(f)) > 150, st
+
+
+def test_parent_is_sampled_on_after_its_child_exits(python, ferret, tmp_path):
+    """The child's exit left 'process exited' behind, which the parent's next walk took for
+    its own whenever no thread held its GIL: the parent was dropped, found again, dropped."""
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "helpers.py"),
+                   opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    assert weight(st, has("nap_after_child")) > 250, st  # 0.5 s at 1 kHz
+
+
 def test_deep_recursion(python, ferret, tmp_path):
     r, st = record(ferret, tmp_path, python, str(TARGETS / "deep.py"))
     assert r.returncode == 0, r.stderr
@@ -364,6 +417,45 @@ def test_python_child_of_a_shell_is_sampled_at_the_rate(python, ferret, tmp_path
     r, st = record(ferret, tmp_path, str(script), opts=("--subprocesses",))
     assert r.returncode == 0, r.stderr
     assert weight(st, has("spin")) > 200  # 300 ms at 1 kHz
+
+
+@pytest.mark.parametrize("wrapper", [("env", "FOO=1"), ("nice",), ("nice", "-n", "5"),
+                                     ("/usr/bin/env",), ("env", "nice", "-n", "3", "env", "A=b")],
+                         ids=" ".join)
+def test_wrappers_that_exec_python_are_followed(python, ferret, tmp_path, wrapper):
+    """env and nice exec the command they are given, found on PATH: ferret run follows them
+    into Python (before, they were refused as 'not a Python program')."""
+    (tmp_path / "spin.py").write_text(SPIN)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "python3").symlink_to(python)
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}")
+    out = tmp_path / "out.txt"
+    r = ferret_run(ferret, "run", "-q", "-f", "collapsed", "-o", str(out), "--", *wrapper,
+                   "python3", str(tmp_path / "spin.py"), env=env)
+    assert r.returncode == 0, r.stderr
+    assert weight(collapsed(out), has("spin")) > 200  # 300 ms at 1 kHz
+
+
+def test_a_wrapper_that_forks_python_needs_subprocesses(python, ferret, tmp_path):
+    """timeout runs its command as its child: without --subprocesses nothing is sampled, which
+    ferret says in one line (at once, or when the command ends first) while the command runs
+    on to its end; with --subprocesses the child is sampled."""
+    spin = "import sys, time\nt = time.time()\nwhile time.time() - t < float(sys.argv[1]): pass\n" \
+           "print('done')\n"
+    (tmp_path / "spin.py").write_text(spin)
+    out = tmp_path / "out.ferret"
+    for secs, words in (("2", ("runs Python as its child process", "(timeout)")),
+                        ("0.6", ("exited without running Python itself but ran it as its",))):
+        r = ferret_run(ferret, "run", "-o", str(out), "--", "timeout", "60", python,
+                       str(tmp_path / "spin.py"), secs)
+        one_line_error(r, *words, "add --subprocesses", code=1)
+        assert r.stdout == "done\n", r.stdout
+        assert not out.exists()
+    r, st = record(ferret, tmp_path, "timeout", "60", python, str(tmp_path / "spin.py"), "0.5",
+                   opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    assert weight(st, lambda f: f[-1].startswith("<module> (")) > 300, st
 
 
 def test_blocking_mode(python, ferret, tmp_path):
@@ -475,6 +567,31 @@ def test_dump(python, ferret):
         assert r.returncode == 0, r.stderr
         assert re.search(r"spin \(.*spin_forever\.py:\d+\)", r.stdout), r.stdout
         assert "<module> (" in r.stdout
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_attach_and_dump_of_a_zombie_say_it_exited(python, ferret, tmp_path):
+    """A child that exited and that its parent has not waited for (a zombie) keeps its /proc
+    entry but no memory: it has exited, it is not 'not a Python program' (as it was before)."""
+    code = ("import os, sys, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\n"
+            "print(pid, flush=True)\nsys.stdin.read()\n")
+    p = subprocess.Popen([python, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        zombie = p.stdout.readline().strip()
+        deadline = time.monotonic() + 10
+        while open(f"/proc/{zombie}/stat").read().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        out = tmp_path / "a.txt"
+        for cmd in (("attach", "-o", str(out), zombie),
+                    ("attach", "-d", "1", "-o", str(out), zombie), ("dump", zombie)):
+            r = ferret_run(ferret, *cmd)
+            one_line_error(r, f"process {zombie} (python", "has exited", "zombie", code=1)
+            assert not r.stdout, (cmd, r.stdout)
+        assert not out.exists()
     finally:
         p.kill()
         p.wait()
@@ -598,6 +715,10 @@ def test_bad_input(ferret, tmp_path):
     one_line_error(ferret_run(ferret, "run", "--"), "no command", code=2)
     one_line_error(ferret_run(ferret, "run", "--", "no-such-command-xyz"), "not found", code=2)
     one_line_error(ferret_run(ferret, "run", "--", "/bin/true"), "not a Python program")
+    # a wrapper is judged by what it runs
+    one_line_error(ferret_run(ferret, "run", "--", "nice", "-n", "5", "/bin/true"),
+                   "/bin/true is not a Python program")
+    one_line_error(ferret_run(ferret, "run", "--", "env", "FOO=1"), "env is not a Python program")
     for bad in ("0", "-5", "abc", "1e9", ""):
         one_line_error(ferret_run(ferret, "run", "--rate", bad, "--", sys.executable, "-c", "0"),
                        "--rate", code=2)
@@ -624,9 +745,30 @@ def test_bad_input(ferret, tmp_path):
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
         one_line_error(ferret_run(ferret, "attach", str(sleeper.pid)), "not a Python program")
+        # (before: the .ferret stream was left behind, holding only its header)
+        one_line_error(ferret_run(ferret, "attach", "-o", str(tmp_path / "a.ferret"),
+                                  str(sleeper.pid)), "not a Python program")
     finally:
         sleeper.kill()
         sleeper.wait()
+    script = tmp_path / "no_python.sh"
+    script.write_text("#!/bin/sh\ntrue\n")
+    script.chmod(0o755)
+    one_line_error(ferret_run(ferret, "run", "-o", str(tmp_path / "r.ferret"), "--", str(script)),
+                   "exited without running Python")
+    # ... but a link or a FIFO given as -o is the user's and stays (it was removed)
+    (tmp_path / "target.ferret").write_bytes(b"")
+    (tmp_path / "link.ferret").symlink_to("target.ferret")
+    os.mkfifo(tmp_path / "fifo.ferret")
+    drain = subprocess.Popen(["cat", str(tmp_path / "fifo.ferret")], stdout=subprocess.DEVNULL)
+    for out in ("link.ferret", "fifo.ferret"):
+        one_line_error(ferret_run(ferret, "run", "-o", str(tmp_path / out), "--", str(script)),
+                       "exited without running Python")
+    drain.wait(timeout=60)
+    assert (tmp_path / "link.ferret").is_symlink() and (tmp_path / "fifo.ferret").is_fifo()
+    for name in ("target.ferret", "link.ferret", "fifo.ferret"):
+        (tmp_path / name).unlink()
+    script.unlink()
     one_line_error(ferret_run(ferret, "frobnicate"), "unknown command", code=2)
     assert not list(tmp_path.iterdir())
 

@@ -185,15 +185,31 @@ check_history(void)
 static void
 check_format_and_replies(void)
 {
-    char s[32];
-    results_fmt_time(s, sizeof s, 1.5);
-    CHECK_EQ_STR(s, "1.500 s");
-    results_fmt_time(s, sizeof s, 0.0123);
-    CHECK_EQ_STR(s, "12.30 ms");
-    results_fmt_time(s, sizeof s, 98.1e-6);
-    CHECK_EQ_STR(s, "98.10 µs");
-    results_fmt_time(s, sizeof s, 4.2e-9);
-    CHECK_EQ_STR(s, "4.200 ns");
+    static const struct {
+        bool ratio; /* results_fmt_ratio, else results_fmt_time */
+        double v;
+        const char *want;
+    } formats[] = {
+        {false, 1.5, "1.500 s"},
+        {false, 0.0123, "12.30 ms"},
+        {false, 98.1e-6, "98.10 µs"},
+        {false, 4.2e-9, "4.200 ns"},
+        /* the extremes a result may hold (RESULTS_MIN_S, RESULTS_MAX_S): no run of digits */
+        {false, 1e9, "1e+09 s"},
+        {false, 86400, "86400.0 s"},
+        {false, 1e-12, "0.001 ns"},
+        {true, 1.3124, "1.312x"},
+        {true, 1e21, "1e+21x"},
+        {true, 1e-21, "1e-21x"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(formats); i++) {
+        char s[32];
+        if (formats[i].ratio)
+            results_fmt_ratio(s, sizeof s, formats[i].v);
+        else
+            results_fmt_time(s, sizeof s, formats[i].v);
+        CHECK_EQ_STR(s, formats[i].want);
+    }
     DriverReply r;
     Err err;
     CHECK_EQ_INT(driver_parse_reply("t 0.25", &r, &err), 0);

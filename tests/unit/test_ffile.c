@@ -2,8 +2,9 @@
 /* test_ffile.c: the .ferret writer and reader: a streamed round trip (renamed threads, new
  * metadata, chunks split past their target size), a recorder that stops without the end
  * marker, every truncation and every flipped byte of a small file, foreign files, a write
- * that fails, a descriptor the program closed or reused behind the writer's back, and a
- * file sealed before an exec that then goes on. */
+ * that fails, what no recorder writes (negative weights, totals and times beyond the
+ * bounds that keep the writers inside 64 bits), a descriptor the program closed or reused
+ * behind the writer's back, and a file sealed before an exec that then goes on. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 #include "check.h"
 #include "profile/ffile.h"
 #include "profile/profile.h"
+#include "report/diff.h"
+#include "report/report.h"
 
 static char tmpdir[] = "/tmp/ferret-test-ffile-XXXXXX";
 
@@ -113,7 +116,7 @@ add_samples(Profile *p, size_t n, const StackId *stacks, size_t nstacks, ThreadI
             s.flags |= 0x40; /* a flag bit a later version might define */
         if (i % 50 == 0 && profile_nseries(p) > 1) {
             s.series = 1;
-            s.weight = -(int64_t)i * 1000;
+            s.weight = (int64_t)i * 1000;
         }
         CHECK(profile_add_sample(p, &s, &err) == 0);
         *t += (i % nthreads == nthreads - 1) ? 10000000 + (int64_t)(i % 7) * 1000 : 0;
@@ -236,6 +239,176 @@ check_seal(void)
     check_reads(path, 25, false);
     unlink(path);
     profile_free(p);
+}
+
+/* A sampled profile at interval_ns with one thread and the stacks f and f;g (ids 1, 2). */
+static Profile *
+tiny_profile(int64_t interval_ns)
+{
+    Err err;
+    Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    CHECK(p != NULL);
+    profile_info(p)->interval_ns = interval_ns;
+    SeriesId ser;
+    ProcId proc;
+    ThreadId th;
+    StackId st;
+    FrameId fg[] = {add_frame(p, "f", "file.py", 10, FRAME_PY),
+                    add_frame(p, "g", "file.py", 20, FRAME_PY)};
+    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
+    CHECK(profile_process(p, 100, 1, "python3 x.py", &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 100, "MainThread", &th, &err) == 0);
+    CHECK(profile_stack_path(p, fg, 2, &st, &err) == 0);
+    return p;
+}
+
+static void
+add_one(Profile *p, StackId stack, int64_t weight, int64_t t_ns)
+{
+    Err err;
+    ProfSample s = {.t_ns = t_ns, .stack = stack, .weight = weight};
+    CHECK(profile_add_sample(p, &s, &err) == 0);
+}
+
+/* Writes p as a whole file and reads it back: NULL with *err set when the reader refuses. */
+static Profile *
+reread(const Profile *p, Err *err)
+{
+    const char *path = tmp_path("reread.ferret");
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f)
+        return NULL;
+    CHECK(ffile_write_stream(p, f, err) == 0);
+    CHECK(fclose(f) == 0);
+    Profile *q = ffile_read(path, err);
+    unlink(path);
+    return q;
+}
+
+/* Renders q in every report format and every series, and diffs it with itself: at the
+ * reader's bounds no writer may overflow (the sanitizer build stops at the first). */
+static void
+render_all(const Profile *q)
+{
+    Err err;
+    FILE *null = fopen("/dev/null", "wb");
+    CHECK(null != NULL);
+    for (SeriesId ser = 0; null && ser < profile_nseries(q); ser++) {
+        ReportOptions opt;
+        report_options_init(&opt, q);
+        opt.series = ser;
+        for (size_t i = 0; report_format_at(i); i++) {
+            int rc = report_format_at(i)->write(q, &opt, null, &err);
+            if (rc < 0) /* a trace-only format on a sampled profile says so */
+                CHECK(err.kind == ERR_FORMAT || err.kind == ERR_USAGE);
+        }
+        Diff d;
+        CHECK(diff_build(q, &opt, q, &opt, 0.05, &d, &err) == 0);
+        static const char *const diffs[] = {"text", "html", "svg"};
+        for (size_t i = 0; i < ARRAY_LEN(diffs); i++)
+            CHECK(diff_writer_find(diffs[i])->write(&d, &opt, null, &err) == 0);
+        diff_fini(&d);
+    }
+    if (null)
+        fclose(null);
+}
+
+/* Reads p back expecting the reader to refuse it with a message holding `want`. */
+static void
+check_refused(Profile *p, const char *want)
+{
+    Err err;
+    Profile *q = reread(p, &err);
+    CHECK(q == NULL);
+    profile_free(q);
+    CHECK_EQ_INT(err.kind, ERR_FORMAT);
+    CHECK(strstr(err.msg, "corrupted profile") && strstr(err.msg, want));
+    if (!strstr(err.msg, want))
+        fprintf(stderr, "  got: %s\n", err.msg);
+    profile_free(p);
+}
+
+/* Reads p back expecting it to open, and renders it everywhere. */
+static void
+check_renders(Profile *p)
+{
+    Err err;
+    Profile *q = reread(p, &err);
+    CHECK(q != NULL);
+    if (!q)
+        fprintf(stderr, "  refused: %s\n", err.msg);
+    else
+        render_all(q);
+    profile_free(q);
+    profile_free(p);
+}
+
+/* What no recorder writes is refused (docs/FORMAT.md "Bounds"): a negative weight (a share of
+ * "-150%"), weights times the interval beyond 2^61 ns, times beyond 2^60 ns; what lies just
+ * inside renders in every format. */
+static void
+check_bounds(void)
+{
+    Err err;
+    Profile *p = tiny_profile(1000000);
+    add_one(p, 1, -5, 1000);
+    add_one(p, 2, 3, 2000);
+    check_refused(p, "negative sample weight -5");
+    p = tiny_profile(1000000); /* a weight of 0 is harmless */
+    add_one(p, 1, 0, 1000);
+    check_renders(p);
+
+    /* 2^44 samples of 2^40 ns overflowed speedscope's total and pstats' times */
+    p = tiny_profile(FFILE_MAX_INTERVAL_NS);
+    add_one(p, 1, FFILE_MAX_WEIGHT, 1000);
+    add_one(p, 2, FFILE_MAX_WEIGHT, 2000);
+    check_refused(p, "implausible weights: series 'samples'");
+    p = tiny_profile(FFILE_MAX_INTERVAL_NS); /* 2^61 ns in all, as far apart as allowed */
+    add_one(p, 1, INT64_C(1) << 20, -FFILE_MAX_TIME_NS);
+    add_one(p, 2, INT64_C(1) << 20, FFILE_MAX_TIME_NS);
+    check_renders(p);
+    p = tiny_profile(0); /* no interval: a sample counts 1 ms */
+    add_one(p, 1, FFILE_MAX_TOTAL / 1000000, 0);
+    add_one(p, 2, 1, 0);
+    check_refused(p, "implausible weights");
+    p = tiny_profile(0);
+    add_one(p, 1, INT64_C(1) << 40, -FFILE_MAX_TIME_NS);
+    add_one(p, 2, FFILE_MAX_TOTAL / 1000000 - (INT64_C(1) << 40), FFILE_MAX_TIME_NS);
+    check_renders(p);
+
+    /* times at the ends of int64_t overflowed the HTML timeline's span */
+    p = tiny_profile(1000000);
+    add_one(p, 1, 1, INT64_MIN);
+    add_one(p, 2, 1, INT64_MAX);
+    check_refused(p, "implausible sample time -9223372036854775808 ns");
+    p = tiny_profile(1000000);
+    add_one(p, 1, 1, FFILE_MAX_TIME_NS + 1);
+    check_refused(p, "implausible sample time");
+
+    /* a trace and a memory profile: 2^61 ns or bytes per series, over a recursive stack */
+    for (int kind = PROFILE_MEMORY; kind <= PROFILE_TRACE; kind++) {
+        p = tiny_profile(1000000);
+        profile_info(p)->kind = (ProfileKind)kind;
+        SeriesId ser[2];
+        CHECK(profile_series(p, kind == PROFILE_TRACE ? "wall_ns" : "peak_bytes",
+                             kind == PROFILE_TRACE ? "ns" : "bytes", &ser[0], &err) == 0);
+        CHECK(profile_series(p, kind == PROFILE_TRACE ? "calls" : "allocated_bytes",
+                             kind == PROFILE_TRACE ? "calls" : "bytes", &ser[1], &err) == 0);
+        FrameId fg[64];
+        for (size_t i = 0; i < ARRAY_LEN(fg); i++)
+            fg[i] = (FrameId)(i % 2); /* f;g;f;g... */
+        StackId deep;
+        CHECK(profile_stack_path(p, fg, ARRAY_LEN(fg), &deep, &err) == 0);
+        for (int i = 0; i < 1 << 17; i++) {
+            ProfSample s = {.t_ns = i % 2 ? FFILE_MAX_TIME_NS : -FFILE_MAX_TIME_NS,
+                            .stack = i % 3 ? deep : 2,
+                            .series = ser[i % 2],
+                            .weight = FFILE_MAX_WEIGHT};
+            CHECK(profile_add_sample(p, &s, &err) == 0);
+        }
+        check_renders(p);
+    }
 }
 
 int
@@ -394,6 +567,12 @@ main(void)
     CHECK(ffile_read_mem((const uint8_t *)"\x89" "FERRET\n\x02\x00\x00\x00", 12, "new", &err) ==
           NULL);
     CHECK(strstr(err.msg, "format version 2 is not supported") != NULL);
+    /* a chunk header claiming 4 GiB is refused as such, not as a truncated file */
+    static const uint8_t huge[] = "\x89"
+                                  "FERRET\n\x01\x00\x00\x00"
+                                  "D\xff\xff\xff\xff\xff\xff\xff\xff\0\0\0\0";
+    CHECK(ffile_read_mem(huge, sizeof huge - 1, "huge", &err) == NULL);
+    CHECK(strstr(err.msg, "implausible chunk size (4294967295 bytes stored") != NULL);
     CHECK(ffile_read(tmp_path("missing.ferret"), &err) == NULL);
     CHECK(strstr(err.msg, "cannot open") != NULL);
     CHECK(ffile_read(tmpdir, &err) == NULL);
@@ -417,6 +596,7 @@ main(void)
     check_fd_taken(true);
     check_fd_taken(false);
     check_seal();
+    check_bounds();
 
     unlink(tmp_path("stream.ferret"));
     unlink(tmp_path("small.ferret"));

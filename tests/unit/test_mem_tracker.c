@@ -3,8 +3,8 @@
  * checked through the real stream reader (memstream.c): the peak set at the right moment
  * (including churn while the heap sits at its peak), leaks, allocated totals and counts,
  * sampled weights that cancel exactly on free, mapped regions cut in pieces, a realloc
- * undone, native and interpreter markers, a stream cut short by a crash, and threads
- * hammering the tracker at once. */
+ * undone, native and interpreter markers, a stream cut short by a crash, the end written
+ * at an exec and taken back when the exec fails, and threads hammering the tracker at once. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -464,6 +464,51 @@ test_truncated_stream(void)
     tracker_free(t);
 }
 
+/* exec: a flush, then an end chunk that leaves the tracker running. Read as it stands it is
+ * an end at the exec; cut off again (the exec failed) the recording goes on to a real end. */
+static void
+test_exec_end(void)
+{
+    fake_now = 0;
+    Tracker *t = make(true, 0);
+    PyRawFrame fr[1];
+    MemSite s = site1(fr, 0x21, 1);
+    Err err;
+    MemStreamInfo info;
+    Buf out;
+    begin(t, &out);
+    tracker_alloc(t, 0x100, 1000, &s, NULL);
+    CHECK_EQ_INT(tracker_flush(t, &out, &err), 0);
+    size_t cut = out.len;
+    fake_now = 2000;
+    CHECK_EQ_INT(tracker_end_chunk(t, MEM_END_EXEC, &out, &err), 0);
+    CHECK(out.len > cut && !tracker_finished(t));
+    Profile *p = memstream_read((const uint8_t *)out.data, out.len, &info, &err);
+    CHECK(p && info.ended && info.end == MEM_END_EXEC && !info.truncated);
+    if (p) {
+        CHECK_EQ_INT(leaf_sum(p, MEM_S_LEAKED_BYTES, "f21"), 1000);
+        CHECK_EQ_INT(profile_info_c(p)->duration_ns, 2000);
+        CHECK_EQ_STR(profile_meta_get(p, "mem.end"), "exec");
+        CHECK_EQ_STR(profile_meta_get(p, "mem.attributed_allocations"), "1");
+    }
+    profile_free(p);
+    out.len = cut; /* the exec failed */
+    s = site1(fr, 0x22, 2);
+    fake_now = 3000;
+    tracker_alloc(t, 0x200, 2000, &s, NULL);
+    CHECK_EQ_INT(tracker_finish(t, MEM_END_ATEXIT, &out, &err), 0);
+    p = memstream_read((const uint8_t *)out.data, out.len, &info, &err);
+    CHECK(p && info.ended && info.end == MEM_END_ATEXIT);
+    if (p) {
+        CHECK_EQ_INT(leaf_sum(p, MEM_S_LEAKED_BYTES, "f21"), 1000);
+        CHECK_EQ_INT(leaf_sum(p, MEM_S_LEAKED_BYTES, "f22"), 2000);
+        CHECK_EQ_STR(profile_meta_get(p, "mem.attributed_allocations"), "2");
+    }
+    profile_free(p);
+    buf_fini(&out);
+    tracker_free(t);
+}
+
 typedef struct {
     Tracker *t;
     int id;
@@ -536,6 +581,7 @@ main(void)
     test_regions();
     test_restore_and_markers();
     test_truncated_stream();
+    test_exec_end();
     test_threads();
     return check_report();
 }

@@ -2,6 +2,7 @@
 /* test_stats.c: every statistic of bench/stats.c against numpy/scipy reference values
  * (tests/data/stats_ref.py writes tests/data/stats_ref.h), plus hand-checked small cases. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "../data/stats_ref.h"
@@ -113,6 +114,77 @@ check_small_known(void)
     CHECK_NEAR(q.ratio, 2, 1e-12);
 }
 
+/* splitmix64: a fixed seed, the same draws on every machine */
+static uint64_t rng_state = 0x5eed;
+
+static double
+uniform01(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0; /* in (0, 1) */
+}
+
+/* The interval of the ratio claims a level (q.level): samples of both sides drawn from one
+ * continuous distribution (true ratio 1) must have 1 inside it that often. For 2 or 3
+ * values a side no interval reaches 95%; the claim is then the exact coverage of the range
+ * of the pairwise ratios, and the test can never be significant there, so an interval that
+ * excludes 1 never silently contradicts a "not significant". */
+static void
+check_ratio_coverage(void)
+{
+    static const struct {
+        size_t na, nb;
+        double level; /* exact coverage claimed: 1 - 2 P(U <= k - 1) */
+    } cases[] = {
+        {2, 2, 1 - 2.0 / 6},  /* range of the 4 ratios: 67% */
+        {2, 3, 1 - 2.0 / 10}, /* 80% */
+        {3, 3, 1 - 2.0 / 20}, /* 90% */
+        {3, 4, 1 - 2.0 / 35}, /* 94.3%: still below 95% */
+        {4, 4, 1 - 2.0 / 70}, /* 97.1%: the first at 95% or more, and p can reach 0.029 */
+        {6, 6, 0},            /* exact level checked against the simulation only */
+        {10, 10, 0},
+    };
+    enum { TRIALS = 20000 };
+    for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
+        size_t na = cases[c].na, nb = cases[c].nb;
+        size_t covered = 0, disagree = 0;
+        double level = -1;
+        int before = check_failures;
+        for (int t = 0; t < TRIALS; t++) {
+            double a[10], b[10];
+            for (size_t i = 0; i < na; i++) /* log-normal-ish: exp of a uniform sum */
+                a[i] = exp(uniform01() + uniform01() - 1) * 1e-3;
+            for (size_t i = 0; i < nb; i++)
+                b[i] = exp(uniform01() + uniform01() - 1) * 1e-3;
+            StatsRatio q;
+            Err err;
+            CHECK_EQ_INT(stats_ratio(a, na, b, nb, &q, &err), 0);
+            if (level < 0)
+                level = q.level;
+            CHECK_NEAR(q.level, level, 0); /* one level for given sizes */
+            covered += q.lo <= 1 && 1 <= q.hi;
+            disagree += q.significant != (q.lo > 1 || q.hi < 1);
+            if (q.level < STATS_LEVEL)
+                CHECK(!q.significant && q.p_min >= 1 - STATS_LEVEL);
+        }
+        if (cases[c].level > 0)
+            CHECK_NEAR(level, cases[c].level, 1e-12);
+        else
+            CHECK(level >= STATS_LEVEL);
+        /* the observed coverage is the claimed level, within 4 standard errors */
+        double seen = (double)covered / TRIALS;
+        CHECK_NEAR(seen, level, 4 * sqrt(level * (1 - level) / TRIALS));
+        /* at 95% or more the interval excludes 1 exactly when the test rejects */
+        if (level >= STATS_LEVEL)
+            CHECK_EQ_SIZE(disagree, 0);
+        if (check_failures != before)
+            fprintf(stderr, "  (%zu vs %zu: claimed %.4f, seen %.4f)\n", na, nb, level, seen);
+    }
+}
+
 int
 main(void)
 {
@@ -124,5 +196,6 @@ main(void)
     check_summaries();
     check_pairs();
     check_small_known();
+    check_ratio_coverage();
     return check_report();
 }
