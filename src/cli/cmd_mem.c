@@ -100,32 +100,6 @@ parse_size(const char *opt, const char *s, double *out, Err *err)
     return 0;
 }
 
-/* The format a file name asks for, by its ending; NULL when it says nothing. */
-static const char *
-format_from_name(const char *path)
-{
-    static const struct {
-        const char *ext, *format;
-    } map[] = {{".ferret", "ferret"},
-               {".html", "html"},
-               {".svg", "svg"},
-               {".pb.gz", "pprof"},
-               {".pprof", "pprof"},
-               {".speedscope.json", "speedscope"},
-               {".trace.json", "chrome"},
-               {".json", "json"},
-               {".folded", "collapsed"},
-               {".collapsed", "collapsed"},
-               {".txt", "text"}};
-    size_t n = strlen(path);
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        size_t m = strlen(map[i].ext);
-        if (n > m && strcmp(path + n - m, map[i].ext) == 0)
-            return map[i].format;
-    }
-    return NULL;
-}
-
 /* Takes the option's value from "--opt=value" or the next argument. */
 static const char *
 opt_value(int argc, char **argv, int *i, const char *name, Err *err)
@@ -199,7 +173,7 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
                        "mem: no command given (usage: ferret mem [OPTIONS] -- COMMAND [ARGS...])");
     o->cmd = argv + i;
     bool to_file = o->output && strcmp(o->output, "-") != 0;
-    if (!o->format && to_file && !(o->format = format_from_name(o->output)))
+    if (!o->format && to_file && !(o->format = report_format_for_path(o->output, PROFILE_MEMORY)))
         return err_set(err, ERR_USAGE, "cannot tell the format from the name %s; give -f (%s)",
                        o->output, report_format_list());
     if (!o->format) {

@@ -19,7 +19,8 @@ usage(FILE *f)
     fprintf(f,
             "usage: ferret report FILE.ferret [-f FORMAT] [-o OUT] [--series NAME] [--top N]\n\n"
             "Renders a saved profile. Formats: %s (default text).\n"
-            "  -f, --format FORMAT  output format\n"
+            "  -f, --format FORMAT  output format (without it, -o OUT's name says it: x.svg,\n"
+            "                       x.html, x.pb.gz, x.prof, x.speedscope.json, x.txt, ...)\n"
             "  -o, --output OUT     output file ('-' for standard output); text and collapsed\n"
             "                       default to standard output, the others to FILE with the\n"
             "                       format's extension (app.ferret -> app.html)\n"
@@ -84,7 +85,7 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
 int
 cmd_report(int argc, char **argv)
 {
-    const char *path = NULL, *format = "text", *output = NULL, *series = NULL;
+    const char *path = NULL, *format = NULL, *output = NULL, *series = NULL;
     long long top = 15;
     int npaths;
     int r = cli_report_options(argc, argv, &path, 1, &npaths, &format, &output, &series, &top,
@@ -93,14 +94,24 @@ cmd_report(int argc, char **argv)
         return r > 0 ? EXIT_OK : EXIT_USAGE;
     if (npaths != 1)
         return cli_usage("report: which profile? (usage: ferret report FILE.ferret [-f FORMAT])");
-    const ReportWriter *w = report_find(format);
-    if (!w)
+    const ReportWriter *w = format ? report_find(format) : NULL;
+    if (format && !w)
         return cli_usage("unknown format '%s' (formats: %s)", format, report_format_list());
 
     Err err;
     Profile *p = ffile_read(path, &err);
     if (!p)
         return cli_fail(&err);
+    if (!w) { /* -o FILE's name says the format (app.svg), as for run and trace; else text */
+        bool named = output && strcmp(output, "-") != 0;
+        const char *guess =
+            named ? report_format_for_path(output, profile_info_c(p)->kind) : "text";
+        if (!guess || !(w = report_find(guess))) {
+            profile_free(p);
+            return cli_usage("cannot tell the format from the name %s; give -f (%s)", output,
+                             report_format_list());
+        }
+    }
     ReportOptions opt;
     report_options_init(&opt, p);
     opt.top = (int)top;

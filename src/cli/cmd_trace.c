@@ -55,35 +55,6 @@ typedef struct {
     char **cmd;
 } TraceArgs;
 
-static const struct {
-    const char *ext, *format;
-} by_ext[] = {
-    {".speedscope.json", "speedscope"},
-    {".ferret", "ferret"},
-    {".prof", "pstats"},
-    {".pstats", "pstats"},
-    {".json", "chrome"},
-    {".html", "html"},
-    {".svg", "svg"},
-    {".txt", "text"},
-    {".collapsed", "collapsed"},
-    {".folded", "collapsed"},
-    {".pb", "pprof"},
-    {".pb.gz", "pprof"},
-};
-
-static const char *
-format_of_path(const char *path)
-{
-    size_t n = strlen(path);
-    for (size_t i = 0; i < sizeof by_ext / sizeof by_ext[0]; i++) {
-        size_t m = strlen(by_ext[i].ext);
-        if (n > m && strcmp(path + n - m, by_ext[i].ext) == 0)
-            return by_ext[i].format;
-    }
-    return NULL;
-}
-
 /* Returns -1 on a usage error (printed), 0 to run, 1 after --help. */
 static int
 parse(int argc, char **argv, TraceArgs *a)
@@ -250,7 +221,7 @@ cmd_trace(int argc, char **argv)
     char *stream = NULL, *def = NULL;
     const char *format = a.format;
     if (!format)
-        format = a.output ? format_of_path(a.output) : "text";
+        format = a.output ? report_format_for_path(a.output, PROFILE_TRACE) : "text";
     if (!format) {
         rc = cli_usage("-o %s: which format? (name it with -f, or use an extension such as "
                        ".ferret, .prof, .json, .html, .txt)",

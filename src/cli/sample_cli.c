@@ -162,21 +162,10 @@ pick_writer(const SampleArgs *a, Err *err)
         return w;
     }
     if (a->out_path && strcmp(a->out_path, "-") != 0) {
-        static const struct {
-            const char *ext, *format;
-        } guess[] = {{".ferret", "ferret"}, {".html", "html"},       {".svg", "svg"},
-                     {".pb.gz", "pprof"},   {".pprof", "pprof"},     {".folded", "collapsed"},
-                     {".collapsed", "collapsed"}, {".speedscope.json", "speedscope"},
-                     {".trace.json", "chrome"}, {".txt", "text"}};
-        size_t n = strlen(a->out_path);
-        for (size_t i = 0; i < sizeof guess / sizeof guess[0]; i++) {
-            size_t m = strlen(guess[i].ext);
-            if (n > m && strcmp(a->out_path + n - m, guess[i].ext) == 0) {
-                const ReportWriter *w = report_find(guess[i].format);
-                if (w)
-                    return w;
-            }
-        }
+        const char *name = report_format_for_path(a->out_path, PROFILE_SAMPLED);
+        const ReportWriter *w = name ? report_find(name) : NULL;
+        if (w)
+            return w;
         err_set(err, ERR_USAGE, "cannot tell the format from the name %s; give -f (%s)",
                 a->out_path, report_format_list());
         return NULL;

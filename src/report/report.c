@@ -28,6 +28,37 @@ report_find(const char *name)
     return NULL;
 }
 
+const char *
+report_format_for_path(const char *path, ProfileKind kind)
+{
+    static const struct {
+        const char *ext, *format;
+    } by_ext[] = {
+        {".speedscope.json", "speedscope"}, /* before .json */
+        {".trace.json", "chrome"},
+        {".ferret", "ferret"},
+        {".html", "html"},
+        {".svg", "svg"},
+        {".pb.gz", "pprof"},
+        {".pb", "pprof"},
+        {".pprof", "pprof"},
+        {".prof", "pstats"},
+        {".pstats", "pstats"},
+        {".folded", "collapsed"},
+        {".collapsed", "collapsed"},
+        {".txt", "text"},
+        {".json", NULL}, /* by kind, below */
+    };
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof by_ext / sizeof by_ext[0]; i++) {
+        size_t m = strlen(by_ext[i].ext);
+        if (n > m && strcmp(path + n - m, by_ext[i].ext) == 0)
+            /* a trace's .json is a timeline for chrome://tracing and Perfetto, as viztracer's */
+            return by_ext[i].format ? by_ext[i].format : kind == PROFILE_TRACE ? "chrome" : "json";
+    }
+    return NULL;
+}
+
 const ReportWriter *
 report_format_at(size_t i)
 {

@@ -45,6 +45,10 @@ int report_trace_text(const Profile *p, const ReportOptions *opt, FILE *out, Err
 
 /* Looks a format up by name; NULL if unknown. */
 const ReportWriter *report_find(const char *name);
+/* The format an output file's name asks for, by its ending (app.svg -> "svg", x.pb.gz ->
+ * "pprof"; .json is "chrome" for a trace, "json" otherwise); NULL when the name says none.
+ * One table for run, attach, mem, trace and report. */
+const char *report_format_for_path(const char *path, ProfileKind kind);
 /* The i-th format in REPORT_FORMATS order; NULL past the last. */
 const ReportWriter *report_format_at(size_t i);
 /* Appends weight w in its unit: bytes as B/KiB/MiB..., "ns" as time, "samples" as time when

@@ -588,3 +588,30 @@ def test_recorded_profile_round_trips(ferret, python, tmp_path):
         run(ferret, "report", prof, "-f", "collapsed").stdout
     text = run(ferret, "report", prof).stdout
     assert "is_prime" in text.split("Top functions by self time")[1].splitlines()[2]
+
+
+def test_report_output_name_gives_the_format(ferret, mkprofile, tmp_path):
+    """`ferret report X -o out.svg` writes an SVG, as `ferret run -o out.svg` does (it wrote
+    the text report into every file whatever its name); a name that says no format is
+    refused; -f still wins over the name."""
+    looks = {"svg": lambda b: b"<svg" in b[:400],
+             "html": lambda b: b.startswith(b"<!DOCTYPE html>"),
+             "pb.gz": lambda b: b[:2] == b"\x1f\x8b",
+             "prof": lambda b: b[:1] == b"{",  # a marshalled dict, as pstats.Stats reads
+             "speedscope.json": lambda b: b"speedscope" in b[:200],
+             "collapsed": lambda b: re.match(rb"\S.* \d+\n", b) is not None,
+             "txt": lambda b: b.startswith(b"ferret")}
+    for kind, json_is in (("sampled", b'"series"'), ("trace", b'"traceEvents"')):
+        prof = tmp_path / f"{kind}.ferret"
+        run(mkprofile, "-o", prof, "--samples", 300, "--kind", kind)
+        for ext, ok in list(looks.items()) + [("json", lambda b, j=json_is: j in b[:4000])]:
+            out = tmp_path / f"{kind}-out.{ext}"
+            run(ferret, "report", prof, "-o", out)
+            data = out.read_bytes()
+            assert ok(data), (kind, ext, data[:80])
+        r = run(ferret, "report", prof, "-o", tmp_path / "out.weird", check=False)
+        assert r.returncode == 2 and r.stderr.startswith(
+            "ferret: cannot tell the format from the name"), r.stderr
+        assert not (tmp_path / "out.weird").exists()
+        run(ferret, "report", prof, "-f", "text", "-o", tmp_path / "forced.svg")
+        assert (tmp_path / "forced.svg").read_bytes().startswith(b"ferret")
