@@ -255,7 +255,7 @@ cmd_trace(int argc, char **argv)
     }
     /* refuse what cannot be Python before running anything; a script (a pyenv shim, a
      * wrapper) may exec Python, which is known only once it runs (inject_status) */
-    if (proc_check_python(a.cmd[0], getenv("PATH"), &err) < 0 || inject_init(&inj, &err) < 0) {
+    if (proc_check_command(a.cmd, getenv("PATH"), &err) < 0 || inject_init(&inj, &err) < 0) {
         rc = cli_fail(&err);
         goto done;
     }

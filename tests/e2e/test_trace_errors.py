@@ -246,6 +246,17 @@ def test_forked_child_leaves_the_trace_alone(ferret, python, tmp_path):
     assert calls == 15
 
 
+@pytest.mark.parametrize("wrapper", [["env", "FOO=1"], ["nice", "-n", "5"], ["timeout", "60"]])
+def test_program_started_through_a_wrapper(ferret, python, tmp_path, wrapper):
+    """A wrapper that runs the command it is given (env and nice exec it, timeout forks it)
+    is traced through, as `ferret run` follows it; it was refused as not Python."""
+    out = tmp_path / "w.prof"
+    r = tk.run(ferret, ["trace", "-o", out, "--", *wrapper, python, "-c",
+                        "def leaf(): pass\nfor _ in range(7): leaf()\n"])
+    assert r.returncode == 0, r.stderr
+    assert tk.pstats_by_name(tk.load_pstats(out), "<string>")["leaf"][1] == 7
+
+
 def as_pstats(ferret, out, tmp_path):
     """The pstats of a trace written as .prof, or as .ferret (converted by ferret report)."""
     if str(out).endswith(".ferret"):
