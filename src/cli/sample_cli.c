@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +20,10 @@
 volatile sig_atomic_t sample_cli_stop;
 static FfileWriter *stream; /* -o FILE.ferret: written while recording */
 static const char *stream_path; /* its name (borrowed from argv) */
-static struct stat stream_made; /* the regular file it made, or st_ino 0: written in place */
+/* Where the stream goes until it holds a sample, then renamed over stream_path (NULL once
+ * renamed, or for a device, FIFO or link, written in place): a run that samples nothing
+ * leaves an earlier recording at -o's path as it was. */
+static char *stream_staging;
 static char *html_path;     /* the default HTML report (no -o, no -f), once written */
 static bool out_written;    /* -o FILE is complete (sample_cli_summary says so) */
 static volatile sig_atomic_t forward_pid;
@@ -221,11 +223,26 @@ to_terminal(const SampleArgs *a)
     return !a->out_path || strcmp(a->out_path, "-") == 0;
 }
 
+/* Puts the stream in its place once it holds what a user would not want to lose. */
+static int
+stream_settle(const Profile *p, bool last, Err *err)
+{
+    if (!stream_staging || (!last && profile_nsamples(p) == 0))
+        return 0;
+    if (rename(stream_staging, stream_path) != 0)
+        return err_sys(err, errno, "cannot rename %s to %s", stream_staging, stream_path);
+    free(stream_staging);
+    stream_staging = NULL;
+    return 0;
+}
+
 static int
 stream_flush(void *ctx, Profile *p, Err *err)
 {
     (void)ctx;
-    return ffile_writer_flush(stream, p, err);
+    if (ffile_writer_flush(stream, p, err) < 0)
+        return -1;
+    return stream_settle(p, false, err);
 }
 
 int
@@ -236,13 +253,15 @@ sample_cli_begin(SampleArgs *a, Err *err)
         return -1;
     if (strcmp(w->name, "ferret") != 0 || to_terminal(a))
         return 0;
-    stream = ffile_writer_open(a->out_path, err);
-    if (!stream)
+    if (outpath_staging(a->out_path, &stream_staging, err) < 0)
         return -1;
+    stream = ffile_writer_open(stream_staging ? stream_staging : a->out_path, err);
+    if (!stream) {
+        free(stream_staging);
+        stream_staging = NULL;
+        return -1;
+    }
     stream_path = a->out_path;
-    /* a device, FIFO or link given as -o is the user's, and is never removed (abort) */
-    if (lstat(stream_path, &stream_made) != 0 || !S_ISREG(stream_made.st_mode))
-        stream_made.st_ino = 0;
     a->sampler.flush = stream_flush;
     return 0;
 }
@@ -250,10 +269,12 @@ sample_cli_begin(SampleArgs *a, Err *err)
 void
 sample_cli_abort(void)
 {
-    struct stat now; /* nothing was sampled: the file it made holds only a header */
-    if (stream && stream_made.st_ino && lstat(stream_path, &now) == 0 && S_ISREG(now.st_mode) &&
-        now.st_dev == stream_made.st_dev && now.st_ino == stream_made.st_ino)
-        (void)unlink(stream_path);
+    /* nothing was sampled: the staged stream holds only a header; -o's path (a file from
+     * before, or the user's device, FIFO or link) is left as it was */
+    if (stream && stream_staging)
+        (void)unlink(stream_staging);
+    free(stream_staging);
+    stream_staging = NULL;
     ffile_writer_abort(stream);
     stream = NULL;
 }
@@ -264,6 +285,12 @@ sample_cli_write(const Profile *p, const SampleArgs *a, Err *err)
     if (stream) {
         int rc = ffile_writer_close(stream, p, err);
         stream = NULL;
+        if (rc == 0)
+            rc = stream_settle(p, true, err);
+        if (stream_staging) /* the close failed: what it holds is not a whole profile */
+            (void)unlink(stream_staging);
+        free(stream_staging);
+        stream_staging = NULL;
         out_written = rc == 0;
         return rc;
     }

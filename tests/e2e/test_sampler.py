@@ -756,6 +756,12 @@ def test_bad_input(ferret, tmp_path):
     script.chmod(0o755)
     one_line_error(ferret_run(ferret, "run", "-o", str(tmp_path / "r.ferret"), "--", str(script)),
                    "exited without running Python")
+    # ... and an earlier recording at that path is left as it was (it was truncated)
+    (tmp_path / "earlier.ferret").write_bytes(b"an earlier recording")
+    one_line_error(ferret_run(ferret, "run", "-o", str(tmp_path / "earlier.ferret"), "--",
+                              str(script)), "exited without running Python")
+    assert (tmp_path / "earlier.ferret").read_bytes() == b"an earlier recording"
+    (tmp_path / "earlier.ferret").unlink()
     # ... but a link or a FIFO given as -o is the user's and stays (it was removed)
     (tmp_path / "target.ferret").write_bytes(b"")
     (tmp_path / "link.ferret").symlink_to("target.ferret")
