@@ -13,7 +13,6 @@
 #include "bench/child.h"
 #include "bench/driver.h"
 #include "util/buf.h"
-#include "util/escape.h"
 
 #define CALIBRATION_MAX_LOOPS 1e13
 
@@ -34,13 +33,8 @@ runner_options_default(RunnerOptions *o)
 static const char *
 shown(const char *s)
 {
-    static char out[96];
-    Buf b;
-    buf_init(&b);
-    size_t n = strlen(s);
-    esc_text(&b, s, n > 60 ? 60 : n, 0);
-    snprintf(out, sizeof out, "%s%s", b.data ? b.data : "", n > 60 ? "..." : "");
-    buf_fini(&b);
+    static char out[BENCH_SHOWN_MAX];
+    bench_shown(s, out);
     return out;
 }
 
