@@ -205,9 +205,8 @@ results_warning(const BenchRun *r, size_t idx, char *out, size_t n)
     return false;
 }
 
-/* Appends s padded to `width` columns (counting UTF-8 characters, not bytes). */
-static void
-pad(Buf *o, const char *s, size_t width, bool right)
+void
+results_pad(Buf *o, const char *s, size_t width, bool right)
 {
     size_t cols = 0;
     for (const char *p = s; *p; p++)
@@ -235,10 +234,10 @@ results_text(const BenchRun *r, Buf *out, Err *err)
     static const char *const head[] = {"median", "95% CI of the median", "MAD", "min", "values",
                                        "loops"};
     static const size_t widths[] = {11, 25, 11, 11, 9, 12};
-    pad(out, "benchmark", w, false);
+    results_pad(out, "benchmark", w, false);
     for (size_t c = 0; c < 6; c++) {
         buf_puts(out, "  ");
-        pad(out, head[c], widths[c], true);
+        results_pad(out, head[c], widths[c], true);
     }
     buf_putc(out, '\n');
     for (size_t i = 0; i < r->n; i++) {
@@ -262,11 +261,11 @@ results_text(const BenchRun *r, Buf *out, Err *err)
         buf_init(&name);
         size_t len = strlen(b->name);
         esc_text(&name, b->name, len > w ? w : len, 0);
-        pad(out, name.data ? name.data : "", w, false);
+        results_pad(out, name.data ? name.data : "", w, false);
         buf_fini(&name);
         for (size_t c = 0; c < 6; c++) {
             buf_puts(out, "  ");
-            pad(out, cells[c], widths[c], true);
+            results_pad(out, cells[c], widths[c], true);
         }
         buf_putc(out, '\n');
     }

@@ -35,6 +35,9 @@ Bench *results_find(const BenchRun *r, const char *name);
 
 /* "12.35 ms", "98.1 µs": 4 significant digits and a unit that keeps the number >= 1. */
 void results_fmt_time(char *out, size_t n, double seconds);
+/* Appends s padded to `width` columns (counting UTF-8 characters, not bytes: "µs" is two),
+ * on the left when right-aligned. */
+void results_pad(Buf *o, const char *s, size_t width, bool right);
 /* A ratio: "1.312x"; "2.5e+06x" when it is orders of magnitude from 1. */
 void results_fmt_ratio(char *out, size_t n, double x);
 /* What the ratio's interval is: "95% CI", or "90% interval" when q->level is lower. */

@@ -62,7 +62,14 @@ list_names(History *h, Err *err)
         struct tm tm;
         localtime_r(&t, &tm);
         strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
-        printf("%-40s  %5zu  %12s  %s\n", nm.data ? nm.data : "", v[i].runs, med, date);
+        Buf line; /* padded by characters: a name may hold any, and "µs" is two bytes */
+        buf_init(&line);
+        results_pad(&line, nm.data ? nm.data : "", 40, false);
+        buf_printf(&line, "  %5zu  ", v[i].runs);
+        results_pad(&line, med, 12, true);
+        buf_printf(&line, "  %s\n", date);
+        fputs(line.data ? line.data : "", stdout);
+        buf_fini(&line);
         buf_fini(&nm);
     }
     history_names_free(v, n);

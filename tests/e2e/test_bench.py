@@ -516,6 +516,14 @@ def test_history_keeps_rows_and_plots(ferret, tmp_path):
     assert "<svg" in (tmp_path / "p.html").read_text()
     h = run(ferret, "history", cwd=tmp_path, env={"FERRET_DB": str(db)})
     assert h.returncode == 0 and "s " in h.stdout
+    # the list's columns line up by characters: a name such as 'zäh' and a time in µs are
+    # longer in bytes than on the screen (they were printed one column short)
+    r = bench(ferret, *FAST, "--db", str(db), "-n", "zäh", "sum(range(3))", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    h = run(ferret, "history", "--db", str(db), cwd=tmp_path)
+    table = h.stdout.splitlines()
+    assert any("µs" in l for l in table) and any("zäh" in l for l in table), h.stdout
+    assert len({len(l) for l in table[1:]}) == 1 and len(table[0]) == len(table[1]) - 8, h.stdout
     h = run(ferret, "history", "--db", str(db), "nope", cwd=tmp_path)
     assert h.returncode == 2 and "no benchmark named 'nope'" in h.stderr
 
