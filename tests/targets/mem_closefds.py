@@ -4,6 +4,7 @@ daemons and some servers do), then opens its own files on the freed numbers (all
 8 MiB before (BEFORE line) and 16 MiB after (AFTER line). argv[1]: a directory for the
 files; each must hold only what this program wrote. With argv[2], a directory, it also
 removes the ferret-mem-* files there (ferret's stream) first, half a second in."""
+import errno
 import glob
 import os
 import sys
@@ -18,8 +19,14 @@ if len(sys.argv) > 2:
 os.closerange(3, 4096)
 mine = os.open(os.path.join(sys.argv[1], "mine.txt"), os.O_CREAT | os.O_WRONLY | os.O_TRUNC)
 for fd in range(3, 701):
-    if fd != mine:
-        os.dup2(mine, fd)
+    while fd != mine:
+        try:
+            os.dup2(mine, fd)
+            break
+        except OSError as e:  # EBUSY: the kernel's answer while another thread's open()
+            if e.errno != errno.EBUSY:  # holds that number (ferret's tracker reopening
+                raise  # its stream): try again, as dup2(2) advises
+            time.sleep(0.001)
 os.write(mine, b"mine\n")
 time.sleep(0.7)  # a flush of ferret's stream with the descriptors taken
 AFTER = [bytearray(MiB) for _ in range(16)]  # LINE:AFTER
