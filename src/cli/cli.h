@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "report/report.h"
 #include "util/err.h"
 
 /* Every subcommand: X(name, one-line help). Each is `int cmd_<name>(int argc, char **argv)`
@@ -47,6 +48,11 @@ int cli_parse_seconds(const char *opt, const char *s, double *out, Err *err);
 int cli_report_options(int argc, char **argv, const char **paths, int max_paths, int *npaths,
                        const char **format, const char **output, const char **series,
                        long long *top, void (*help)(FILE *));
+/* Writes p's interactive HTML report to its default file (ferret-DATE.html in the current
+ * directory, as run, attach and mem do without -o) and returns that path (the caller frees
+ * it). NULL with *err set when it cannot; text_err, when the text report on standard output
+ * failed too, is then printed first, so each failure gets its own line. */
+char *cli_default_html(const Profile *p, ReportOptions *opt, const Err *text_err, Err *err);
 /* Is this stream a terminal (and colour allowed by NO_COLOR)? */
 bool cli_isatty(int fd);
 bool cli_color(int fd);

@@ -581,11 +581,8 @@ cmd_mem(int argc, char **argv)
     char *html = NULL;
     if (o.default_html && report_find("html")) {
         Err html_err;
-        html = report_default_path(NULL, report_find("html"), &html_err);
-        opt.color = false;
-        if (!html || report_write_path(report_find("html"), p, &opt, html, &html_err) < 0) {
-            if (text_failed)
-                cli_fail(&text_err); /* both failed: the text report's line first */
+        html = cli_default_html(p, &opt, text_failed ? &text_err : NULL, &html_err);
+        if (!html) {
             err = html_err;
             rc = -1;
         } else {

@@ -82,6 +82,21 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
     return 0;
 }
 
+char *
+cli_default_html(const Profile *p, ReportOptions *opt, const Err *text_err, Err *err)
+{
+    const ReportWriter *html = report_find("html");
+    opt->color = false;
+    char *path = report_default_path(NULL, html, err);
+    if (!path || report_write_path(html, p, opt, path, err) < 0) {
+        if (text_err) /* both failed: the text report's line first, then the HTML's */
+            cli_fail(text_err);
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
 int
 cmd_report(int argc, char **argv)
 {

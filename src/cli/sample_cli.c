@@ -322,15 +322,10 @@ sample_cli_write(const Profile *p, const SampleArgs *a, Err *err)
     const ReportWriter *html = report_find("html");
     if (!html)
         return text_failed ? -1 : 0;
-    char *path = report_default_path(NULL, html, err);
-    opt.color = false;
-    if (!path || report_write_path(html, p, &opt, path, err) < 0) {
-        if (text_failed) /* both failed: the text report's line first, then the HTML's */
-            cli_fail(&text_err);
-        free(path);
+    html_path = cli_default_html(p, &opt, text_failed ? &text_err : NULL, err);
+    if (!html_path)
         return -1;
-    }
-    html_path = path; /* sample_cli_summary names it: written and closed */
+    /* sample_cli_summary names html_path: written and closed */
     if (text_failed)
         *err = text_err;
     return text_failed ? -1 : 0;
