@@ -123,20 +123,24 @@ add_samples(Profile *p, size_t n, const StackId *stacks, size_t nstacks, ThreadI
     }
 }
 
-/* A profile of one process, one thread and one stack (*st), for samples to be added. */
+/* A sampled profile at interval_ns with one thread and the stacks f and f;g (ids 1, 2). */
 static Profile *
-one_stack_profile(StackId *st)
+tiny_profile(int64_t interval_ns)
 {
     Err err;
     Profile *p = profile_new(PROFILE_SAMPLED, &err);
+    CHECK(p != NULL);
+    profile_info(p)->interval_ns = interval_ns;
     SeriesId ser;
     ProcId proc;
     ThreadId th;
+    StackId st;
+    FrameId fg[] = {add_frame(p, "f", "file.py", 10, FRAME_PY),
+                    add_frame(p, "g", "file.py", 20, FRAME_PY)};
     CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
-    CHECK(profile_process(p, 1, 0, "x", &proc, &err) == 0);
-    CHECK(profile_thread(p, proc, 1, "t", &th, &err) == 0);
-    FrameId f = add_frame(p, "f", "f.py", 2, FRAME_PY);
-    CHECK(profile_stack_path(p, &f, 1, st, &err) == 0);
+    CHECK(profile_process(p, 100, 1, "python3 x.py", &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 100, "MainThread", &th, &err) == 0);
+    CHECK(profile_stack_path(p, fg, 2, &st, &err) == 0);
     return p;
 }
 
@@ -175,8 +179,8 @@ static void
 check_fd_taken(bool reuse)
 {
     Err err;
-    StackId st;
-    Profile *p = one_stack_profile(&st);
+    StackId st = 2; /* f;g */
+    Profile *p = tiny_profile(0);
     char path[256], own_path[256]; /* tmp_path's buffer is reused */
     snprintf(path, sizeof path, "%s", tmp_path("taken.ferret"));
     snprintf(own_path, sizeof own_path, "%s", tmp_path("own.txt"));
@@ -221,8 +225,8 @@ static void
 check_seal(void)
 {
     Err err;
-    StackId st;
-    Profile *p = one_stack_profile(&st);
+    StackId st = 2; /* f;g */
+    Profile *p = tiny_profile(0);
     char path[256];
     snprintf(path, sizeof path, "%s", tmp_path("sealed.ferret"));
     FfileWriter *w = ffile_writer_open(path, &err);
@@ -239,27 +243,6 @@ check_seal(void)
     check_reads(path, 25, false);
     unlink(path);
     profile_free(p);
-}
-
-/* A sampled profile at interval_ns with one thread and the stacks f and f;g (ids 1, 2). */
-static Profile *
-tiny_profile(int64_t interval_ns)
-{
-    Err err;
-    Profile *p = profile_new(PROFILE_SAMPLED, &err);
-    CHECK(p != NULL);
-    profile_info(p)->interval_ns = interval_ns;
-    SeriesId ser;
-    ProcId proc;
-    ThreadId th;
-    StackId st;
-    FrameId fg[] = {add_frame(p, "f", "file.py", 10, FRAME_PY),
-                    add_frame(p, "g", "file.py", 20, FRAME_PY)};
-    CHECK(profile_series(p, "samples", "samples", &ser, &err) == 0);
-    CHECK(profile_process(p, 100, 1, "python3 x.py", &proc, &err) == 0);
-    CHECK(profile_thread(p, proc, 100, "MainThread", &th, &err) == 0);
-    CHECK(profile_stack_path(p, fg, 2, &st, &err) == 0);
-    return p;
 }
 
 static void
