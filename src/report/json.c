@@ -154,12 +154,16 @@ json_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
     const ProfileInfo *info = profile_info_c(p);
     bool memory = info->kind == PROFILE_MEMORY;
     MemView v = MEMVIEW_PEAK;
-    SeriesId sb = opt->series, sc = opt->series;
+    /* a memory view has bytes (value) and counts (count) per stack; "series" and "total"
+     * name and sum the one asked for, which may be the count (leaked_count) */
+    SeriesId sb = opt->series, sc = opt->series, shown = opt->series;
     if (memory) {
         if (!memview_of_series(p, opt->series, &v))
             v = MEMVIEW_PEAK;
         if (memview_series(p, v, &sb, &sc, err) < 0)
             return -1;
+        if (shown != sc)
+            shown = sb;
     }
     bool stacks_view = !(memory && v == MEMVIEW_TIMELINE);
     size_t ns = profile_nstacks(p);
@@ -194,10 +198,10 @@ json_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
                (double)info->duration_ns / 1e9);
     write_meta(&b, p);
     buf_puts(&b, ",\"series\":{\"name\":");
-    str(&b, profile_nseries(p) ? profile_series_name(p, sb) : "");
+    str(&b, profile_nseries(p) ? profile_series_name(p, shown) : "");
     buf_puts(&b, ",\"unit\":");
-    str(&b, profile_nseries(p) ? profile_series_unit(p, sb) : "");
-    buf_printf(&b, "},\"total\":%" PRId64, total_b);
+    str(&b, profile_nseries(p) ? profile_series_unit(p, shown) : "");
+    buf_printf(&b, "},\"total\":%" PRId64, memory && shown == sc ? total_n : total_b);
     if (memory)
         write_memory(&b, p, v, total_b, total_n);
     /* frames: all of them, so stack entries can index the array directly */

@@ -469,6 +469,9 @@ def test_report_series_of_memory_profile(python, ferret, tmp_path):
         assert r.returncode == 0, r.stderr
         rep = json.loads(js)
         assert rep["view"] == view, (series, rep["view"])
+        # "series" names the series asked for, not the view's byte series
+        assert rep["series"] == {"name": series,
+                                 "unit": "bytes" if series.endswith("_bytes") else "count"}, rep
         if view == "timeline":
             assert rep["timeline"] and rep["stacks"] == []
         else:
@@ -478,6 +481,7 @@ def test_report_series_of_memory_profile(python, ferret, tmp_path):
             assert counts.returncode == 0, counts.stderr
             total = sum(int(line.rsplit(" ", 1)[1]) for line in counts.stdout.splitlines())
             assert total == sum(st["count"] for st in rep["stacks"]), series
+            assert rep["total"] == total == rep["memory"]["total_count"], series
         r, html = report(series, "html")
         assert r.returncode == 0 and "mem_known.py" in html, r.stderr
     for series in ("heap_bytes", "rss_bytes"):
