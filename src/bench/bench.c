@@ -37,13 +37,7 @@ bench_kind_parse(const char *s, BenchKind *out)
 void
 bench_shown(const char *name, char out[BENCH_SHOWN_MAX])
 {
-    const unsigned char *p = (const unsigned char *)name;
-    size_t len = strlen(name), at = 0;
-    for (size_t chars = 0; at < len && chars < BENCH_SHOWN_CHARS; chars++) {
-        uint32_t cp;
-        int step = utf8_decode(p + at, len - at, &cp);
-        at += step < 0 ? 1 : (size_t)step;
-    }
+    size_t len = strlen(name), at = utf8_prefix(name, len, BENCH_SHOWN_CHARS);
     Buf b;
     buf_init(&b);
     esc_text(&b, name, at, 0);

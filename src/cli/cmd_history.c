@@ -27,18 +27,28 @@ static const char usage_text[] =
     "  --svg FILE        plot: medians with 95% intervals over the runs, change points in red\n"
     "  --html FILE       the same plot and the table as one HTML page\n";
 
+/* A run's label on the terminal and the plots: its commit's first 10 characters, escaped
+ * (the database may hold any bytes), + when the tree was dirty, and its date. */
+#define LABEL_MAX (4 * 10 + 40) /* each character up to 4 bytes (\xNN), then "+ " and date */
+
 static void
-label_for(const HistoryEntry *e, char *out, size_t n)
+label_for(const HistoryEntry *e, char out[LABEL_MAX])
 {
     char date[32];
     time_t t = (time_t)e->started_unix;
     struct tm tm;
     localtime_r(&t, &tm);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
-    if (e->git_commit[0])
-        snprintf(out, n, "%.10s%s %s", e->git_commit, e->git_dirty == 1 ? "+" : "", date);
+    Buf commit;
+    buf_init(&commit);
+    const char *c = e->git_commit;
+    esc_text(&commit, c, utf8_prefix(c, strlen(c), 10), 0);
+    if (c[0])
+        snprintf(out, LABEL_MAX, "%s%s %s", commit.data ? commit.data : "",
+                 e->git_dirty == 1 ? "+" : "", date);
     else
-        snprintf(out, n, "%s", date);
+        snprintf(out, LABEL_MAX, "%s", date);
+    buf_fini(&commit);
 }
 
 static int
@@ -130,7 +140,7 @@ cmd_history(int argc, char **argv)
     size_t n = 0;
     TrendPoint *pts = NULL;
     const Bench **bs = NULL;
-    char (*labels)[64] = NULL;
+    char(*labels)[LABEL_MAX] = NULL;
     int rc = EXIT_FAIL;
     if (history_series(h, name, (size_t)limit, &e, &n, &err) < 0) {
         rc = cli_fail(&err);
@@ -154,7 +164,7 @@ cmd_history(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++) {
         bs[i] = &e[i].bench;
-        label_for(&e[i], labels[i], sizeof labels[i]);
+        label_for(&e[i], labels[i]);
         pts[i].label = labels[i];
     }
     if (trend_analyse(bs, n, threshold / 100, pts, &err) < 0) {
@@ -171,8 +181,9 @@ cmd_history(int argc, char **argv)
         results_fmt_time(lo, sizeof lo, pts[i].ci_lo);
         results_fmt_time(hi, sizeof hi, pts[i].ci_hi);
         snprintf(ci, sizeof ci, "%s - %s", lo, hi);
-        buf_printf(&out, "%6lld  %-27s  %11s  %25s  %6zu  ", (long long)e[i].run_id, labels[i],
-                   med, ci, e[i].bench.nvalues);
+        buf_printf(&out, "%6lld  ", (long long)e[i].run_id);
+        results_pad(&out, labels[i], 27, false); /* by characters, as the list's names */
+        buf_printf(&out, "  %11s  %25s  %6zu  ", med, ci, e[i].bench.nvalues);
         if (pts[i].has_step)
             buf_printf(&out, "%+6.1f%% (p = %.2g)%s", (pts[i].step.ratio - 1) * 100,
                        pts[i].step.p, pts[i].change ? "  << change point" : "");

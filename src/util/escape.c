@@ -43,6 +43,19 @@ bad:
     return -1;
 }
 
+size_t
+utf8_prefix(const char *s, size_t n, size_t chars)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t at = 0;
+    for (size_t k = 0; at < n && k < chars; k++) {
+        uint32_t cp;
+        int step = utf8_decode(p + at, n - at, &cp);
+        at += step < 0 ? 1 : (size_t)step;
+    }
+    return at;
+}
+
 void
 utf8_put(Buf *b, uint32_t cp)
 {

@@ -13,6 +13,9 @@
  * 0xFFFD (the caller skips one byte). */
 int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 void utf8_put(Buf *b, uint32_t cp);
+/* The length in bytes of s[0..n)'s first `chars` characters, each invalid byte counted as
+ * one (as esc_text shows it): where to cut a string for display without splitting one. */
+size_t utf8_prefix(const char *s, size_t n, size_t chars);
 
 /* JSON string body (no quotes): \" \\ \b \f \n \r \t, other controls as \u00XX, invalid
  * UTF-8 as \ufffd, and < > & U+2028 U+2029 as \u escapes so the JSON can sit inside an

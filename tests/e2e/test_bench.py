@@ -528,6 +528,26 @@ def test_history_keeps_rows_and_plots(ferret, tmp_path):
     assert h.returncode == 2 and "no benchmark named 'nope'" in h.stderr
 
 
+def test_history_escapes_what_the_database_holds(ferret, tmp_path):
+    # a commit label from the database went raw to the terminal: an odd or crafted history
+    # could move the cursor, recolour it or split a row
+    db = tmp_path / "h.db"
+    r = bench(ferret, "-q", "-p", "3", "--db", str(db), "-n", "s", "--cmd", "true",
+              cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE run SET git_commit = ?, git_dirty = 1", ("ab\x1b[2J\nä\x9bcdefghij",))
+    h = run(ferret, "history", "--db", str(db), "s", "--svg", "p.svg", "--html", "p.html",
+            cwd=tmp_path)
+    assert h.returncode == 0, h.stderr
+    assert "\x1b" not in h.stdout and "\x9b" not in h.stdout, h.stdout
+    # the first 10 characters, each control as \xNN, and the row stays one row
+    table = h.stdout.splitlines()
+    assert len(table) == 4 and "ab\\x1b[2J\\x0aä\\x9bc+ " in table[1], h.stdout
+    assert "\x1b" not in (tmp_path / "p.html").read_text()
+    ET.parse(tmp_path / "p.svg")
+
+
 def test_killed_and_interrupted_runs_keep_history(ferret, tmp_path):
     db = tmp_path / "h.db"
     r = bench(ferret, *FAST, "--db", str(db), "pass", cwd=tmp_path)

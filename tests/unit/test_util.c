@@ -99,6 +99,15 @@ test_escape(void)
     esc_text(&b, "\xe6\x97\xa5\xe6\x9c\xac", 6, 0); /* valid CJK passes through */
     CHECK_EQ_STR(b.data, "\xe6\x97\xa5\xe6\x9c\xac");
     buf_fini(&b);
+    /* cut by characters: whole UTF-8 sequences, an invalid byte counting as one */
+    CHECK_EQ_SIZE(utf8_prefix("\xe6\x97\xa5\xe6\x9c\xac", 6, 1), 3);
+    CHECK_EQ_SIZE(utf8_prefix("a\xff"
+                              "b\xc3\xa9"
+                              "c",
+                              6, 4),
+                  5);
+    CHECK_EQ_SIZE(utf8_prefix("ab", 2, 10), 2);
+    CHECK_EQ_SIZE(utf8_prefix("ab", 2, 0), 0);
 }
 
 static void
