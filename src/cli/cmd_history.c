@@ -2,6 +2,8 @@
 /* cmd_history.c: `ferret history [NAME]`: without a name, every benchmark in the history;
  * with one, its runs over time with change points, and --svg/--html plots. */
 #include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,18 @@ static const char usage_text[] =
     "  --svg FILE        plot: medians with 95% intervals over the runs, change points in red\n"
     "  --html FILE       the same plot and the table as one HTML page\n";
 
+/* A time from the database as a local date; "?" for one no calendar holds (a crafted or odd
+ * history: casting it to time_t would be undefined, and localtime_r fails on huge years). */
+static void
+fmt_date(double unix_s, char out[32])
+{
+    bool valid = isfinite(unix_s) && fabs(unix_s) < 1e11; /* about 3000 years */
+    time_t t = valid ? (time_t)unix_s : 0;
+    struct tm tm;
+    if (!valid || !localtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%d %H:%M", &tm))
+        snprintf(out, 32, "?");
+}
+
 /* A run's label on the terminal and the plots: its commit's first 10 characters, escaped
  * (the database may hold any bytes), + when the tree was dirty, and its date. */
 #define LABEL_MAX (4 * 10 + 40) /* each character up to 4 bytes (\xNN), then "+ " and date */
@@ -35,10 +49,7 @@ static void
 label_for(const HistoryEntry *e, char out[LABEL_MAX])
 {
     char date[32];
-    time_t t = (time_t)e->started_unix;
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
+    fmt_date(e->started_unix, date);
     Buf commit;
     buf_init(&commit);
     const char *c = e->git_commit;
@@ -68,10 +79,7 @@ list_names(History *h, Err *err)
         esc_text(&nm, v[i].name, strlen(v[i].name), 0);
         char med[32], date[32];
         results_fmt_time(med, sizeof med, v[i].last_median);
-        time_t t = (time_t)v[i].last_unix;
-        struct tm tm;
-        localtime_r(&t, &tm);
-        strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
+        fmt_date(v[i].last_unix, date);
         Buf line; /* padded by characters: a name may hold any, and "µs" is two bytes */
         buf_init(&line);
         results_pad(&line, nm.data ? nm.data : "", 40, false);

@@ -546,6 +546,14 @@ def test_history_escapes_what_the_database_holds(ferret, tmp_path):
     assert len(table) == 4 and "ab\\x1b[2J\\x0aä\\x9bc+ " in table[1], h.stdout
     assert "\x1b" not in (tmp_path / "p.html").read_text()
     ET.parse(tmp_path / "p.svg")
+    # a time no calendar holds showed as a garbage date (an undefined cast, then an unset tm)
+    for t in (1e300, -1e300, 1e15):
+        with sqlite3.connect(db) as c:
+            c.execute("UPDATE run SET started_unix = ?", (t,))
+        for args in ([], ["s"]):
+            h = run(ferret, "history", "--db", str(db), *args, cwd=tmp_path)
+            assert h.returncode == 0, h.stderr
+            assert re.search(r"(  |\+ )\?( |$)", h.stdout.splitlines()[1]), (t, h.stdout)
 
 
 def test_killed_and_interrupted_runs_keep_history(ferret, tmp_path):
