@@ -338,7 +338,6 @@ sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
         return;
     SamplerStats st;
     sampler_stats(s, &st);
-    double rate = st.elapsed_s > 0 ? (double)st.ticks / st.elapsed_s : 0;
     /* which processes were Python (with --subprocesses, a wrapper may not be; its helpers
      * that never ran Python are not counted) */
     char who[96];
@@ -354,9 +353,9 @@ sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
     fprintf(stderr,
             "ferret: sampled %s (CPython %s) for %.2fs: %.0f of %.0f samples/s, "
             "%llu stacks, %llu dropped, %.1f us CPU and %.1f reads per sample moment\n",
-            who, sampler_python_version(s)[0] ? sampler_python_version(s) : "?", st.elapsed_s, rate,
-            a->sampler.rate_hz, (unsigned long long)st.samples, (unsigned long long)st.dropped,
-            st.ticks ? st.cpu_s * 1e6 / (double)st.ticks : 0.0,
+            who, sampler_python_version(s)[0] ? sampler_python_version(s) : "?", st.elapsed_s,
+            st.rate_hz, a->sampler.rate_hz, (unsigned long long)st.samples,
+            (unsigned long long)st.dropped, st.ticks ? st.cpu_s * 1e6 / (double)st.ticks : 0.0,
             st.ticks ? (double)st.reads / (double)st.ticks : 0.0);
     if (out_written && strcmp(a->out_path, "-") != 0)
         fprintf(stderr, "ferret: wrote %s\n", a->out_path);

@@ -1118,6 +1118,11 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             next_flush = s->t0_ns + FLUSH_NS, next_pending = s->t0_ns, next_look = s->t0_ns;
     int rc = 0;
     bool ever_python = false, cut_short = false;
+    /* the time rate_hz is measured over: each sampled moment stands for the time since the
+     * one before when that one sampled too, else for one interval */
+    int64_t sampling_ns = 0, prev_ns = 0;
+    uint64_t sampling_ticks = 0;
+    bool prev_sampled = false;
     while (!(stop && *stop)) {
         int64_t now = now_ns(CLOCK_MONOTONIC);
         if (end && now >= end) {
@@ -1149,6 +1154,12 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             alive |= !pr->gone;
         }
         s->stats.ticks++;
+        if (sampled) {
+            sampling_ns += prev_sampled ? now - prev_ns : interval;
+            sampling_ticks++;
+        }
+        prev_sampled = sampled;
+        prev_ns = now;
         if (!alive)
             break;
         /* Until the process started is Python, it and its children are looked at every
@@ -1224,10 +1235,9 @@ done:
         setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_before);
     s->stats.elapsed_s = (double)(now_ns(CLOCK_MONOTONIC) - s->t0_ns) / 1e9;
     s->stats.cpu_s = (double)(now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e9;
+    s->stats.rate_hz = sampling_ns > 0 ? (double)sampling_ticks * 1e9 / (double)sampling_ns : 0;
     char buf[64];
-    snprintf(buf, sizeof buf, "%.1f", s->stats.elapsed_s > 0
-                                          ? (double)s->stats.ticks / s->stats.elapsed_s
-                                          : 0.0);
+    snprintf(buf, sizeof buf, "%.1f", s->stats.rate_hz);
     Err ferr;
     char at[64];
     snprintf(at, sizeof at, "%.3f", s->stats.prioritised_at_s);

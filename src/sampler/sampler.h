@@ -47,6 +47,9 @@ typedef struct {
     uint64_t processes;    /* processes sampled as Python (each once, whatever it exec'd) */
     bool root_python;      /* the process sampler_new was given is one of them */
     double elapsed_s;
+    /* moments per second while a Python process was being sampled: a launcher's time before
+     * Python was found (the pyenv shim, a shell) and gaps with no Python are not counted */
+    double rate_hz;
     double cpu_s;          /* the sampling thread's own CPU time */
     uint64_t reads;        /* process_vm_readv calls */
     double prioritised_at_s; /* when it fell behind and asked for more priority, or 0 */

@@ -419,6 +419,31 @@ def test_python_child_of_a_shell_is_sampled_at_the_rate(python, ferret, tmp_path
     assert weight(st, has("spin")) > 200  # 300 ms at 1 kHz
 
 
+@pytest.mark.parametrize("subprocesses", [False, True], ids=["exec", "subprocesses"])
+def test_rate_counts_only_the_time_python_was_sampled(python, ferret, tmp_path, subprocesses):
+    """The summary's "N of 1000 samples/s" counted a launcher's time before Python started
+    (the pyenv shim, here a shell sleeping 0.4 s), and with --subprocesses the gap between two
+    Pythons: 400-600 of 1000 for a run that sampled at the full rate. It is measured over the
+    time Python was sampled: one spinning thread, so each moment is one stack, and the rate
+    is the moments over the time they stand for (their weights), whatever the machine's load."""
+    (tmp_path / "spin.py").write_text(SPIN)
+    spin = f'"{python}" "{tmp_path / "spin.py"}"'
+    script = tmp_path / "launch.sh"
+    script.write_text("#!/bin/sh\nsleep 0.4\n" + (f"{spin}\nsleep 0.4\n{spin}\n" if subprocesses
+                                                  else f"exec {spin}\n"))
+    script.chmod(0o755)
+    out = tmp_path / "out.txt"
+    r = ferret_run(ferret, "run", "-f", "collapsed", "-o", str(out),
+                   *(["--subprocesses"] if subprocesses else []), "--", str(script))
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"([0-9]+) of 1000 samples/s, ([0-9]+) stacks", r.stderr)
+    assert m, r.stderr
+    rate, stacks = int(m.group(1)), int(m.group(2))
+    total = weight(collapsed(out), lambda f: True)
+    assert total > 2 * 200 if subprocesses else total > 200, r.stderr  # 300 ms each at 1 kHz
+    assert abs(rate - 1000 * stacks / total) < 0.15 * 1000 * stacks / total, (r.stderr, total)
+
+
 @pytest.mark.parametrize("wrapper", [("env", "FOO=1"), ("nice",), ("nice", "-n", "5"),
                                      ("/usr/bin/env",), ("env", "nice", "-n", "3", "env", "A=b")],
                          ids=" ".join)
