@@ -283,8 +283,8 @@ def test_subprocesses_counts_only_python(python, ferret, tmp_path):
     sampled = {frames[0].split()[1] for frames, _ in st}
     # a child caught between its fork and its exec is a copy of Python, sampled where the
     # parent started it; any other process sampled is a mistake
-    in_fork = lambda f: len(f) == 1 or any(x.split(" (")[0].endswith("_execute_child")
-                                          for x in f)
+    in_fork = lambda f: f[1:] == ["<no Python frame>"] or any(
+        x.split(" (")[0].endswith("_execute_child") for x in f)
     for pid in sampled - {parent, child}:
         assert all(in_fork(f) for f, _ in st if f[0].split()[1] == pid), st
     assert {parent, child} <= sampled, (parent, child, sampled)
@@ -292,6 +292,33 @@ def test_subprocesses_counts_only_python(python, ferret, tmp_path):
     assert f" in {len(sampled)} processes," in head, head
     said = re.search(r"sampled process (\d+) and (\d+) child process(es)? \(", r.stderr)
     assert said and said.groups()[:2] == (parent, str(len(sampled) - 1)), r.stderr
+
+
+NO_FRAME = ("import _thread, time\ndef napper():\n    time.sleep(0.1)\n"
+            "_thread.start_new_thread(napper, ())\n"
+            "sum(range(10_000_000))  # keeps the GIL: the new thread waits for it with no frame\n")
+
+
+@pytest.mark.parametrize("opts", [(), ("--subprocesses",), ("--threads",)], ids=str)
+def test_samples_without_a_frame_are_named_in_collapsed(python, ferret, tmp_path, opts):
+    """A thread with no Python frame (here a new thread waiting for the GIL) has the empty
+    stack: collapsed dropped it, but with --subprocesses or --threads wrote a bare 'process
+    N' or 'thread N' line. Every mode now ends such a stack in '<no Python frame>', and the
+    lines add up to the text report's total."""
+    (tmp_path / "nf.py").write_text(NO_FRAME)
+    prof = tmp_path / "out.ferret"
+    r = ferret_run(ferret, "run", "-q", "-o", str(prof), *opts, "--", python,
+                   str(tmp_path / "nf.py"))
+    assert r.returncode == 0, r.stderr
+    st = collapsed_of(ferret, prof)
+    head = ferret_run(ferret, "report", str(prof)).stdout.splitlines()[0]
+    assert weight(st, lambda f: True) == int(re.match(r"ferret: (\d+) samples", head).group(1))
+    roots = {"--subprocesses": "process ", "--threads": "thread "}
+    assert all(not f[-1].startswith(tuple(roots.values())) for f, _ in st), st
+    frameless = [f for f, _ in st if f[-1] == "<no Python frame>"]
+    assert weight(st, lambda f: f[-1] == "<no Python frame>") > 20, st  # the wait: 50-300 ms
+    assert all(len(f) == 1 + len(opts) and all(x.startswith(roots[o]) for x, o in zip(f, opts))
+               for f in frameless), frameless
 
 
 def test_python_child_after_hundreds_of_helpers(python, ferret, tmp_path):
