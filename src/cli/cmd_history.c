@@ -191,7 +191,11 @@ cmd_history(int argc, char **argv)
         snprintf(ci, sizeof ci, "%s - %s", lo, hi);
         buf_printf(&out, "%6lld  ", (long long)e[i].run_id);
         results_pad(&out, labels[i], 27, false); /* by characters, as the list's names */
-        buf_printf(&out, "  %11s  %25s  %6zu  ", med, ci, e[i].bench.nvalues);
+        buf_puts(&out, "  "); /* the times by characters too: "µs" is two bytes */
+        results_pad(&out, med, 11, true);
+        buf_puts(&out, "  ");
+        results_pad(&out, ci, 25, true);
+        buf_printf(&out, "  %6zu  ", e[i].bench.nvalues);
         if (pts[i].has_step)
             buf_printf(&out, "%+6.1f%% (p = %.2g)%s", (pts[i].step.ratio - 1) * 100,
                        pts[i].step.p, pts[i].change ? "  << change point" : "");

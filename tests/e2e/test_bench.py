@@ -524,6 +524,13 @@ def test_history_keeps_rows_and_plots(ferret, tmp_path):
     table = h.stdout.splitlines()
     assert any("µs" in l for l in table) and any("zäh" in l for l in table), h.stdout
     assert len({len(l) for l in table[1:]}) == 1 and len(table[0]) == len(table[1]) - 8, h.stdout
+    # and a benchmark's runs: one in ns and one in µs end their columns at the same character
+    r = bench(ferret, *FAST, "--db", str(db), "-n", "zäh", "sum(range(3000))", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    h = run(ferret, "history", "--db", str(db), "zäh", cwd=tmp_path)
+    runs = [l for l in h.stdout.splitlines() if l.strip()[:1].isdigit()]
+    assert len(runs) == 2 and "ns" in runs[0] and "µs" in runs[1], h.stdout
+    assert len({l.index(" - ") for l in runs}) == 1, h.stdout
     h = run(ferret, "history", "--db", str(db), "nope", cwd=tmp_path)
     assert h.returncode == 2 and "no benchmark named 'nope'" in h.stderr
 
