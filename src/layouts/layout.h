@@ -53,7 +53,8 @@ typedef struct {
     int64_t size, previous, chunk_size, top;
 } LayoutStackChunk;
 typedef struct {
-    int64_t size, filename, name, qualname, co_code_adaptive, linetable, firstlineno;
+    int64_t size, filename, name, qualname, co_code_adaptive, linetable, firstlineno,
+        firsttraceable; /* 3.11+: index of the first RESUME (_PyFrame_IsIncomplete) */
 } LayoutCode;
 typedef struct {
     int64_t size, ob_type;
@@ -153,6 +154,7 @@ typedef struct {
     LayoutInstrKind instr_kind;
     LayoutLinetableKind linetable_kind;
     int owner_cstack; /* owner value of C-stack shim frames (3.12+), -1 if none */
+    int owner_generator; /* owner value of frames a generator or coroutine holds (3.11+) */
     int code_unit;    /* bytes per code unit */
     LayoutRuntime runtime;
     LayoutInterp interp;
@@ -213,6 +215,7 @@ typedef struct {
     X(code_object, qualname, 8)                                                                    \
     X(code_object, linetable, 8)                                                                   \
     X(code_object, firstlineno, 4)                                                                 \
+    X(code_object, firsttraceable, 4)                                                              \
     X(pyobject, ob_type, 8)                                                                        \
     X(bytes_object, ob_size, 8)                                                                    \
     X(unicode_object, state, 4)                                                                    \

@@ -67,8 +67,9 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
         uintptr_t next = rd_ptr(f, L->frame.previous);
         if (next == frame)
             return err_set(err, ERR_IO, "frame %#lx is its own caller", (unsigned long)frame);
+        int8_t owner = -1;
         if (L->frame.owner >= 0) {
-            int8_t owner = (int8_t)f[L->frame.owner];
+            owner = (int8_t)f[L->frame.owner];
             if (owner < 0 || owner > 3)
                 return err_set(err, ERR_IO, "frame %#lx has an impossible owner %d",
                                (unsigned long)frame, owner);
@@ -94,6 +95,21 @@ walk_raw(Target *t, const uint8_t *ts, RawFrame *out, size_t max, size_t *n, boo
         if (addrq < -L->code_unit * 2 || addrq > (1 << 28))
             return err_set(err, ERR_IO, "frame %#lx is at an impossible instruction",
                            (unsigned long)frame);
+        /* 3.11+: a frame the thread owns that has not reached its code's first RESUME is
+         * incomplete (still making cells or its generator, or 3.13's shim under a specialised
+         * class call's __init__, whose first traceable instruction is past its end): Python
+         * leaves it out of every stack (pycore_frame.h, _PyFrame_IsIncomplete), and so does
+         * ferret */
+        if (L->code_object.firsttraceable >= 0 && owner != L->owner_generator) {
+            const uint8_t *c =
+                target_read(t, code + (uintptr_t)L->code_object.firsttraceable, 4, err);
+            if (!c)
+                return -1;
+            if (addrq < (int64_t)rd_i32(c, 0) * L->code_unit) {
+                frame = next;
+                continue;
+            }
+        }
         if (*n < max)
             out[(*n)++] = (RawFrame){code, (int32_t)addrq};
         else

@@ -2,6 +2,7 @@
 truth, wall and cpu modes, the GIL, threads, subprocesses, deep and non-ASCII stacks, how the
 target ends, exec, signals, and every bad input of issue 2."""
 import glob
+import json
 import os
 import re
 import shutil
@@ -358,6 +359,89 @@ def test_non_ascii_names(python, ferret, tmp_path):
                                capture_output=True, text=True).stdout)
     meth = "Ñame.método" if minor >= 11 else "método"
     assert any(f.startswith(meth + " (") for f in hot[0])
+
+
+# ---- every frame as Python itself reads it -------------------------------------------------
+
+FRAME_RE = re.compile(r"^(.*) \((.*):(\d+)\)$")
+
+
+def frame_of(text):
+    """[name, file, line] of a 'name (file:line)' frame."""
+    m = FRAME_RE.match(text)
+    return [m[1], m[2], int(m[3])] if m else [text, "?", -1]
+
+
+def dump_stack_in(ferret, pid, fn):
+    """The frames, innermost first, of the thread ferret dump shows in function fn."""
+    r = ferret_run(ferret, "dump", str(pid))
+    assert r.returncode == 0, r.stderr
+    for thread in r.stdout.split("\nThread ")[1:]:
+        frames = [frame_of(l.strip()) for l in thread.splitlines()[1:] if l.strip()]
+        if any(f[0] == fn for f in frames):
+            return frames
+    return None
+
+
+def test_dump_reads_every_frame_as_python_does(python, ferret):
+    """Every shape of frame_shapes.py (inlined comprehensions, closures, methods, class bodies,
+    generators, coroutines, handlers, callbacks from C, threads, exec'd strings, replaced
+    __code__, functions longer than a line table's steps, lines past 65,535): each caller's
+    line is the line of its call, and the whole stack is what the program saw of itself.
+    Before: on 3.13 a specialised class call showed a frame '__init__ (__init__:0)' between
+    __init__ and its caller (the shim frame CPython leaves out of stacks)."""
+    p = subprocess.Popen([python, str(TARGETS / "frame_shapes.py"), "all"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        wrong, shapes = [], 0
+        while True:
+            line = p.stdout.readline()
+            assert line, "frame_shapes.py ended early"
+            if line == "done\n":
+                break
+            truth = json.loads(line)
+            shapes += 1
+            # the target prints before it reaches its read: wait until dump sees it there
+            deadline = time.monotonic() + 10
+            while True:
+                got = dump_stack_in(ferret, p.pid, "block")
+                if (got and got[0] == truth[0]) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            if got != truth:
+                wrong.append((truth, got))
+            p.stdin.write("x")
+            p.stdin.flush()
+        assert shapes > 40
+        assert not wrong, wrong
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_sampled_frames_are_python_s_own(python, ferret, tmp_path):
+    """The same shapes sampled while they compute on a known line: every sample there is one
+    of the stacks the program reported, whole (the walk's caches, runs of equal frames, the
+    3.13 shim frame)."""
+    out = tmp_path / "s.txt"
+    r = ferret_run(ferret, "run", "-q", "-f", "collapsed", "-o", str(out), "--", python,
+                   str(TARGETS / "frame_shapes.py"), "all", env=dict(os.environ, SPIN="0.05"))
+    assert r.returncode == 0, r.stderr
+    truths = [json.loads(l) for l in r.stdout.splitlines() if l.startswith("[")]
+    assert len(truths) > 40
+    wanted = {tuple(tuple(f) for f in reversed(t)) for t in truths}  # root first
+    leaf_frame = tuple(truths[0][0])
+    seen, wrong = set(), []
+    for frames, c in collapsed(out):
+        stack = tuple(tuple(frame_of(f)) for f in frames)
+        if stack[-1] != leaf_frame:
+            continue  # elsewhere than on the computing line
+        if stack in wanted:
+            seen.add(stack)
+        else:
+            wrong.append((frames, c))
+    assert not wrong, wrong
+    assert len(seen) > 0.8 * len(wanted), wanted - seen
 
 
 # ---- how the target ends ------------------------------------------------------------------

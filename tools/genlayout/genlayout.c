@@ -101,6 +101,11 @@ main(void)
 #else
     printf("    .owner_cstack = -1,\n");
 #endif
+#if PY_VERSION_HEX >= 0x030B0000
+    printf("    .owner_generator = %d,\n", FRAME_OWNED_BY_GENERATOR);
+#else
+    printf("    .owner_generator = -1,\n");
+#endif
     printf("    .code_unit = %d,\n", (int)sizeof(_Py_CODEUNIT));
 
     section("runtime");
@@ -233,6 +238,11 @@ main(void)
     field("linetable", OFF(PyCodeObject, co_linetable));
 #endif
     field("firstlineno", OFF(PyCodeObject, co_firstlineno));
+#if PY_VERSION_HEX >= 0x030B0000
+    field("firsttraceable", OFF(PyCodeObject, _co_firsttraceable));
+#else
+    field("firsttraceable", ABSENT);
+#endif
     end_section();
 
     section("pyobject");
