@@ -54,7 +54,8 @@ typedef struct {
 } LayoutStackChunk;
 typedef struct {
     int64_t size, filename, name, qualname, co_code_adaptive, linetable, firstlineno,
-        firsttraceable; /* 3.11+: index of the first RESUME (_PyFrame_IsIncomplete) */
+        firsttraceable, /* 3.11+: index of the first RESUME (_PyFrame_IsIncomplete) */
+        co_version;     /* 3.12+: a number each new code object takes from a counter */
 } LayoutCode;
 typedef struct {
     int64_t size, ob_type;
@@ -216,6 +217,7 @@ typedef struct {
     X(code_object, linetable, 8)                                                                   \
     X(code_object, firstlineno, 4)                                                                 \
     X(code_object, firsttraceable, 4)                                                              \
+    X(code_object, co_version, 4)                                                                  \
     X(pyobject, ob_type, 8)                                                                        \
     X(bytes_object, ob_size, 8)                                                                    \
     X(unicode_object, state, 4)                                                                    \

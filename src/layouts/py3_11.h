@@ -19,7 +19,7 @@ static const PyLayout py3_11_layout = {
     .cframe = { .size = 24, .current_frame = 8, },
     .frame = { .size = 72, .previous = 48, .executable = 32, .instr_ptr = 56, .owner = 69, },
     .stack_chunk = { .size = 24, .previous = 0, .chunk_size = 8, .top = 16, },
-    .code_object = { .size = 192, .filename = 112, .name = 120, .qualname = 128, .co_code_adaptive = 184, .linetable = 136, .firstlineno = 72, .firsttraceable = 168, },
+    .code_object = { .size = 192, .filename = 112, .name = 120, .qualname = 128, .co_code_adaptive = 184, .linetable = 136, .firstlineno = 72, .firsttraceable = 168, .co_version = -1, },
     .pyobject = { .size = 16, .ob_type = 8, },
     .bytes_object = { .size = 32, .ob_size = 16, .ob_sval = 32, },
     .unicode_object = { .size = 72, .state = 32, .length = 16, .asciiobject_size = 48, .compactunicodeobject_size = 72, .kind_shift = 2, .kind_bits = 3, .compact_bit = 5, .ascii_bit = 6, },

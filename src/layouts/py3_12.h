@@ -19,7 +19,7 @@ static const PyLayout py3_12_layout = {
     .cframe = { .size = 16, .current_frame = 0, },
     .frame = { .size = 72, .previous = 8, .executable = 0, .instr_ptr = 56, .owner = 70, },
     .stack_chunk = { .size = 24, .previous = 0, .chunk_size = 8, .top = 16, },
-    .code_object = { .size = 200, .filename = 112, .name = 120, .qualname = 128, .co_code_adaptive = 192, .linetable = 136, .firstlineno = 68, .firsttraceable = 176, },
+    .code_object = { .size = 200, .filename = 112, .name = 120, .qualname = 128, .co_code_adaptive = 192, .linetable = 136, .firstlineno = 68, .firsttraceable = 176, .co_version = 92, },
     .pyobject = { .size = 16, .ob_type = 8, },
     .bytes_object = { .size = 32, .ob_size = 16, .ob_sval = 32, },
     .unicode_object = { .size = 56, .state = 32, .length = 16, .asciiobject_size = 40, .compactunicodeobject_size = 56, .kind_shift = 2, .kind_bits = 3, .compact_bit = 5, .ascii_bit = 6, },

@@ -19,7 +19,7 @@ static const PyLayout py3_9_layout = {
     .cframe = { .size = 0, .current_frame = -1, },
     .frame = { .size = 368, .previous = 24, .executable = 32, .instr_ptr = 104, .owner = -1, },
     .stack_chunk = { .size = 0, .previous = -1, .chunk_size = -1, .top = -1, },
-    .code_object = { .size = 176, .filename = 104, .name = 112, .qualname = -1, .co_code_adaptive = -1, .linetable = 120, .firstlineno = 40, .firsttraceable = -1, },
+    .code_object = { .size = 176, .filename = 104, .name = 112, .qualname = -1, .co_code_adaptive = -1, .linetable = 120, .firstlineno = 40, .firsttraceable = -1, .co_version = -1, },
     .pyobject = { .size = 16, .ob_type = 8, },
     .bytes_object = { .size = 32, .ob_size = 16, .ob_sval = 32, },
     .unicode_object = { .size = 72, .state = 32, .length = 16, .asciiobject_size = 48, .compactunicodeobject_size = 72, .kind_shift = 2, .kind_bits = 3, .compact_bit = 5, .ascii_bit = 6, },

@@ -127,6 +127,32 @@ code_identity(const Target *t, const uint8_t *hdr, CodeInfo *ci)
     ci->file_ptr = rd_ptr(hdr, c->filename);
     ci->linetable_ptr = rd_ptr(hdr, c->linetable);
     memcpy(&ci->firstlineno, hdr + c->firstlineno, sizeof ci->firstlineno);
+    ci->version = 0;
+    if (c->co_version >= 0)
+        memcpy(&ci->version, hdr + c->co_version, sizeof ci->version);
+}
+
+/* Whether the code object now at ci->addr (identity in now) is the one cached in ci. Equal
+ * pointers are not enough: a code object compiled after one was freed (exec or compile in a
+ * loop) often gets its address, and its name, file and line table the freed ones' (pymalloc
+ * hands out the last freed block of a size class first), with other lines in that table.
+ * 3.12+ numbers every new code object (co_version); without a number, the line table's bytes
+ * are compared with the cached copy (its first LINETABLE_CHECK_MAX bytes and its length). */
+static bool
+code_same(Target *t, const CodeInfo *ci, const CodeInfo *now)
+{
+    if (ci->name_ptr != now->name_ptr || ci->file_ptr != now->file_ptr ||
+        ci->linetable_ptr != now->linetable_ptr || ci->firstlineno != now->firstlineno ||
+        ci->version != now->version)
+        return false;
+    if (ci->version || !ci->linetable)
+        return true;
+    const LayoutBytes *bo = &t->layout.bytes_object;
+    size_t n = ci->linetable_len < LINETABLE_CHECK_MAX ? ci->linetable_len : LINETABLE_CHECK_MAX;
+    Err err;
+    const uint8_t *b = target_read(t, ci->linetable_ptr, (size_t)bo->ob_sval + n, &err);
+    return b && rd_i64(b, bo->ob_size) == (int64_t)ci->linetable_len &&
+           memcmp(b + bo->ob_sval, ci->linetable, n) == 0;
 }
 
 /* Reads the code object at addr (header already in hdr) into a new cache entry. */
@@ -204,9 +230,7 @@ code_frame(Target *t, Profile *p, uintptr_t code_addr, int addrq, FrameId *out, 
     CodeInfo now;
     code_identity(t, hdr, &now);
     if (hit && *hit != UINT32_MAX) {
-        const CodeInfo *ci = &t->codes[*hit];
-        if (ci->name_ptr == now.name_ptr && ci->file_ptr == now.file_ptr &&
-            ci->linetable_ptr == now.linetable_ptr && ci->firstlineno == now.firstlineno)
+        if (code_same(t, &t->codes[*hit], &now))
             idx = *hit;
         else if (code_load(t, p, code_addr, hdr, &idx, err) < 0) /* another code object now */
             return -1;

@@ -444,6 +444,33 @@ def test_sampled_frames_are_python_s_own(python, ferret, tmp_path):
     assert len(seen) > 0.8 * len(wanted), wanted - seen
 
 
+def test_code_compiled_where_freed_code_was(python, ferret, tmp_path):
+    """code_reuse.py compiles, runs and frees code in a loop, each round's spinning line one
+    lower: a new code object often lands where the freed one was, its name, file and line
+    table too. Each round's line gets its round's samples (less up to 31 of them: a frame
+    unchanged since the last sample keeps its id until walk.c's WALK_FULL_CHECK). Before, the
+    freed object's lines stayed: on 3.11 and 3.13 whole rounds went to an earlier round's
+    line (800 samples on lines 1 and 2, none on lines 3 to 8)."""
+    r, st = record(ferret, tmp_path, python, str(TARGETS / "code_reuse.py"))
+    assert r.returncode == 0, r.stderr
+    rounds = {}
+    for l in r.stdout.splitlines():
+        _, way, line = l.split()
+        rounds.setdefault(way, set()).add(int(line))
+    assert len(rounds) == 4
+    for way, lines in rounds.items():
+        got = {}
+        for frames, c in st:
+            if frames[-1].startswith("spin (") and f"({way}:" in frames[-2]:
+                line = frame_of(frames[-2])[2]
+                got[line] = got.get(line, 0) + c
+        assert set(got) == lines, (way, got)
+        # a late moment carries the weight of the ones it missed: the median round is the
+        # yardstick, not the mean
+        typical = sorted(got.values())[len(lines) // 2]
+        assert all(got[l] > 0.5 * typical for l in lines), (way, got)
+
+
 # ---- how the target ends ------------------------------------------------------------------
 
 @pytest.mark.parametrize("how,code", [("raise", 1), ("exit3", 3), ("kill", 128 + 9)])

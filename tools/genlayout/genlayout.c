@@ -243,6 +243,11 @@ main(void)
 #else
     field("firsttraceable", ABSENT);
 #endif
+#if PY_VERSION_HEX >= 0x030C0000
+    field("co_version", OFF(PyCodeObject, co_version));
+#else
+    field("co_version", ABSENT);
+#endif
     end_section();
 
     section("pyobject");
