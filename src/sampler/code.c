@@ -137,16 +137,20 @@ code_identity(const Target *t, const uint8_t *hdr, CodeInfo *ci)
  * loop) often gets its address, and its name, file and line table the freed ones' (pymalloc
  * hands out the last freed block of a size class first), with other lines in that table.
  * 3.12+ numbers every new code object (co_version); without a number, the line table's bytes
- * are compared with the cached copy (its first LINETABLE_CHECK_MAX bytes and its length). */
+ * are compared with the cached copy (its first LINETABLE_CHECK_MAX bytes and its length), at
+ * most every LINETABLE_CHECK_EVERY samples: each comparison is a read, and a frame that moves
+ * calls this on every sample (like the walk's cache, a replaced code object may so keep its
+ * predecessor's lines for that many samples). */
 static bool
-code_same(Target *t, const CodeInfo *ci, const CodeInfo *now)
+code_same(Target *t, CodeInfo *ci, const CodeInfo *now)
 {
     if (ci->name_ptr != now->name_ptr || ci->file_ptr != now->file_ptr ||
         ci->linetable_ptr != now->linetable_ptr || ci->firstlineno != now->firstlineno ||
         ci->version != now->version)
         return false;
-    if (ci->version || !ci->linetable)
+    if (ci->version || !ci->linetable || t->sample_no - ci->checked < LINETABLE_CHECK_EVERY)
         return true;
+    ci->checked = t->sample_no;
     const LayoutBytes *bo = &t->layout.bytes_object;
     size_t n = ci->linetable_len < LINETABLE_CHECK_MAX ? ci->linetable_len : LINETABLE_CHECK_MAX;
     Err err;
@@ -159,7 +163,7 @@ code_same(Target *t, const CodeInfo *ci, const CodeInfo *now)
 static int
 code_load(Target *t, Profile *p, uintptr_t addr, const uint8_t *hdr, uint32_t *idx, Err *err)
 {
-    CodeInfo ci = {.addr = addr, .profile = p};
+    CodeInfo ci = {.addr = addr, .profile = p, .checked = t->sample_no};
     code_identity(t, hdr, &ci);
     char s[STRING_MAX_CHARS * 4 + 1];
     size_t n;

@@ -19,6 +19,7 @@ typedef struct {
     uintptr_t name_ptr, file_ptr, linetable_ptr;
     int32_t firstlineno;
     uint32_t version; /* 3.12+ co_version (0: none, or the counter has run out) */
+    uint64_t checked; /* Target.sample_no when its line table was last compared (no version) */
     StrId name; /* qualified name where the version has one */
     StrId file;
     uint8_t *linetable; /* owned copy */
@@ -29,6 +30,7 @@ typedef struct {
 #define CODE_CACHE_MAX 65536       /* code objects remembered; the cache is reset beyond */
 #define LINETABLE_MAX (1u << 20)   /* longer tables are refused (the frame gets line 0) */
 #define LINETABLE_CHECK_MAX 4096   /* bytes of a cached line table compared with the target's */
+#define LINETABLE_CHECK_EVERY 32   /* samples between those comparisons of one code object */
 #define STRING_MAX_CHARS 4096      /* longer names are cut */
 #define THREADS_MAX 4096           /* threads walked per interpreter and sample */
 #define INTERPS_MAX 64
