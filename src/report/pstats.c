@@ -6,8 +6,11 @@
  *                         {(caller file, line, name): (calls, prim_calls, self_s, total_s)})}
  * as cProfile.Profile.snapshot_stats builds it (note the swapped first two fields of the
  * caller tuples). C functions are ('~', 0, '<built-in method NAME>') as in cProfile.
- * Outermost calls have an empty caller dict. A sampled profile gives estimated times and no
- * call counts (0), which pstats shows as such. */
+ * Outermost calls have an empty caller dict, and so do calls from the synthetic thread and
+ * process roots of sampled profiles, which are no functions: every caller is a key of the
+ * dict, as in cProfile's. A sampled profile gives estimated times and no call counts (0),
+ * which pstats shows as such. pstats.Stats refuses an empty dict, so a profile without a
+ * single function is refused here, with a message, rather than written unreadable. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +126,16 @@ put_func(Buf *b, const Profile *p, const CgFunc *f)
     }
 }
 
+/* Is the function a key of the dict? Frames of other series only are not (line frames share
+ * the function), nor the synthetic thread, process and marker frames of sampled profiles. */
+static bool
+is_key(const CgFunc *fn)
+{
+    if (!fn->calls && !fn->self_ns && !fn->total_ns)
+        return false;
+    return fn->kind == FRAME_PY || fn->kind == FRAME_NATIVE;
+}
+
 static int
 pstats_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
 {
@@ -157,12 +170,12 @@ pstats_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         free(fill);
     }
     buf_putc(&b, M_DICT);
+    size_t nkeys = 0;
     for (size_t f = 0; f < cg.nfuncs; f++) {
         const CgFunc *fn = &cg.funcs[f];
-        if (!fn->calls && !fn->self_ns && !fn->total_ns)
-            continue; /* frames of other series only (line frames share the function) */
-        if (fn->kind != FRAME_PY && fn->kind != FRAME_NATIVE)
-            continue; /* synthetic thread/process roots of sampled profiles */
+        if (!is_key(fn))
+            continue;
+        nkeys++;
         put_func(&b, p, fn);
         buf_putc(&b, M_TUPLE);
         put_u32(&b, 5);
@@ -173,7 +186,7 @@ pstats_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         buf_putc(&b, M_DICT);
         for (uint32_t k = start[f]; k < start[f + 1]; k++) {
             const CgEdge *e = &cg.edges[by_callee[k]];
-            if (e->caller == CG_ROOT)
+            if (e->caller == CG_ROOT || !is_key(&cg.funcs[e->caller]))
                 continue;
             put_func(&b, p, &cg.funcs[e->caller]);
             buf_putc(&b, M_TUPLE);
@@ -186,6 +199,12 @@ pstats_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
         buf_putc(&b, M_NULL);
     }
     buf_putc(&b, M_NULL);
+    if (nkeys == 0) {
+        err_set(err, ERR_FORMAT,
+                "the profile holds no function (Python's pstats cannot load an "
+                "empty profile)");
+        goto done;
+    }
     if (buf_failed(&b)) {
         err_set(err, ERR_NOMEM, "out of memory writing pstats");
         goto done;

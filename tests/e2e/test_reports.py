@@ -593,6 +593,47 @@ def test_recorded_profile_round_trips(ferret, python, tmp_path):
     assert "is_prime" in text.split("Top functions by self time")[1].splitlines()[2]
 
 
+# Loads a pstats file as snakeviz and gprof2dot do, through the interpreter's own pstats:
+# prints the dict's size, the callers that are no key of it, and whether the tables print.
+PSTATS_READ = r"""
+import io, json, marshal, pstats, sys
+with open(sys.argv[1], "rb") as f:
+    d = marshal.load(f)
+out = io.StringIO()
+st = pstats.Stats(sys.argv[1], stream=out)
+st.sort_stats("cumulative").print_stats()
+st.print_callers()
+st.print_callees()
+stray = sorted({c for v in d.values() for c in v[4] if c not in d})
+print(json.dumps({"funcs": len(d), "stray": stray, "text": out.getvalue()}))
+"""
+
+
+def test_pstats_loads_in_python(ferret, mkprofile, python, tmp_path):
+    """The pstats file of a --threads recording, read by the interpreter's pstats module:
+    every caller is a function of the file, as in cProfile's (the thread roots were written
+    as callers named '<built-in method thread N MainThread>' that the file did not hold).
+    A profile without a function is refused with one line: pstats.Stats cannot load it."""
+    if not has_run_command(ferret):
+        pytest.skip("`ferret run` (the sampler, issue 2) is not in this build yet")
+    prof = tmp_path / "rec.ferret"
+    run(ferret, "run", "--threads", "-o", prof, "--", python, ROOT / "examples" / "hotspots.py")
+    out = tmp_path / "rec.prof"
+    run(ferret, "report", prof, "-f", "pstats", "-o", out)
+    seen = json.loads(run(python, "-c", PSTATS_READ, out).stdout)
+    assert seen["funcs"] > 3 and seen["stray"] == []
+    assert "is_prime" in seen["text"] and "MainThread" not in seen["text"]
+
+    empty = tmp_path / "empty.ferret"
+    run(mkprofile, "-o", empty, "--samples", 0)
+    r = run(ferret, "report", empty, "-f", "pstats", "-o", tmp_path / "empty.prof", check=False)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 1 and len(lines) == 1, r.stderr
+    assert lines[0].endswith("the profile holds no function (Python's pstats cannot load an "
+                             "empty profile)")
+    assert not (tmp_path / "empty.prof").exists()
+
+
 def test_report_output_name_gives_the_format(ferret, mkprofile, tmp_path):
     """`ferret report X -o out.svg` writes an SVG, as `ferret run -o out.svg` does (it wrote
     the text report into every file whatever its name); a name that says no format is

@@ -239,6 +239,55 @@ test_merged_samples_in_time(void)
     profile_free(p);
 }
 
+/* Renders p with writer w; returns its status, with *err set on failure. */
+static int
+render_status(const Profile *p, const ReportWriter *w, Err *err)
+{
+    char *data = NULL;
+    size_t len;
+    FILE *f = open_memstream(&data, &len);
+    ReportOptions opt;
+    report_options_init(&opt, p);
+    int rc = w->write(p, &opt, f, err);
+    fclose(f);
+    free(data);
+    return rc;
+}
+
+/* pstats: every caller is a key of the dict, as in cProfile's files; the synthetic thread
+ * root of `ferret run --threads` is no function, so main's only caller (the root) is left
+ * out, not written as a "<built-in method thread 7 MainThread>" key that is not there. A
+ * profile without a single function is refused: pstats.Stats cannot load an empty dict. */
+static void
+test_pstats_keys(void)
+{
+    ThreadId th;
+    Profile *p = new_profile(&th, "MainThread");
+    Err err = {0};
+    ProfFrame root = {.kind = FRAME_THREAD};
+    FrameId path[2];
+    CHECK(profile_cstr(p, "thread 7 MainThread", &root.name, &err) == 0);
+    CHECK(profile_frame(p, &root, &path[0], &err) == 0);
+    const ReportWriter *w = report_find("pstats");
+    int64_t t = 0;
+    add(p, th, path, 1, 2, &t); /* samples of the thread outside Python: no function */
+    CHECK(render_status(p, w, &err) < 0 && err.kind == ERR_FORMAT);
+    CHECK(strstr(err.msg, "pstats cannot load an empty profile") != NULL);
+    path[1] = frame(p, "main", "app.py", 3, 1);
+    add(p, th, path, 2, 3, &t);
+    size_t len;
+    char *out = render(p, w, &len);
+    CHECK(out != NULL);
+    if (out) {
+        CHECK_EQ_INT(count(out, len, "main"), 1); /* the key; no caller entry */
+        CHECK_EQ_INT(count(out, len, "MainThread"), 0);
+        /* {('app.py', 1, 'main'): (0, 0, 0.03, 0.03, {})}: an empty caller dict, then the end */
+        CHECK(len >= 2 && memcmp(out + len - 3, "{00", 3) == 0);
+    }
+    free(out);
+    profile_free(p);
+}
+
 static const char *const hostile[] = {
     "<script>window.__ferretInjected=true</script>",
     "\"}]},{\"injected\":\"1",
@@ -526,6 +575,7 @@ main(void)
     test_pprof_bytes();
     test_call_tree();
     test_merged_samples_in_time();
+    test_pstats_keys();
     test_hostile_names();
     test_diff_reference();
     test_default_path();
