@@ -132,14 +132,28 @@ event(Ctx *c, uint32_t func, ThreadId thread, int64_t start, int64_t dur)
     drain(c, false);
 }
 
-/* Closes the track's open functions from depth `keep` on, at time `end`. */
+/* ns rounded to the nearest whole microsecond (|ns| <= 2^62: FFILE_MAX_TIME_NS and weights). */
+static int64_t
+whole_us(int64_t ns)
+{
+    int64_t q = ns / 1000, r = ns % 1000;
+    return (q + (r >= 500) - (r < -500)) * 1000;
+}
+
+/* Closes the track's open functions from depth `keep` on, at time `end`, outermost first:
+ * a function and its callee opened by the same sample get the same ts and dur, and readers
+ * nest such twins in the order of the file (speedscope's importer sorts stably by ts, then
+ * longest first: the first of two twins becomes the parent). The spans start and end on
+ * whole microseconds: readers take an event's end as ts + dur in floating point, exact only
+ * for whole numbers; with decimals the callee of a function that ends at the same sample
+ * could end 1 ulp after it and be read as its parent. (Samples are 100 us or more apart.) */
 static void
 close_to(Ctx *c, Track *tr, ThreadId th, size_t keep, int64_t end)
 {
-    while (tr->depth > keep) {
-        tr->depth--;
-        event(c, tr->funcs[tr->depth], th, tr->start[tr->depth], end - tr->start[tr->depth]);
-    }
+    for (size_t d = keep; d < tr->depth; d++)
+        event(c, tr->funcs[d], th, whole_us(tr->start[d]), whole_us(end) - whole_us(tr->start[d]));
+    if (tr->depth > keep)
+        tr->depth = keep;
 }
 
 static void

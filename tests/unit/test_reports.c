@@ -239,6 +239,44 @@ test_merged_samples_in_time(void)
     profile_free(p);
 }
 
+/* Chrome trace: a function and its callee seen by the same samples are spans with the same
+ * ts and dur, which readers nest in file order (speedscope: the first is the parent). They
+ * are written outermost first; they were written callee first and shown inverted. And on
+ * whole microseconds, so that a reader's ts + dur in floating point gives both one end:
+ * 1.000 + 2.499 and 1.000 + 2.499 agree, but 7999.365 + 1000 is not 0 + 8999.365 there. */
+static void
+test_chrome_twins_parent_first(void)
+{
+    ThreadId th;
+    Profile *p = new_profile(&th, "MainThread");
+    profile_info(p)->interval_ns = 1000; /* 1 us, as add() spaces the samples */
+    FrameId path[3] = {frame(p, "outer", "app.py", 1, 1), frame(p, "middle", "app.py", 5, 5),
+                       frame(p, "inner", "app.py", 9, 9)};
+    FrameId other = frame(p, "other", "app.py", 20, 20);
+    int64_t t = 1; /* samples at 1 and 2 us: outer/middle/inner [1 us, 3 us) */
+    add(p, th, path, 3, 2, &t);
+    Err err;
+    StackId st;
+    CHECK(profile_stack_path(p, &other, 1, &st, &err) == 0);
+    ProfSample last = {.t_ns = 3499, .stack = st, .thread = th, .weight = 1};
+    CHECK(profile_add_sample(p, &last, &err) == 0);
+    size_t len;
+    char *out = render(p, report_find("chrome"), &len);
+    CHECK(out != NULL);
+    if (out) {
+        const char *o = strstr(out, "\"name\":\"outer\"");
+        const char *m = strstr(out, "\"name\":\"middle\"");
+        const char *i = strstr(out, "\"name\":\"inner\"");
+        CHECK(o && m && i && o < m && m < i);
+        CHECK_EQ_INT(count(out, len, "\"ts\":1.000,\"dur\":2.000"), 3); /* 3499 ns: 3 us */
+        CHECK_EQ_INT(count(out, len, "\"ts\":3.000,\"dur\":1.000"), 1);
+        if (!(o && m && i && o < m && m < i))
+            fprintf(stderr, "%s\n", out);
+    }
+    free(out);
+    profile_free(p);
+}
+
 /* Renders p with writer w; returns its status, with *err set on failure. */
 static int
 render_status(const Profile *p, const ReportWriter *w, Err *err)
@@ -575,6 +613,7 @@ main(void)
     test_pprof_bytes();
     test_call_tree();
     test_merged_samples_in_time();
+    test_chrome_twins_parent_first();
     test_pstats_keys();
     test_hostile_names();
     test_diff_reference();
