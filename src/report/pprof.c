@@ -2,7 +2,10 @@
 /* pprof.c: the profile.proto format of github.com/google/pprof (proto/profile.proto),
  * encoded here without a protobuf library and gzipped with zlib, as `go tool pprof`,
  * Pyroscope, Parca and Grafana read it. Every series except the tracer's "spans" timeline
- * becomes a sample type; a sampled series with an interval also gets a time column
+ * becomes a sample type but those that are no stacks' weights: the tracer's "spans"
+ * timeline and a memory profile's timeline gauges (heap_bytes, rss_bytes: one reading per
+ * tick, which pprof would add up as if they were allocations); a sampled series with an
+ * interval also gets a time column
  * (wall or cpu nanoseconds). Samples are aggregated per (stack, thread) and labelled with the
  * thread (and pid when there are several processes); a location is a frame (function and
  * line), a function is (name, file, first line). Strings pass through esc_clean: valid UTF-8
@@ -15,6 +18,7 @@
 #include <zlib.h>
 
 #include "profile/summary.h"
+#include "report/memview.h"
 #include "util/escape.h"
 #include "util/hash.h"
 #include "util/satmath.h"
@@ -151,6 +155,18 @@ pprof_unit(const char *unit)
     return unit;
 }
 
+/* Does series s weigh stacks (a sample type)? Not the tracer's timeline of spans, nor a
+ * memory profile's timeline of readings. */
+static bool
+stack_weights(const Profile *p, SeriesId s)
+{
+    MemView v;
+    if (strcmp(profile_series_name(p, s), "spans") == 0)
+        return false;
+    return profile_info_c(p)->kind != PROFILE_MEMORY || !memview_of_series(p, s, &v) ||
+           v != MEMVIEW_TIMELINE;
+}
+
 int
 pprof_encode(const Profile *p, const ReportOptions *opt, Buf *out, Err *err)
 {
@@ -178,7 +194,7 @@ pprof_encode(const Profile *p, const ReportOptions *opt, Buf *out, Err *err)
     bool on_cpu = (opt->flags_mask & SAMPLE_ON_CPU) && (opt->flags_want & SAMPLE_ON_CPU);
     for (SeriesId s = 0; s < nser; s++) {
         col_of[s] = time_col[s] = -1;
-        if (strcmp(profile_series_name(p, s), "spans") == 0)
+        if (!stack_weights(p, s))
             continue;
         col_of[s] = ncols++;
         if (s == opt->series)
@@ -316,7 +332,7 @@ pprof_encode(const Profile *p, const ReportOptions *opt, Buf *out, Err *err)
 
     pb_int(out, PB_PROFILE_TIME_NANOS, info->start_unix_ns);
     pb_int(out, PB_PROFILE_DURATION_NANOS, info->duration_ns);
-    if (info->interval_ns > 0) {
+    if (info->interval_ns > 0 && info->kind == PROFILE_SAMPLED) {
         value_type(&e, out, PB_PROFILE_PERIOD_TYPE, on_cpu ? "cpu" : "wall", "nanoseconds", &tmp);
         pb_int(out, PB_PROFILE_PERIOD, info->interval_ns);
     }

@@ -289,6 +289,20 @@ def test_chrome_writes_the_tracers_spans(ferret, mkprofile, tmp_path):
             assert len(parent) == 1
 
 
+def test_pprof_of_a_memory_profile(ferret, mkprofile, tmp_path):
+    """go tool pprof reads the views' series, not the timeline's gauges (one heap and RSS
+    reading per tick, which pprof would add up like allocations), and no "wall" period."""
+    prof, pb = tmp_path / "mem.ferret", tmp_path / "mem.pb.gz"
+    run(mkprofile, "-o", prof, "--samples", 300, "--kind", "memory")
+    run(ferret, "report", prof, "-f", "pprof", "-o", pb)
+    raw = run("go", "tool", "pprof", "-raw", pb).stdout
+    types = raw.split("Samples:\n", 1)[1].splitlines()[0].split()
+    assert [t.split("/")[0] for t in types] == ["peak_bytes", "peak_count", "leaked_bytes",
+                                                "leaked_count", "allocated_bytes",
+                                                "allocated_count"], types
+    assert "wall" not in raw.split("Samples:", 1)[0]
+
+
 def test_killed_recording_opens(ferret, mkprofile, tmp_path):
     path = tmp_path / "killed.ferret"
     run(mkprofile, "-o", path, "--samples", 3000, "--flush", 1000, "--killed")

@@ -142,6 +142,50 @@ test_pprof_bytes(void)
     profile_free(p);
 }
 
+/* pprof of a memory profile: the timeline gauges (heap_bytes, rss_bytes: one reading per
+ * tick at the root) are no sample types, as pprof would add the readings up like allocations
+ * (70 MB of "heap" from a 3 MB program), and the timeline's tick is no sampling period: no
+ * period_type "wall". The views' series stay. */
+static void
+test_pprof_memory_gauges(void)
+{
+    static const char *const names[] = {"peak_bytes", "peak_count", "heap_bytes", "rss_bytes"};
+    Err err;
+    Profile *p = profile_new(PROFILE_MEMORY, &err);
+    ProcId proc;
+    ThreadId th;
+    SeriesId ser;
+    for (size_t i = 0; i < ARRAY_LEN(names); i++)
+        CHECK(profile_series(p, names[i], strstr(names[i], "bytes") ? "bytes" : "count", &ser,
+                             &err) == 0);
+    CHECK(profile_process(p, 7, 0, NULL, &proc, &err) == 0);
+    CHECK(profile_thread(p, proc, 7, "MainThread", &th, &err) == 0);
+    profile_info(p)->interval_ns = 10000000; /* the timeline's tick */
+    FrameId f = frame(p, "f", "a.py", 3, 1);
+    StackId st;
+    CHECK(profile_stack_path(p, &f, 1, &st, &err) == 0);
+    for (SeriesId s = 0; s < ARRAY_LEN(names); s++) {
+        ProfSample smp = {.t_ns = 1000,
+                          .stack = s < 2 ? st : PROFILE_ROOT,
+                          .thread = th,
+                          .series = s,
+                          .weight = 4096};
+        CHECK(profile_add_sample(p, &smp, &err) == 0);
+    }
+    Buf b;
+    buf_init(&b);
+    ReportOptions opt;
+    report_options_init(&opt, p);
+    CHECK(pprof_encode(p, &opt, &b, &err) == 0);
+    CHECK_EQ_INT(count(b.data, b.len, "peak_bytes"), 1);
+    CHECK_EQ_INT(count(b.data, b.len, "peak_count"), 1);
+    CHECK_EQ_INT(count(b.data, b.len, "heap_bytes"), 0);
+    CHECK_EQ_INT(count(b.data, b.len, "rss_bytes"), 0);
+    CHECK_EQ_INT(count(b.data, b.len, "wall"), 0);
+    buf_fini(&b);
+    profile_free(p);
+}
+
 static void
 test_call_tree(void)
 {
@@ -611,6 +655,7 @@ int
 main(void)
 {
     test_pprof_bytes();
+    test_pprof_memory_gauges();
     test_call_tree();
     test_merged_samples_in_time();
     test_chrome_twins_parent_first();
