@@ -184,6 +184,8 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
     if (!w)
         return err_set(err, ERR_USAGE, "-f: unknown format '%s' (one of %s)", o->format,
                        report_format_list());
+    if (report_check_kind(w, PROFILE_MEMORY, false, err) < 0) /* before the program runs */
+        return -1;
     if (w->binary && !to_file && cli_isatty(STDOUT_FILENO))
         return err_set(err, ERR_USAGE, "%s output is binary: give -o FILE", w->name);
     if (!memview_format_shows(o->view, w->name))

@@ -249,6 +249,10 @@ cmd_trace(int argc, char **argv)
     }
     if (w && strcmp(w->name, "chrome") == 0 && !a.timeline)
         a.timeline = TRACE_TIMELINE_DEFAULT; /* a Chrome trace is the timeline */
+    if (w && report_check_kind(w, PROFILE_TRACE, a.timeline > 0, &err) < 0) {
+        rc = cli_fail(&err);
+        goto done;
+    }
     if (a.output && strcmp(a.output, "-") != 0 && output_dir_check(a.output, &err) < 0) {
         rc = cli_fail(&err);
         goto done;

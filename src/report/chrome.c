@@ -185,9 +185,28 @@ metadata(Ctx *c)
     }
 }
 
+/* A Chrome trace places each call in time: a memory profile has no such times (its samples
+ * are totals per stack, its timeline the heap's size), nor has a trace recorded without its
+ * timeline (only totals per call path). Written anyway, all their spans began at one instant. */
+static int
+chrome_check(ProfileKind kind, bool timeline, Err *err)
+{
+    if (kind == PROFILE_MEMORY)
+        return err_set(err, ERR_USAGE,
+                       "a memory profile has no call timeline for a Chrome trace: use -f html "
+                       "(its timeline view plots the heap over time), speedscope or pprof");
+    if (!timeline)
+        return err_set(err, ERR_USAGE,
+                       "this trace has no timeline for a Chrome trace: record it with `ferret "
+                       "trace --timeline`, or use -f speedscope, pprof or html");
+    return 0;
+}
+
 static int
 chrome_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
 {
+    if (report_check(&report_chrome, p, err) < 0)
+        return -1;
     size_t ns = profile_nstacks(p), nt = profile_nthreads(p);
     Summary sum = {0};
     Ctx c = {.p = p, .sum = &sum, .out = out, .err = err};
@@ -316,4 +335,5 @@ const ReportWriter report_chrome = {
     .extension = ".trace.json",
     .binary = false,
     .write = chrome_write,
+    .check = chrome_check,
 };

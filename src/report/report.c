@@ -87,6 +87,22 @@ report_format_list(void)
     return list;
 }
 
+int
+report_check_kind(const ReportWriter *w, ProfileKind kind, bool timeline, Err *err)
+{
+    return w->check ? w->check(kind, timeline, err) : 0;
+}
+
+int
+report_check(const ReportWriter *w, const Profile *p, Err *err)
+{
+    ProfileKind kind = profile_info_c(p)->kind;
+    SeriesId spans;
+    bool timeline = kind == PROFILE_SAMPLED ||
+                    (kind == PROFILE_TRACE && profile_series_find(p, "spans", &spans));
+    return report_check_kind(w, kind, timeline, err);
+}
+
 void
 report_options_init(ReportOptions *opt, const Profile *p)
 {
@@ -122,6 +138,8 @@ report_write_path(const ReportWriter *w, const Profile *p, const ReportOptions *
                   const char *path, Err *err)
 {
     WriterCtx c = {w, p, opt};
+    if (report_check(w, p, err) < 0)
+        return -1;
     if (report_write_atomic(path, writer_cb, &c, err) < 0) {
         char what[64];
         snprintf(what, sizeof what, "%s report", w->name);

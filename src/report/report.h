@@ -28,6 +28,11 @@ typedef struct {
     bool binary;           /* not for a terminal */
     /* Renders the profile to out. Returns 0, or -1 with *err set. Must not close out. */
     int (*write)(const Profile *p, const ReportOptions *opt, FILE *out, Err *err);
+    /* Refuses a kind of profile the format cannot show: -1 with ERR_USAGE and one line naming
+     * what to do instead, else 0; NULL takes every profile. timeline: the samples place calls
+     * in time (see report_check). Decided by what is recorded, not by the data, so the
+     * commands that record check it before recording (report_check_kind). */
+    int (*check)(ProfileKind kind, bool timeline, Err *err);
 } ReportWriter;
 
 /* Every format, in the order `ferret --help` lists them. X(symbol) names a ReportWriter
@@ -61,6 +66,13 @@ void report_thread_json(Buf *b, const Profile *p, ThreadId t);
 void report_filter(const ReportOptions *opt, ProfFilter *f);
 /* Comma-separated list of format names, for messages. Static storage. */
 const char *report_format_list(void);
+/* w->check for a profile not recorded yet (see ReportWriter). Returns 0, or -1 with *err set. */
+int report_check_kind(const ReportWriter *w, ProfileKind kind, bool timeline, Err *err);
+/* w->check for p: its kind, and whether it has a timeline (a sampled profile; a trace with
+ * the tracer's "spans" series, recorded with --timeline; never a memory profile, whose heap
+ * timeline places no calls). report_write_path calls it before creating any file; its
+ * message stands alone, without "writing ... to PATH". Returns 0, or -1 with *err set. */
+int report_check(const ReportWriter *w, const Profile *p, Err *err);
 /* Options with defaults taken from the profile's metadata: the first series, the recorded
  * mode (meta "mode" = cpu keeps only on-CPU samples; meta "gil" = 1 only GIL holders). */
 void report_options_init(ReportOptions *opt, const Profile *p);

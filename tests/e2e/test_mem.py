@@ -512,6 +512,10 @@ def one_line_error(p, pattern, status=None):
     (["-f", "pdf", "--", "python3"], r"-f: unknown format 'pdf'"),
     (["-o", "report.docx", "--", "python3"], r"cannot tell the format from the name report.docx"),
     (["--view", "timeline", "-f", "svg", "-o", "x.svg", "--", "python3"], r"no stacks to draw"),
+    # decided by the format alone: refused before the program runs, not after
+    (["-f", "chrome", "-o", "x.json", "--", "python3"],
+     r"^ferret: a memory profile has no call timeline for a Chrome trace: use -f html"),
+    (["-o", "x.trace.json", "--", "python3"], r"a memory profile has no call timeline"),
     (["--interval", "0", "--", "python3"], r"--interval"),
     (["--interval", "soon", "--", "python3"], r"--interval: 'soon' is not a duration"),
     (["--top", "-3", "--", "python3"], r"--top"),

@@ -661,7 +661,9 @@ def test_report_output_name_gives_the_format(ferret, mkprofile, tmp_path):
              "txt": lambda b: b.startswith(b"ferret")}
     for kind, json_is in (("sampled", b'"series"'), ("trace", b'"traceEvents"')):
         prof = tmp_path / f"{kind}.ferret"
-        run(mkprofile, "-o", prof, "--samples", 300, "--kind", kind)
+        # a trace's .json is a Chrome trace, which needs the timeline (the "spans" series)
+        spans = ["--spans", 20] if kind == "trace" else []
+        run(mkprofile, "-o", prof, "--samples", 300, "--kind", kind, *spans)
         for ext, ok in list(looks.items()) + [("json", lambda b, j=json_is: j in b[:4000])]:
             out = tmp_path / f"{kind}-out.{ext}"
             run(ferret, "report", prof, "-o", out)
@@ -673,3 +675,37 @@ def test_report_output_name_gives_the_format(ferret, mkprofile, tmp_path):
         assert not (tmp_path / "out.weird").exists()
         run(ferret, "report", prof, "-f", "text", "-o", tmp_path / "forced.svg")
         assert (tmp_path / "forced.svg").read_bytes().startswith(b"ferret")
+
+
+REFUSED = {
+    ("memory", "chrome"): "a memory profile has no call timeline for a Chrome trace: use -f html "
+                          "(its timeline view plots the heap over time), speedscope or pprof",
+    ("trace", "chrome"): "this trace has no timeline for a Chrome trace: record it with `ferret "
+                         "trace --timeline`, or use -f speedscope, pprof or html",
+}
+
+
+def test_chrome_needs_a_timeline(ferret, mkprofile, tmp_path):
+    """A Chrome trace places each call in time. A memory profile and a trace recorded without
+    --timeline hold totals only: their spans were all written at one instant, nearly all of
+    zero duration, which Perfetto and speedscope show as nothing. They are refused, by -f
+    chrome and by a name that means chrome, with one line, exit 2 and no file; a sampled
+    profile and a trace with its timeline ("spans") are written, spread over time."""
+    for kind, spans in (("sampled", []), ("memory", []), ("trace", []), ("trace", ["--spans", 20])):
+        prof = tmp_path / f"{kind}{len(spans)}.ferret"
+        run(mkprofile, "-o", prof, "--samples", 300, "--kind", kind, *spans)
+        names = ["out.trace.json"] + (["out.json"] if kind == "trace" else [])
+        for how in [["-f", "chrome", "-o", "out.chrome"]] + [["-o", n] for n in names]:
+            r = run(ferret, "report", prof, *how, check=False, cwd=tmp_path)
+            out = tmp_path / how[-1]
+            expect = None if spans else REFUSED.get((kind, "chrome"))
+            if expect is None:
+                assert r.returncode == 0, (kind, how, r.stderr)
+                events = [e for e in json.loads(out.read_text())["traceEvents"] if e["ph"] == "X"]
+                assert len({e["ts"] for e in events}) > 10 and \
+                    sum(e["dur"] == 0 for e in events) < len(events) / 10, (kind, how)
+                out.unlink()
+                continue
+            assert r.returncode == 2 and r.stderr == f"ferret: {expect}\n", (kind, how, r.stderr)
+            assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+

@@ -390,13 +390,13 @@ check_hostile(const Profile *p, ProfileKind kind, FrameId probe)
         size_t len;
         if (kind == PROFILE_MEMORY && strcmp(w->name, "pstats") == 0) {
             /* pstats holds times: a memory profile is refused, clearly */
-            char *data = NULL;
-            FILE *f = open_memstream(&data, &len);
-            ReportOptions opt;
-            report_options_init(&opt, p);
-            CHECK(w->write(p, &opt, f, &err) < 0 && err.kind == ERR_FORMAT);
-            fclose(f);
-            free(data);
+            CHECK(render_status(p, w, &err) < 0 && err.kind == ERR_FORMAT);
+            continue;
+        }
+        if (kind != PROFILE_SAMPLED && strcmp(w->name, "chrome") == 0) {
+            /* a Chrome trace needs a timeline: a memory profile and a trace without "spans"
+             * are refused, clearly (test_chrome_needs_a_timeline) */
+            CHECK(render_status(p, w, &err) < 0 && err.kind == ERR_USAGE);
             continue;
         }
         char *out = render(p, w, &len);
@@ -540,6 +540,69 @@ test_hostile_names(void)
     }
 }
 
+/* A Chrome trace places each call in time. A memory profile (totals per stack, and the
+ * heap's size over time) and a trace recorded without --timeline (totals per call path) have
+ * no such times: their spans were all written at one instant, nearly all of zero duration.
+ * They are refused with one line saying what to do instead, by the writer and before
+ * report_write_path makes any file; a trace with the tracer's "spans" series is written. */
+static void
+test_chrome_needs_a_timeline(void)
+{
+    static const struct {
+        ProfileKind kind;
+        bool spans;
+        const char *says; /* NULL: written */
+    } cases[] = {
+        {PROFILE_SAMPLED, false, NULL},
+        {PROFILE_MEMORY, false,
+         "a memory profile has no call timeline for a Chrome trace: use -f html (its timeline "
+         "view plots the heap over time), speedscope or pprof"},
+        {PROFILE_TRACE, false,
+         "this trace has no timeline for a Chrome trace: record it with `ferret trace "
+         "--timeline`, or use -f speedscope, pprof or html"},
+        {PROFILE_TRACE, true, NULL},
+    };
+    const ReportWriter *w = report_find("chrome");
+    char dir[] = "/tmp/ferret-test-reports-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64], tmp[80];
+    snprintf(path, sizeof path, "%s/out.trace.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        FrameId frames[7];
+        Profile *p = hostile_profile(cases[i].kind, frames);
+        Err err = {0};
+        if (cases[i].spans) {
+            SeriesId spans;
+            StackId st;
+            CHECK(profile_series(p, "spans", "ns", &spans, &err) == 0);
+            CHECK(profile_stack_path(p, frames, 2, &st, &err) == 0);
+            ProfSample s = {.t_ns = 5000, .stack = st, .thread = 0, .series = spans, .weight = 700};
+            CHECK(profile_add_sample(p, &s, &err) == 0);
+        }
+        ReportOptions opt;
+        report_options_init(&opt, p);
+        if (!cases[i].says) {
+            size_t len;
+            char *out = render(p, w, &len);
+            CHECK(out && count(out, len, "\"ph\":\"X\"") > 0);
+            if (cases[i].spans) /* the span itself: 5 us, 0.7 us long */
+                CHECK(out && count(out, len, "\"ts\":5.000,\"dur\":0.700") == 1);
+            free(out);
+            CHECK(report_write_path(w, p, &opt, path, &err) == 0 && access(path, F_OK) == 0);
+            unlink(path);
+        } else {
+            CHECK(render_status(p, w, &err) < 0 && err.kind == ERR_USAGE);
+            CHECK_EQ_STR(err.msg, cases[i].says);
+            CHECK(report_write_path(w, p, &opt, path, &err) < 0 && err.kind == ERR_USAGE);
+            CHECK_EQ_STR(err.msg, cases[i].says); /* one line: no "writing ... to PATH" */
+            CHECK(access(path, F_OK) != 0 && access(tmp, F_OK) != 0);
+        }
+        profile_free(p);
+    }
+    rmdir(dir);
+}
+
 static void
 test_diff_reference(void)
 {
@@ -661,6 +724,7 @@ main(void)
     test_chrome_twins_parent_first();
     test_pstats_keys();
     test_hostile_names();
+    test_chrome_needs_a_timeline();
     test_diff_reference();
     test_default_path();
     return check_report();
