@@ -136,13 +136,25 @@ is_key(const CgFunc *fn)
     return fn->kind == FRAME_PY || fn->kind == FRAME_NATIVE;
 }
 
+/* pstats holds times per call path; a memory profile holds bytes. */
+static int
+pstats_check(ProfileKind kind, bool timeline, Err *err)
+{
+    (void)timeline;
+    if (kind == PROFILE_MEMORY)
+        return err_set(err, ERR_USAGE,
+                       "a memory profile holds bytes, not the call times pstats holds: use -f "
+                       "html, speedscope or pprof");
+    return 0;
+}
+
 static int
 pstats_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
 {
     (void)opt;
     Callgraph cg;
-    if (callgraph_build(p, -1, &cg, err) < 0)
-        return err_context(err, "writing pstats");
+    if (report_check(&report_pstats, p, err) < 0 || callgraph_build(p, -1, &cg, err) < 0)
+        return -1;
     /* edges grouped by callee (a counting sort): by_callee[start[f] .. start[f + 1]) */
     uint32_t *by_callee = malloc((cg.nedges ? cg.nedges : 1) * sizeof *by_callee);
     uint32_t *start = calloc(cg.nfuncs + 1, sizeof *start);
@@ -227,4 +239,5 @@ const ReportWriter report_pstats = {
     .extension = ".prof",
     .binary = true,
     .write = pstats_write,
+    .check = pstats_check,
 };

@@ -516,6 +516,8 @@ def one_line_error(p, pattern, status=None):
     (["-f", "chrome", "-o", "x.json", "--", "python3"],
      r"^ferret: a memory profile has no call timeline for a Chrome trace: use -f html"),
     (["-o", "x.trace.json", "--", "python3"], r"a memory profile has no call timeline"),
+    (["-f", "pstats", "-o", "x.prof", "--", "python3"],
+     r"^ferret: a memory profile holds bytes, not the call times pstats holds: use -f html"),
     (["--interval", "0", "--", "python3"], r"--interval"),
     (["--interval", "soon", "--", "python3"], r"--interval: 'soon' is not a duration"),
     (["--top", "-3", "--", "python3"], r"--top"),

@@ -682,6 +682,8 @@ REFUSED = {
                           "(its timeline view plots the heap over time), speedscope or pprof",
     ("trace", "chrome"): "this trace has no timeline for a Chrome trace: record it with `ferret "
                          "trace --timeline`, or use -f speedscope, pprof or html",
+    ("memory", "pstats"): "a memory profile holds bytes, not the call times pstats holds: use "
+                          "-f html, speedscope or pprof",
 }
 
 
@@ -708,4 +710,17 @@ def test_chrome_needs_a_timeline(ferret, mkprofile, tmp_path):
                 continue
             assert r.returncode == 2 and r.stderr == f"ferret: {expect}\n", (kind, how, r.stderr)
             assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_pstats_refuses_a_memory_profile_in_one_line(ferret, mkprofile, tmp_path):
+    """pstats holds call times: a memory profile is refused with one line that says what to do
+    instead (it read 'writing pstats report to X: writing pstats: the profile holds no
+    times (its first series is in bytes)'), exit 2 (a format the user chose), no file."""
+    prof = tmp_path / "mem.ferret"
+    run(mkprofile, "-o", prof, "--samples", 300, "--kind", "memory")
+    for how in (["-f", "pstats", "-o", "out.pstats"], ["-o", "out.prof"]):
+        r = run(ferret, "report", prof, *how, check=False, cwd=tmp_path)
+        assert r.returncode == 2 and r.stderr == f"ferret: {REFUSED['memory', 'pstats']}\n", \
+            (how, r.stderr)
+        assert not (tmp_path / how[-1]).exists() and not list(tmp_path.glob("*.tmp"))
 

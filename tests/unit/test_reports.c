@@ -388,14 +388,10 @@ check_hostile(const Profile *p, ProfileKind kind, FrameId probe)
     for (size_t i = 0; report_format_at(i); i++) {
         const ReportWriter *w = report_format_at(i);
         size_t len;
-        if (kind == PROFILE_MEMORY && strcmp(w->name, "pstats") == 0) {
-            /* pstats holds times: a memory profile is refused, clearly */
-            CHECK(render_status(p, w, &err) < 0 && err.kind == ERR_FORMAT);
-            continue;
-        }
-        if (kind != PROFILE_SAMPLED && strcmp(w->name, "chrome") == 0) {
-            /* a Chrome trace needs a timeline: a memory profile and a trace without "spans"
-             * are refused, clearly (test_chrome_needs_a_timeline) */
+        bool chrome = strcmp(w->name, "chrome") == 0, pstats = strcmp(w->name, "pstats") == 0;
+        if ((kind == PROFILE_MEMORY && (chrome || pstats)) || (kind == PROFILE_TRACE && chrome)) {
+            /* pstats holds times, a Chrome trace a timeline: a memory profile, and a trace
+             * without "spans", are refused, clearly (test_chrome_needs_a_timeline) */
             CHECK(render_status(p, w, &err) < 0 && err.kind == ERR_USAGE);
             continue;
         }
