@@ -68,7 +68,7 @@ usage(FILE *f)
             "                      FILE.ferret keeps the whole profile for `ferret report`\n"
             "  --top N             rows per table in the text report (default 15)\n\n"
             "See docs/MEM.md for what each number means.\n",
-            report_format_list());
+            report_format_list_for(PROFILE_MEMORY));
 }
 
 /* "64K", "1.5M", "4096", "2GiB" -> bytes. */
@@ -175,7 +175,7 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
     bool to_file = o->output && strcmp(o->output, "-") != 0;
     if (!o->format && to_file && !(o->format = report_format_for_path(o->output, PROFILE_MEMORY)))
         return err_set(err, ERR_USAGE, "cannot tell the format from the name %s; give -f (%s)",
-                       o->output, report_format_list());
+                       o->output, report_format_list_for(PROFILE_MEMORY));
     if (!o->format) {
         o->format = "text";
         o->default_html = !o->output; /* like ferret run: text here, the HTML report in a file */
@@ -183,7 +183,7 @@ parse(int argc, char **argv, MemOpts *o, Err *err)
     const ReportWriter *w = report_find(o->format);
     if (!w)
         return err_set(err, ERR_USAGE, "-f: unknown format '%s' (one of %s)", o->format,
-                       report_format_list());
+                       report_format_list_for(PROFILE_MEMORY));
     if (report_check_kind(w, PROFILE_MEMORY, false, err) < 0) /* before the program runs */
         return -1;
     if (w->binary && !to_file && cli_isatty(STDOUT_FILENO))

@@ -32,7 +32,7 @@ usage(FILE *f)
             "(other formats: to ferret-DATE-TIME.EXT in the current directory).\n\n"
             "  -o, --output FILE     write the report to FILE; the format follows the extension\n"
             "                        (.ferret, .prof = pstats, .json = chrome, .html, .txt, ...)\n"
-            "  -f, --format FORMAT   ferret, %s\n"
+            "  -f, --format FORMAT   %s\n"
             "      --sort KEY        text report order: self (default), total, calls, cpu, name\n"
             "      --top N           rows per table in the text report (default 20)\n"
             "      --lines           per-line hits and time (all code, or what --include picks)\n"
@@ -43,7 +43,7 @@ usage(FILE *f)
             "      --timeline        record call spans for a Chrome trace (-f chrome)\n"
             "      --timeline-size N keep the newest N spans (default %d; implies --timeline)\n"
             "      --no-cpu          skip CPU time (wall time only)\n",
-            report_format_list(), TRACE_TIMELINE_DEFAULT);
+            report_format_list_for(PROFILE_TRACE), TRACE_TIMELINE_DEFAULT);
 }
 
 typedef struct {
@@ -231,7 +231,8 @@ cmd_trace(int argc, char **argv)
     bool raw = strcmp(format, "ferret") == 0;
     const ReportWriter *w = raw ? NULL : report_find(format);
     if (!raw && !w) {
-        rc = cli_usage("unknown format '%s' (ferret, %s)", format, report_format_list());
+        rc = cli_usage("unknown format '%s' (formats: %s)", format,
+                       report_format_list_for(PROFILE_TRACE));
         goto done;
     }
     CgSort key;

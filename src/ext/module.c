@@ -758,7 +758,7 @@ rec_save(Recording *r, PyObject *args, PyObject *kw)
     }
     const ReportWriter *w = report_find(format);
     if (!w)
-        return PyErr_Format(PyExc_ValueError, "ferret: unknown format '%s' (ferret, %s)", format,
+        return PyErr_Format(PyExc_ValueError, "ferret: unknown format '%s' (one of: %s)", format,
                             report_format_list());
     ReportOptions opt;
     if (fill_options(&opt, r->p, sort, top, 0) < 0)

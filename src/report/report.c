@@ -87,6 +87,23 @@ report_format_list(void)
     return list;
 }
 
+const char *
+report_format_list_for(ProfileKind kind)
+{
+    static char lists[3][256];
+    char *list = lists[kind <= PROFILE_TRACE ? kind : PROFILE_SAMPLED];
+    if (!list[0]) {
+        size_t off = 0;
+        for (size_t i = 0; i < sizeof writers / sizeof writers[0] && off < sizeof lists[0]; i++) {
+            Err err;
+            if (report_check_kind(writers[i], kind, kind != PROFILE_MEMORY, &err) == 0)
+                off += (size_t)snprintf(list + off, sizeof lists[0] - off, "%s%s", off ? ", " : "",
+                                        writers[i]->name);
+        }
+    }
+    return list;
+}
+
 int
 report_check_kind(const ReportWriter *w, ProfileKind kind, bool timeline, Err *err)
 {

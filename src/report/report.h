@@ -66,6 +66,10 @@ void report_thread_json(Buf *b, const Profile *p, ThreadId t);
 void report_filter(const ReportOptions *opt, ProfFilter *f);
 /* Comma-separated list of format names, for messages. Static storage. */
 const char *report_format_list(void);
+/* The same list without the formats that refuse what a recording command records: kind
+ * PROFILE_SAMPLED (run, attach), PROFILE_TRACE (trace, which records the timeline when the
+ * format needs it) or PROFILE_MEMORY (mem). Static storage. */
+const char *report_format_list_for(ProfileKind kind);
 /* w->check for a profile not recorded yet (see ReportWriter). Returns 0, or -1 with *err set. */
 int report_check_kind(const ReportWriter *w, ProfileKind kind, bool timeline, Err *err);
 /* w->check for p: its kind, and whether it has a timeline (a sampled profile; a trace with

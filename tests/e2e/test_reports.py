@@ -724,3 +724,21 @@ def test_pstats_refuses_a_memory_profile_in_one_line(ferret, mkprofile, tmp_path
             (how, r.stderr)
         assert not (tmp_path / how[-1]).exists() and not list(tmp_path.glob("*.tmp"))
 
+
+def test_help_lists_each_format_once(ferret):
+    """Every command's --help lists its formats once each (trace's listed `ferret` twice, its
+    own word before the table that holds it too), only formats the command takes: mem leaves
+    out chrome and pstats, which no memory profile can be written as."""
+    every = re.search(r"Formats: ([\w, ]+) \(default", run(ferret, "report", "--help").stdout)
+    every = every.group(1).split(", ")
+    takes = {"mem": set(every) - {"chrome", "pstats"}, "diff": {"text", "html", "svg"}}
+    for cmd in ("run", "attach", "mem", "trace", "report", "diff"):
+        text = run(ferret, cmd, "--help").stdout
+        lists = [m.group(0).split(", ") for m in re.finditer(r"\b[a-z]+(?:, [a-z]+)+", text)]
+        lists = [names for names in lists if {"text", "html"} <= set(names)]
+        assert len(lists) == 1, (cmd, text)
+        assert len(lists[0]) == len(set(lists[0])), (cmd, lists[0])
+        assert set(lists[0]) == takes.get(cmd, set(every)), (cmd, lists[0])
+    r = run(ferret, "trace", "-f", "pdf", "--", "python3", check=False)
+    names = re.search(r"\(formats: ([\w, ]+)\)", r.stderr).group(1).split(", ")
+    assert r.returncode == 2 and sorted(names) == sorted(every), r.stderr
