@@ -1012,6 +1012,7 @@ typedef struct {
 } SchedAttr;
 
 #define SAMPLER_SLICE_NS 100000 /* the sampling thread's time slice (EEVDF, Linux 6.12+) */
+#define EXIT_POLL_NS 20000000LL /* at low rates, how often to look whether the process ended */
 #define LATE_WINDOW 1000        /* wake-ups per look at the sampler's own punctuality */
 #define LATE_PERCENT 5          /* intervals lost to late wake-ups that call for priority */
 
@@ -1102,6 +1103,34 @@ python_child_error(const Sampler *s, bool exited, Err *err)
                    (int)pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "", (int)s->py_child);
 }
 
+/* Sleeps until the moment `next`. At low rates (-r 10 and below) a moment can be far off:
+ * wake at the end of --duration instead if that comes first, and look every EXIT_POLL_NS
+ * whether the process started has exited, so that ferret (and `ferret run`) does not wait up
+ * to a whole interval after the program ended. That look is made until it first sees the exit
+ * (*exit_seen): the moment it brings forward finds the process gone; any child processes
+ * sampled on keep the schedule. */
+static void
+sleep_until(Sampler *s, int64_t next, int64_t end, bool *exit_seen, volatile sig_atomic_t *stop)
+{
+    int64_t wake = end && end < next ? end : next;
+    for (;;) {
+        int64_t until = wake, now = now_ns(CLOCK_MONOTONIC);
+        bool look = !*exit_seen && wake - now > EXIT_POLL_NS;
+        if (look)
+            until = now + EXIT_POLL_NS;
+        struct timespec ts = {until / 1000000000LL, until % 1000000000LL};
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
+               !(stop && *stop))
+            ;
+        if (!look || (stop && *stop))
+            return;
+        if (!proc_alive(s->procs[0].pid)) {
+            *exit_seen = true;
+            return;
+        }
+    }
+}
+
 int
 sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
 {
@@ -1122,7 +1151,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
      * one before when that one sampled too, else for one interval */
     int64_t sampling_ns = 0, prev_ns = 0;
     uint64_t sampling_ticks = 0;
-    bool prev_sampled = false;
+    bool prev_sampled = false, exit_seen = false;
     while (!(stop && *stop)) {
         int64_t now = now_ns(CLOCK_MONOTONIC);
         if (end && now >= end) {
@@ -1154,7 +1183,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             alive |= !pr->gone;
         }
         s->stats.ticks++;
-        if (sampled) {
+        if (sampled && alive) { /* not the moment that found the last process gone */
             sampling_ns += prev_sampled ? now - prev_ns : interval;
             sampling_ticks++;
         }
@@ -1206,10 +1235,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             next += interval;
         else /* nothing to sample yet */
             next = look && next_look < next_pending ? next_look : next_pending;
-        struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
-               !(stop && *stop))
-            ;
+        sleep_until(s, next, end, &exit_seen, stop);
         /* Only a wake-up that came late (no core for the thread in time) counts, not a
          * moment that took long (opening a target, a flush). */
         if (!s->prioritised && (sampled || !pending)) {

@@ -582,6 +582,32 @@ def test_rate_counts_only_the_time_python_was_sampled(python, ferret, tmp_path, 
     assert abs(rate - 1000 * stacks / total) < 0.15 * 1000 * stacks / total, (r.stderr, total)
 
 
+def test_a_low_rate_does_not_outlast_the_program(python, ferret, tmp_path):
+    """At -r 1 the next moment is a second away, and ferret saw the program's end only then:
+    `ferret run -r 1` of a 30 ms program took a whole second, and attach stayed up to an
+    interval after its target exited. The sampler now looks for the end every 20 ms."""
+    out = tmp_path / "out.txt"
+    t0 = time.monotonic()
+    r = ferret_run(ferret, "run", "-r", "1", "-f", "collapsed", "-o", str(out), "--", python,
+                   "-c", "pass")
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert took < 0.8, took  # was 1.0 s at least
+    p = subprocess.Popen([python, "-c", "import time; print('ready', flush=True); "
+                          "time.sleep(0.4)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        t0 = time.monotonic()
+        r = ferret_run(ferret, "attach", "-q", "-r", "1", "-f", "collapsed", "-o", str(out),
+                       str(p.pid))
+        took = time.monotonic() - t0
+    finally:
+        p.kill()
+        p.wait()
+    assert r.returncode == 0, r.stderr
+    assert took < 0.8, took  # the target exits 0.4 s in (still unreaped); was 1.0 s
+
+
 @pytest.mark.parametrize("wrapper", [("env", "FOO=1"), ("nice",), ("nice", "-n", "5"),
                                      ("/usr/bin/env",), ("env", "nice", "-n", "3", "env", "A=b")],
                          ids=" ".join)
