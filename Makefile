@@ -25,7 +25,7 @@ CLI_SRC   := $(wildcard src/cli/*.c)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all san test unit e2e fuzz fuzz-short fuzz-replay layouts layouts-check format bench bench-tools clean demo
+.PHONY: all san test unit e2e e2e-parallel fuzz fuzz-short fuzz-replay layouts layouts-check format bench bench-tools clean demo
 .DEFAULT_GOAL := all
 
 # $(call variant,NAME,FLAGS): objects under build/obj/NAME, libferret.a and the ferret binary.
@@ -120,8 +120,25 @@ E2E_DEPS += $(BUILD)/half_loaded
 
 -include mk/*.mk
 
-e2e: $(BUILD)/san/ferret $(E2E_DEPS)
-	FERRET=$(abspath $(BUILD)/san/ferret) $(PYTEST) -q tests/e2e $(PYTEST_ARGS)
+# End-to-end tests in two phases: the tests not marked `timing` first, E2E_JOBS at a time
+# (pytest-xdist: most of their time is spent waiting for the programs they start), then the
+# `timing` ones, which count samples or measure time, one at a time with nothing beside them
+# (tests/e2e/conftest.py). E2E_JOBS=1 runs the first phase without xdist. pytest's status 5
+# (nothing selected) is no failure: PYTEST_ARGS="-k NAME" may leave one phase empty.
+E2E_JOBS ?= 3
+E2E_PYTEST = FERRET=$(abspath $(BUILD)/san/ferret) $(PYTEST) -q tests/e2e $(PYTEST_ARGS)
+E2E_TIMING = $(E2E_PYTEST) -m timing || [ $$? = 5 ]
+e2e-parallel: $(BUILD)/san/ferret $(E2E_DEPS)
+ifneq ($(filter-out 0 1,$(E2E_JOBS)),)
+	@$(PYTEST) -p xdist --version >/dev/null 2>&1 || \
+	  { echo "e2e: pytest-xdist is missing: run .ci/deps, or make E2E_JOBS=1" >&2; exit 1; }
+	$(E2E_PYTEST) -m "not timing" -n $(E2E_JOBS) || [ $$? = 5 ]
+else
+	$(E2E_PYTEST) -m "not timing" || [ $$? = 5 ]
+endif
+
+e2e: e2e-parallel
+	$(E2E_TIMING)
 
 test: unit fuzz-replay fuzz-short layouts-check e2e
 

@@ -4,6 +4,12 @@ Every test that takes the `python` fixture runs once per installed CPython: each
 version 3.9 to 3.13 (under $PYENV_ROOT or ~/.pyenv) and Debian's /usr/bin/python3. Set
 FERRET_PYTHONS to a colon-separated list of interpreters to narrow the set. Finding no
 interpreter is an error, not a skip.
+
+A test whose assertions count samples or measure time (a share of samples, a number of
+samples at a rate, a benchmark's ratio, a tracer's wall and CPU times, a kill timed against a
+flush) is marked `timing`: `make e2e` runs those one at a time after all the others, which
+run E2E_JOBS at a time (pytest-xdist), so no other test's load moves their numbers. A test
+that does not say `timing` must pass however loaded the machine is.
 """
 import glob
 import os
@@ -60,6 +66,18 @@ def find_pythons():
 
 
 PYTHONS = find_pythons()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "timing: counts samples or measures time; make e2e "
+                            "runs these one at a time, with no other test beside them")
+
+
+def pytest_runtest_setup(item):
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))  # pytest-xdist's -n
+    if workers > 1 and item.get_closest_marker("timing"):
+        pytest.fail("a timing test must run with no other test beside it: run it without "
+                    "-n (make e2e runs -m 'not timing' with -n, then -m timing)", pytrace=False)
 
 
 def pytest_generate_tests(metafunc):

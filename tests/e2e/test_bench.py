@@ -53,6 +53,7 @@ def by_name(doc):
     return {b["name"]: b for b in doc["benchmarks"]}
 
 
+@pytest.mark.timing
 def test_ratio_near_two(ferret, python, tmp_path):
     # twice the work, interleaved in one call. The comparison's ratio (Hodges-Lehmann over
     # per-process medians) is the "median ratio" ferret reports. The ratio of the two pooled
@@ -88,6 +89,7 @@ def test_ratio_near_two(ferret, python, tmp_path):
     assert "% slower than 'sum(range(10000))'" in r.stdout
 
 
+@pytest.mark.timing
 def test_same_statement_not_significant(ferret, python, tmp_path):
     # A true null: each attempt wrongly says "significant" with probability 5%, so three
     # independent attempts all doing so (0.0125%) means the test itself is broken.
@@ -104,6 +106,7 @@ def test_same_statement_not_significant(ferret, python, tmp_path):
     assert not all(verdicts), verdicts
 
 
+@pytest.mark.timing
 def test_thirty_percent_slower_is_significant(ferret, python, tmp_path):
     # measured interleaved in one call, as a user comparing two versions would: on a shared
     # machine, separate calls minutes apart can differ by more than 30% on their own
@@ -420,6 +423,7 @@ def test_code_not_utf8(ferret, tmp_path):
     assert "the setup '# \\xc3' is not valid UTF-8" in ferret_lines(r.stderr)[-1]
 
 
+@pytest.mark.timing
 def test_commands(ferret, tmp_path):
     r = bench(ferret, "-q", "-p", "10", "--json", "c.json", "--csv", "c.csv", "--markdown",
               "c.md", "--cmd", "sleep 0.002", "--cmd", "sleep 0.03", cwd=tmp_path)
@@ -496,6 +500,7 @@ def test_compare_extreme_values(ferret, tmp_path):
     assert "4.5e+20x" in c.stdout and "9e+08 s" in c.stdout, c.stdout
 
 
+@pytest.mark.timing
 def test_history_keeps_rows_and_plots(ferret, tmp_path):
     db = tmp_path / "h.db"
     for stmt in ["sum(range(3000))", "sum(range(3000))", "sum(range(3000))", "sum(range(15000))"]:
@@ -739,6 +744,7 @@ def slow_part_share(compare_out):
     return share
 
 
+@pytest.mark.timing
 def test_profile_explains_difference(ferret, python, tmp_path):
     db = tmp_path / "h.db"
     for n, out in (("1000", "a.json"), ("5000", "b.json")):
@@ -782,6 +788,7 @@ def test_compare_with_corrupted_profiles(ferret, tmp_path):
         assert g.returncode == 1 and "significantly slower" in ferret_lines(g.stderr)[-1], g
 
 
+@pytest.mark.timing
 def test_profile_of_commands(ferret, python, tmp_path):
     # each run of a command is sampled once Python runs in it: through the shell (a child
     # of sh, or sh exec'd) and without it; the runs share one profile that compare explains

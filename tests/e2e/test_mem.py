@@ -258,6 +258,7 @@ def test_ferret_killed_keeps_the_file(python, ferret, tmp_path):
     assert not list(tmp_path.glob("*.tmp")), "no half-written file left behind"
 
 
+@pytest.mark.timing
 def test_ferret_killed_loses_little_and_leaves_no_stream(python, ferret, tmp_path):
     """-o FILE.ferret is rewritten after each flush of the tracker's stream, so SIGKILL to
     ferret loses well under a second: killed 0.3 s after a flush that came right after a

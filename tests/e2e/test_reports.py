@@ -563,6 +563,7 @@ def has_run_command(ferret):
     return "run" in run(ferret, "--help").stdout.split()
 
 
+@pytest.mark.timing
 def test_recorded_profile_round_trips(ferret, python, tmp_path):
     """A profile recorded from each interpreter gives the same totals in every format."""
     if not has_run_command(ferret):

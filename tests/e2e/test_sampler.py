@@ -70,6 +70,7 @@ def truth_of(stdout, *keys):
 
 # ---- accuracy against the workloads' own truth -------------------------------------------
 
+@pytest.mark.timing
 def test_split_attribution(python, ferret, tmp_path):
     r, st = record(ferret, tmp_path, python, str(WORKLOADS / "split.py"), "--truth")
     assert r.returncode == 0, r.stderr
@@ -81,6 +82,7 @@ def test_split_attribution(python, ferret, tmp_path):
     assert abs(warm - warm_t) <= 3, (warm, warm_t)
 
 
+@pytest.mark.timing
 def test_native_time_goes_to_the_calling_line(python, ferret, tmp_path):
     r, st = record(ferret, tmp_path, python, str(WORKLOADS / "native.py"), "--truth")
     assert r.returncode == 0, r.stderr
@@ -107,6 +109,7 @@ def test_native_time_goes_to_the_calling_line(python, ferret, tmp_path):
 
 # ---- modes, GIL, threads -----------------------------------------------------------------
 
+@pytest.mark.timing
 def test_wall_and_cpu_modes(python, ferret, tmp_path):
     prog = str(TARGETS / "halfsleep.py")
     r, wall = record(ferret, tmp_path, python, prog, name="wall.txt")
@@ -134,6 +137,7 @@ def by_thread(st, name_re, pred):
     return total, match
 
 
+@pytest.mark.timing
 def test_threads_falling_asleep_are_seen_where_they_sleep(python, ferret, tmp_path):
     # the stack is read before the kernel's thread state; a thread that runs on between the
     # two and then sleeps must not keep the older stack for its whole sleep
@@ -145,6 +149,7 @@ def test_threads_falling_asleep_are_seen_where_they_sleep(python, ferret, tmp_pa
     assert not bad, bad
 
 
+@pytest.mark.timing
 def test_every_nap_is_seen_where_it_sleeps(python, ferret, tmp_path):
     # 60 threads x 8 naps of 0.2 s at 2 kHz: a nap seen in an earlier stack (the wait for the
     # GIL, or warm) puts ~400 samples outside nap; waiting for the GIL inside warm, a few dozen
@@ -158,6 +163,7 @@ def test_every_nap_is_seen_where_it_sleeps(python, ferret, tmp_path):
     assert not bad, bad
 
 
+@pytest.mark.timing
 def test_a_thread_in_a_subinterpreter_is_one_stack(python, ferret, tmp_path):
     # the thread has a state in each interpreter; sampled as two threads, it counted twice
     # (two samples a moment) and the subinterpreter's frames had no caller
@@ -174,6 +180,7 @@ def test_a_thread_in_a_subinterpreter_is_one_stack(python, ferret, tmp_path):
     assert total["subinterp"] < 1.2 * main["MainThread"], (total, main)
 
 
+@pytest.mark.timing
 def test_threads_root_is_one_name_per_thread(python, ferret, tmp_path):
     # a new thread is sampled before threading has registered its name; with --threads its
     # first stacks must not get a root of their own (the kernel's name) beside the later ones
@@ -207,6 +214,7 @@ def maxrss_kb(cmd):
     return os.waitstatus_to_exitcode(status), usage.ru_maxrss
 
 
+@pytest.mark.timing
 def test_long_attach_to_idle_threads_keeps_memory_flat(python, ferret, tmp_path):
     # a thread that stays in one stack gives identical samples, which merge: attaching 4 s
     # instead of 1 s to 60 idle threads at 2 kHz (another 366,000 samples, about 9.5 MB as
@@ -230,6 +238,7 @@ def test_long_attach_to_idle_threads_keeps_memory_flat(python, ferret, tmp_path)
         p.wait(timeout=30)
 
 
+@pytest.mark.timing
 def test_gil_mode_shows_only_the_holder(python, ferret, tmp_path):
     prog = str(TARGETS / "gil_threads.py")
     r, st = record(ferret, tmp_path, python, prog, opts=("--gil", "--threads"))
@@ -245,6 +254,7 @@ def test_gil_mode_shows_only_the_holder(python, ferret, tmp_path):
     assert weight(allst, has("sleeper")) > 0.5 * weight(allst, has("compute"))
 
 
+@pytest.mark.timing
 def test_text_report_thread_summary(python, ferret, tmp_path):
     r = ferret_run(ferret, "run", "-q", "-f", "text", "--", python, str(TARGETS / "gil_threads.py"))
     assert r.returncode == 0, r.stderr
@@ -262,6 +272,7 @@ def test_text_report_thread_summary(python, ferret, tmp_path):
     assert {"MainThread", "númber-cruncher", "napper"} <= names, names
 
 
+@pytest.mark.timing
 def test_subprocesses(python, ferret, tmp_path):
     r, st = record(ferret, tmp_path, python, str(TARGETS / "pool.py"), opts=("--subprocesses",))
     assert r.returncode == 0, r.stderr
@@ -272,6 +283,7 @@ def test_subprocesses(python, ferret, tmp_path):
     assert len(parent) >= 3
 
 
+@pytest.mark.timing
 def test_subprocesses_counts_only_python(python, ferret, tmp_path):
     """Programs a Python program runs that are not Python (/bin/true, sleep) are no processes
     of the profile: before, each one --subprocesses saw was counted ('in 8 processes')."""
@@ -300,6 +312,7 @@ NO_FRAME = ("import _thread, time\ndef napper():\n    time.sleep(0.1)\n"
             "sum(range(10_000_000))  # keeps the GIL: the new thread waits for it with no frame\n")
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("opts", [(), ("--subprocesses",), ("--threads",)], ids=str)
 def test_samples_without_a_frame_are_named_in_collapsed(python, ferret, tmp_path, opts):
     """A thread with no Python frame (here a new thread waiting for the GIL) has the empty
@@ -322,6 +335,7 @@ def test_samples_without_a_frame_are_named_in_collapsed(python, ferret, tmp_path
                for f in frameless), frameless
 
 
+@pytest.mark.timing
 def test_python_child_after_hundreds_of_helpers(python, ferret, tmp_path):
     """Each helper took one of the 256 places for watched processes for good: the Python
     child that came after 300 of them was never sampled."""
@@ -332,6 +346,7 @@ def test_python_child_after_hundreds_of_helpers(python, ferret, tmp_path):
     assert weight(st, lambda f: f[0].split()[1] == child and has("child")(f)) > 150, st
 
 
+@pytest.mark.timing
 def test_parent_is_sampled_on_after_its_child_exits(python, ferret, tmp_path):
     """The child's exit left 'process exited' behind, which the parent's next walk took for
     its own whenever no thread held its GIL: the parent was dropped, found again, dropped."""
@@ -341,6 +356,7 @@ def test_parent_is_sampled_on_after_its_child_exits(python, ferret, tmp_path):
     assert weight(st, has("nap_after_child")) > 250, st  # 0.5 s at 1 kHz
 
 
+@pytest.mark.timing
 def test_deep_recursion(python, ferret, tmp_path):
     r, st = record(ferret, tmp_path, python, str(TARGETS / "deep.py"))
     assert r.returncode == 0, r.stderr
@@ -349,6 +365,7 @@ def test_deep_recursion(python, ferret, tmp_path):
     assert weight(st, lambda f: sum(x.startswith("dive (") for x in f) == 901) > 300
 
 
+@pytest.mark.timing
 def test_non_ascii_names(python, ferret, tmp_path):
     prog = str(TARGETS / "ünïcödé_target.py")
     r, st = record(ferret, tmp_path, python, prog)
@@ -474,6 +491,7 @@ def test_code_compiled_where_freed_code_was(python, ferret, tmp_path):
 # ---- how the target ends ------------------------------------------------------------------
 
 @pytest.mark.parametrize("how,code", [("raise", 1), ("exit3", 3), ("kill", 128 + 9)])
+@pytest.mark.timing
 def test_exit_status_is_the_commands(python, ferret, tmp_path, how, code):
     r, st = record(ferret, tmp_path, python, str(TARGETS / "exits.py"), how)
     assert r.returncode == code, (r.returncode, r.stderr)
@@ -482,6 +500,7 @@ def test_exit_status_is_the_commands(python, ferret, tmp_path, how, code):
         assert "RuntimeError: boom" in r.stderr
 
 
+@pytest.mark.timing
 def test_exec_is_followed(python, ferret, tmp_path):
     r, st = record(ferret, tmp_path, python, str(TARGETS / "exec_into.py"), "go")
     assert r.returncode == 0, r.stderr
@@ -489,6 +508,7 @@ def test_exec_is_followed(python, ferret, tmp_path):
     assert weight(st, has("after_exec")) > 100
 
 
+@pytest.mark.timing
 def test_exec_of_the_same_program_is_sampled_from_its_start(python, ferret, tmp_path):
     # the same executable and script exec'd twice: only the new stack's place tells the new
     # image apart; each spins 0.3 s at 1 kHz. Telling it only after 20 failed samples and the
@@ -523,6 +543,7 @@ def half_loaded(python, tmp_path, ms, *then):
 SPIN = "import time\ndef spin():\n    t = time.time()\n    while time.time() - t < 0.3: pass\nspin()"
 
 
+@pytest.mark.timing
 def test_libpython_caught_while_the_loader_maps_it(python, ferret, tmp_path):
     """Between the loader's first mapping of libpython and its segments', _PyRuntime's
     symbol is there but not its data (3.13 failed on it: 'does not start with the debug
@@ -533,6 +554,7 @@ def test_libpython_caught_while_the_loader_maps_it(python, ferret, tmp_path):
 
 
 @pytest.mark.parametrize("ms", [300, 1500])
+@pytest.mark.timing
 def test_libpython_that_never_reads_fails_clearly(python, ferret, tmp_path, ms):
     """The same state that lasts until the process exits (300 ms), or longer than ferret
     waits for it (1500 ms), is the one-line error of a runtime that does not read."""
@@ -545,6 +567,7 @@ def test_libpython_that_never_reads_fails_clearly(python, ferret, tmp_path, ms):
     assert len(lines) == 1 and "does not start with the debug cookie" in lines[0], r.stderr
 
 
+@pytest.mark.timing
 def test_python_child_of_a_shell_is_sampled_at_the_rate(python, ferret, tmp_path):
     """A shell that runs Python as its child is never Python itself: the child's samples
     still come at the rate (they came every 10 ms while the shell was looked at)."""
@@ -611,6 +634,7 @@ def test_a_low_rate_does_not_outlast_the_program(python, ferret, tmp_path):
 @pytest.mark.parametrize("wrapper", [("env", "FOO=1"), ("nice",), ("nice", "-n", "5"),
                                      ("/usr/bin/env",), ("env", "nice", "-n", "3", "env", "A=b")],
                          ids=" ".join)
+@pytest.mark.timing
 def test_wrappers_that_exec_python_are_followed(python, ferret, tmp_path, wrapper):
     """env and nice exec the command they are given, found on PATH: ferret run follows them
     into Python (before, they were refused as 'not a Python program')."""
@@ -626,6 +650,7 @@ def test_wrappers_that_exec_python_are_followed(python, ferret, tmp_path, wrappe
     assert weight(collapsed(out), has("spin")) > 200  # 300 ms at 1 kHz
 
 
+@pytest.mark.timing
 def test_a_wrapper_that_forks_python_needs_subprocesses(python, ferret, tmp_path):
     """timeout runs its command as its child: without --subprocesses nothing is sampled, which
     ferret says in one line (at once, or when the command ends first) while the command runs
@@ -647,6 +672,7 @@ def test_a_wrapper_that_forks_python_needs_subprocesses(python, ferret, tmp_path
     assert weight(st, lambda f: f[-1].startswith("<module> (")) > 300, st
 
 
+@pytest.mark.timing
 def test_blocking_mode(python, ferret, tmp_path):
     """--blocking pauses the program for every sample, which also lengthens its sleeps (by
     up to a third with the sanitizer build on a loaded machine): the profile must split the
@@ -667,6 +693,7 @@ def start_spinner(python):
     return p
 
 
+@pytest.mark.timing
 def test_attach_with_duration(python, ferret, tmp_path):
     p = start_spinner(python)
     try:
@@ -685,6 +712,7 @@ def test_attach_with_duration(python, ferret, tmp_path):
         p.wait()
 
 
+@pytest.mark.timing
 def test_blocking_attach_to_a_process_traced_by_another(python, ferret, tmp_path):
     # a process takes one tracer: the second --blocking attach names the first, not permission
     p = start_spinner(python)
@@ -717,6 +745,7 @@ def test_blocking_attach_to_a_process_traced_by_another(python, ferret, tmp_path
         p.wait()
 
 
+@pytest.mark.timing
 def test_main_thread_that_exits_first(python, ferret, tmp_path):
     """The main thread calls pthread_exit and a worker runs on for a second: the process is
     alive until the worker ends, and is sampled until then. The main thread's Python state
@@ -849,6 +878,7 @@ def test_runtime_scan_finds_the_same_interpreter(python, ferret):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.timing
 def test_signal_to_ferret_is_forwarded_and_profile_kept(python, ferret, tmp_path, sig):
     out = tmp_path / "p.ferret"
     # SIGINT at its default, as in a terminal: a run started in the background by a
@@ -872,6 +902,7 @@ def test_signal_to_ferret_is_forwarded_and_profile_kept(python, ferret, tmp_path
     assert "spin (" in r.stdout
 
 
+@pytest.mark.timing
 def test_sigkill_leaves_a_readable_profile(python, ferret, tmp_path):
     out = tmp_path / "k.ferret"
     f = subprocess.Popen([ferret, "run", "-q", "-o", str(out), "--", python,
@@ -980,6 +1011,7 @@ def _unsupported_pythons():
 
 
 @pytest.mark.parametrize("old,version", _unsupported_pythons())
+@pytest.mark.timing
 def test_an_interpreter_ferret_does_not_read_is_named(ferret, old, version, tmp_path):
     # Before: attach to 3.6 crashed ferret (SIGSEGV), 2.7 was "not a Python program", and
     # run wrote an empty report, then the error; mem reported every byte as <interpreter>,
@@ -1042,6 +1074,7 @@ def test_an_interpreter_ferret_does_not_read_is_named(ferret, old, version, tmp_
         assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.timing
 def test_attach_after_an_upgrade_replaced_the_interpreter(python, ferret, tmp_path):
     # A long-running program outlives an upgrade of its interpreter: the file it mapped is
     # deleted and a new one takes its name. ferret reads the mapped file (its maps line
@@ -1077,6 +1110,7 @@ def test_attach_after_an_upgrade_replaced_the_interpreter(python, ferret, tmp_pa
         p.wait()
 
 
+@pytest.mark.timing
 def test_attach_to_a_process_in_another_pid_namespace(python, ferret, tmp_path):
     # A container seen from its host: the program's thread ids (CPython's native_thread_id,
     # glibc's tid on 3.9/3.10) are numbered in its own pid namespace, its main thread is 1.

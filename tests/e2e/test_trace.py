@@ -72,6 +72,7 @@ def test_threads_are_separate(ferret, python, tmp_path):
         assert int(row[0].split()[0]) >= (60 if t != "MainThread" else 1000), row
 
 
+@pytest.mark.timing
 def test_self_times_add_up(ferret, python, tmp_path):
     out = tmp_path / "timing.prof"
     r = tk.run(ferret, ["trace", "-o", out, "--", python, tk.target("trace_timing.py")])
@@ -87,6 +88,7 @@ def test_self_times_add_up(ferret, python, tmp_path):
     assert mine["sleeper"][3] >= truth["sleep_s"] * 0.98
 
 
+@pytest.mark.timing
 def test_cpu_time_leaves_out_sleep(ferret, python, tmp_path):
     r = tk.run(ferret, ["trace", "--sort", "total", "--top", "50", "--", python,
                         tk.target("trace_timing.py")])
@@ -343,6 +345,7 @@ def test_python_api(ferret, python, tmp_path):
     assert tk.pstats_by_name(tk.load_pstats(tmp_path / "named"), "trace_api.py")["leaf"][1] == 10
 
 
+@pytest.mark.timing
 def test_python_profile_api(ferret, python, tmp_path):
     """ferret.profile(): ferret run's sampler on the program's own process."""
     r = tk.run_python(ferret, python, [tk.target("profile_api.py"), tmp_path])
@@ -361,6 +364,7 @@ def test_python_profile_api(ferret, python, tmp_path):
     assert "hot (" in r.stdout
 
 
+@pytest.mark.timing
 def test_python_bench_api(ferret, python):
     """ferret.bench(): ferret bench's statistics from code; 3x the work is ~3x the time."""
     r = tk.run_python(ferret, python, [tk.target("bench_api.py")])

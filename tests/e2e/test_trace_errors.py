@@ -79,6 +79,7 @@ def test_exit_status_passed_on(ferret, python, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.prof"]
 
 
+@pytest.mark.timing
 def test_killed_program_keeps_flushed_data(ferret, python, tmp_path):
     prog = ("import os, signal, time\n"
             "def leaf(): pass\n"
