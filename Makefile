@@ -140,7 +140,14 @@ endif
 e2e: e2e-parallel
 	$(E2E_TIMING)
 
-test: unit fuzz-replay fuzz-short layouts-check e2e
+# The checks that time nothing run side by side, TEST_JOBS make jobs at a time (the builds
+# too; `make -jN test` gives its own N), each one's output kept together; then the timing
+# tests, alone. The longest, the first e2e phase, is named first so that it starts first.
+TEST_JOBS ?= 2
+test:
+	+$(MAKE) $(if $(filter --jobserver%,$(MAKEFLAGS)),,-j$(TEST_JOBS)) --output-sync=target \
+	  --no-print-directory e2e-parallel unit fuzz-replay fuzz-short layouts-check
+	$(E2E_TIMING)
 
 # Per-CPython layouts, generated from each installed interpreter's own headers.
 layouts:
