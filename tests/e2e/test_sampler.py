@@ -436,6 +436,7 @@ def test_dump_reads_every_frame_as_python_does(python, ferret):
         p.wait()
 
 
+@pytest.mark.timing
 def test_sampled_frames_are_python_s_own(python, ferret, tmp_path):
     """The same shapes sampled while they compute on a known line: every sample there is one
     of the stacks the program reported, whole (the walk's caches, runs of equal frames, the
@@ -461,6 +462,7 @@ def test_sampled_frames_are_python_s_own(python, ferret, tmp_path):
     assert len(seen) > 0.8 * len(wanted), wanted - seen
 
 
+@pytest.mark.timing
 def test_code_compiled_where_freed_code_was(python, ferret, tmp_path):
     """code_reuse.py compiles, runs and frees code in a loop, each round's spinning line one
     lower: a new code object often lands where the freed one was, its name, file and line
@@ -580,6 +582,7 @@ def test_python_child_of_a_shell_is_sampled_at_the_rate(python, ferret, tmp_path
     assert weight(st, has("spin")) > 200  # 300 ms at 1 kHz
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("subprocesses", [False, True], ids=["exec", "subprocesses"])
 def test_rate_counts_only_the_time_python_was_sampled(python, ferret, tmp_path, subprocesses):
     """The summary's "N of 1000 samples/s" counted a launcher's time before Python started
@@ -605,6 +608,7 @@ def test_rate_counts_only_the_time_python_was_sampled(python, ferret, tmp_path, 
     assert abs(rate - 1000 * stacks / total) < 0.15 * 1000 * stacks / total, (r.stderr, total)
 
 
+@pytest.mark.timing
 def test_a_low_rate_does_not_outlast_the_program(python, ferret, tmp_path):
     """At -r 1 the next moment is a second away, and ferret saw the program's end only then:
     `ferret run -r 1` of a 30 ms program took a whole second, and attach stayed up to an
