@@ -106,10 +106,12 @@ typedef struct {
     int tries;
     int fails; /* consecutive samples with no readable thread */
     /* not Python yet: its executable and since when it runs it (an exec starts over); since
-     * when its Python is found but cannot be read (see still_loading), 0 if not, and why */
+     * when its Python is found but cannot be read (see still_loading), 0 if not; whether
+     * that was ever so in this image (a look while it exits finds no Python), and why */
     ImageId img;
     int64_t img_since_ns;
     int64_t unready_since_ns;
+    bool unready_seen;
     Err unready_err;
     ProcId proc;
     FrameId proc_frame;
@@ -242,12 +244,14 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
             return -1;
         }
         int64_t now = now_ns(CLOCK_MONOTONIC);
+        /* (a process that is exiting has no executable any more: not another image) */
         ImageId img = {0};
-        exe_identity(pr->pid, &img);
-        if (!pr->img_since_ns || !same_image(&img, &pr->img)) {
+        bool known = exe_identity(pr->pid, &img);
+        if (!pr->img_since_ns || (known && !same_image(&img, &pr->img))) {
             pr->img_since_ns = now;
             pr->img = img;
             pr->unready_since_ns = 0;
+            pr->unready_seen = false;
         }
         if (e2.kind == ERR_NOTPY) {
             pr->unready_since_ns = 0;
@@ -255,6 +259,7 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
         }
         if (!pr->unready_since_ns)
             pr->unready_since_ns = now;
+        pr->unready_seen = true;
         pr->unready_err = e2;
         if (now - pr->unready_since_ns >= UNREADY_MAX_NS) {
             *err = e2;
@@ -266,6 +271,7 @@ proc_open_target(Sampler *s, Proc *pr, bool patient, Err *err)
     pr->fails = 0;
     pr->other_ns = proc_other_pid_ns(pr->pid);
     pr->img_since_ns = pr->unready_since_ns = 0;
+    pr->unready_seen = false;
     pr->registered = false; /* at its first sample (proc_register) */
     exe_identity(pr->pid, &pr->exe);
     if (!s->version[0])
@@ -1277,7 +1283,7 @@ done:
      * profile, not a failure */
     cut_short |= stop && *stop;
     if (rc == 0 && !ever_python && s->opt.wait_python && !cut_short) {
-        if (s->procs[0].unready_since_ns) { /* it ended while its Python could not be read */
+        if (s->procs[0].unready_seen) { /* it ended while its Python could not be read */
             *err = s->procs[0].unready_err;
             rc = -1;
         } else if (s->py_child) {
