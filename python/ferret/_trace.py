@@ -18,6 +18,7 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 Function, Line, Edge = _results.Function, _results.Line, _results.Edge
 format_for_path = _results.format_for_path
+_TIMELINE_DEFAULT = 1000000  # spans kept, as `ferret trace --timeline`
 
 _lock = threading.RLock()
 _sessions = 0       # active sessions in this process
@@ -156,7 +157,7 @@ def _options(lines, include, builtins, timeline, cpu):
     if include and not lines:
         lines = True
     if timeline is True:
-        timeline = 1000000
+        timeline = _TIMELINE_DEFAULT
     timeline = int(timeline or 0)
     if timeline < 0:
         raise ValueError("ferret: timeline size must be positive")
@@ -183,8 +184,9 @@ class Trace(_results.Results):
     Options: path (saved at the end of each block, or at exit for a decorator), lines
     (per-line hits and time), include (patterns choosing the files/functions that get line
     data; implies lines), builtins (C functions as entries), timeline (keep up to N spans
-    for a Chrome trace; True = 1,000,000), cpu (CPU time per function), print (text report
-    to stderr at the end), sort and top (for the printed report).
+    for a Chrome trace; True = 1,000,000; a .json path turns it on), cpu (CPU time per
+    function), print (text report to stderr at the end), sort and top (for the printed
+    report).
 
     Every thread is traced while a trace is active, each one separately.
     """
@@ -195,6 +197,10 @@ class Trace(_results.Results):
                  timeline=0, cpu=True, print=None, sort="self", top=20):
         self._opts = _options(lines, include, builtins, timeline, cpu)
         self.path = _results.output_path(path)
+        # a .json path is a Chrome trace, which needs the spans (as `ferret trace -o x.json`)
+        if self.path and not self._opts["timeline"] and \
+                _results.format_for_path(self.path) == "chrome":
+            self._opts["timeline"] = _TIMELINE_DEFAULT
         self._print = print
         self.sort = sort
         self.top = top

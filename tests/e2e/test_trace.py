@@ -343,6 +343,8 @@ def test_python_api(ferret, python, tmp_path):
     assert len(res["unknown_ext"]) == 3 and all("which format?" in e for e in res["unknown_ext"])
     assert not any((tmp_path / n).exists() for n in ("y.weird", "noext", "z.weird"))
     assert tk.pstats_by_name(tk.load_pstats(tmp_path / "named"), "trace_api.py")["leaf"][1] == 10
+    spans = json.loads((tmp_path / "spans.json").read_text())["traceEvents"]
+    assert any(e.get("ph") == "X" and e["name"].startswith("leaf") for e in spans), spans[:5]
 
 
 @pytest.mark.timing
