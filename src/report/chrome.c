@@ -194,11 +194,11 @@ chrome_check(ProfileKind kind, bool timeline, Err *err)
     if (kind == PROFILE_MEMORY)
         return err_set(err, ERR_USAGE,
                        "a memory profile has no call timeline for a Chrome trace: use -f html "
-                       "(its timeline view plots the heap over time), speedscope or pprof");
+                       "(its timeline view plots the heap over time), json, speedscope or pprof");
     if (!timeline)
         return err_set(err, ERR_USAGE,
                        "this trace has no timeline for a Chrome trace: record it with `ferret "
-                       "trace --timeline`, or use -f speedscope, pprof or html");
+                       "trace --timeline`, or use -f json, speedscope, pprof or html");
     return 0;
 }
 

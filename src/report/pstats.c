@@ -144,7 +144,7 @@ pstats_check(ProfileKind kind, bool timeline, Err *err)
     if (kind == PROFILE_MEMORY)
         return err_set(err, ERR_USAGE,
                        "a memory profile holds bytes, not the call times pstats holds: use -f "
-                       "html, speedscope or pprof");
+                       "html, json, speedscope or pprof");
     return 0;
 }
 

@@ -680,11 +680,11 @@ def test_report_output_name_gives_the_format(ferret, mkprofile, tmp_path):
 
 REFUSED = {
     ("memory", "chrome"): "a memory profile has no call timeline for a Chrome trace: use -f html "
-                          "(its timeline view plots the heap over time), speedscope or pprof",
+                          "(its timeline view plots the heap over time), json, speedscope or pprof",
     ("trace", "chrome"): "this trace has no timeline for a Chrome trace: record it with `ferret "
-                         "trace --timeline`, or use -f speedscope, pprof or html",
+                         "trace --timeline`, or use -f json, speedscope, pprof or html",
     ("memory", "pstats"): "a memory profile holds bytes, not the call times pstats holds: use "
-                          "-f html, speedscope or pprof",
+                          "-f html, json, speedscope or pprof",
 }
 
 

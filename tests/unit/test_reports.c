@@ -552,10 +552,10 @@ test_chrome_needs_a_timeline(void)
         {PROFILE_SAMPLED, false, NULL},
         {PROFILE_MEMORY, false,
          "a memory profile has no call timeline for a Chrome trace: use -f html (its timeline "
-         "view plots the heap over time), speedscope or pprof"},
+         "view plots the heap over time), json, speedscope or pprof"},
         {PROFILE_TRACE, false,
          "this trace has no timeline for a Chrome trace: record it with `ferret trace "
-         "--timeline`, or use -f speedscope, pprof or html"},
+         "--timeline`, or use -f json, speedscope, pprof or html"},
         {PROFILE_TRACE, true, NULL},
     };
     const ReportWriter *w = report_find("chrome");
