@@ -219,8 +219,8 @@ json_write(const Profile *p, const ReportOptions *opt, FILE *out, Err *err)
                    (int)fr->fn_line, kind_name(fr->kind));
     }
     buf_puts(&b, "],\"stacks\":[");
-    size_t nr = 0;
-    for (StackId sid = 1; stacks_view && sid < ns; sid++)
+    size_t nr = 0; /* (the empty stack too: samples with no Python frame, in the total) */
+    for (StackId sid = PROFILE_ROOT; stacks_view && sid < ns; sid++)
         if (wb[sid] > 0 || wc[sid] > 0)
             rows[nr++] = (Row){sid, wb[sid], wc[sid]};
     qsort(rows, nr, sizeof *rows, cmp_rows);

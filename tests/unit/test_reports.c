@@ -321,6 +321,30 @@ test_chrome_twins_parent_first(void)
     profile_free(p);
 }
 
+/* JSON: samples with no Python frame (the empty stack) are a stack with no frames, so the
+ * stacks' values add up to "total" as in every other format. */
+static void
+test_json_empty_stack(void)
+{
+    ThreadId th;
+    Profile *p = new_profile(&th, "MainThread");
+    FrameId f = frame(p, "work", "app.py", 3, 1);
+    int64_t t = 1;
+    add(p, th, &f, 1, 5, &t);
+    add(p, th, NULL, 0, 3, &t);
+    size_t len;
+    char *out = render(p, report_find("json"), &len);
+    CHECK(out != NULL);
+    if (out) {
+        CHECK(strstr(out, "\"total\":8,") != NULL);
+        CHECK(
+            strstr(out, "\"stacks\":[{\"frames\":[0],\"value\":5},{\"frames\":[],\"value\":3}]") !=
+            NULL);
+    }
+    free(out);
+    profile_free(p);
+}
+
 /* Renders p with writer w; returns its status, with *err set on failure. */
 static int
 render_status(const Profile *p, const ReportWriter *w, Err *err)
@@ -718,6 +742,7 @@ main(void)
     test_call_tree();
     test_merged_samples_in_time();
     test_chrome_twins_parent_first();
+    test_json_empty_stack();
     test_pstats_keys();
     test_hostile_names();
     test_chrome_needs_a_timeline();
