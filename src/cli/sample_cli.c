@@ -331,6 +331,14 @@ sample_cli_write(const Profile *p, const SampleArgs *a, Err *err)
     return text_failed ? -1 : 0;
 }
 
+/* The sampler's cost per moment that sampled Python: a launcher's polls before Python was
+ * found (the pyenv shim, a shell) cost little and would make it look cheaper. */
+static double
+per_moment(double total, uint64_t moments)
+{
+    return moments ? total / (double)moments : 0.0;
+}
+
 void
 sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
 {
@@ -355,8 +363,8 @@ sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
             "%llu stacks, %llu dropped, %.1f us CPU and %.1f reads per sample moment\n",
             who, sampler_python_version(s)[0] ? sampler_python_version(s) : "?", st.elapsed_s,
             st.rate_hz, a->sampler.rate_hz, (unsigned long long)st.samples,
-            (unsigned long long)st.dropped, st.ticks ? st.cpu_s * 1e6 / (double)st.ticks : 0.0,
-            st.ticks ? (double)st.reads / (double)st.ticks : 0.0);
+            (unsigned long long)st.dropped, per_moment(st.cpu_s * 1e6, st.sampled_ticks),
+            per_moment((double)st.reads, st.sampled_ticks));
     if (out_written && strcmp(a->out_path, "-") != 0)
         fprintf(stderr, "ferret: wrote %s\n", a->out_path);
     if (html_path)

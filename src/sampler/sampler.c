@@ -1189,6 +1189,7 @@ sampler_run(Sampler *s, volatile sig_atomic_t *stop, Err *err)
             alive |= !pr->gone;
         }
         s->stats.ticks++;
+        s->stats.sampled_ticks += sampled;
         if (sampled && alive) { /* not the moment that found the last process gone */
             sampling_ns += prev_sampled ? now - prev_ns : interval;
             sampling_ticks++;
@@ -1302,12 +1303,17 @@ sampler_step(Sampler *s, Err *err)
     if (!s->t0_ns)
         s->t0_ns = now_ns(CLOCK_MONOTONIC);
     int64_t t = now_ns(CLOCK_MONOTONIC) - s->t0_ns;
+    bool sampled = false;
     for (size_t i = 0; i < s->nprocs; i++) {
         Proc *pr = &s->procs[i];
-        if (pr->t && !pr->gone && sample_proc(s, pr, t, 1, err) < 0)
-            return -1;
+        if (pr->t && !pr->gone) {
+            sampled = true;
+            if (sample_proc(s, pr, t, 1, err) < 0)
+                return -1;
+        }
     }
     s->stats.ticks++;
+    s->stats.sampled_ticks += sampled;
     return 0;
 }
 

@@ -41,6 +41,7 @@ typedef struct {
 
 typedef struct {
     uint64_t ticks;        /* sampling moments taken */
+    uint64_t sampled_ticks; /* those that sampled a Python process (not a launcher's polls) */
     uint64_t ticks_missed; /* moments skipped because sampling fell behind */
     uint64_t samples;      /* thread stacks recorded */
     uint64_t dropped;      /* thread stacks that could not be read consistently */

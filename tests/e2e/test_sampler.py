@@ -608,6 +608,22 @@ def test_rate_counts_only_the_time_python_was_sampled(python, ferret, tmp_path, 
     assert abs(rate - 1000 * stacks / total) < 0.15 * 1000 * stacks / total, (r.stderr, total)
 
 
+def test_cost_per_moment_counts_only_moments_that_sampled(python, ferret, tmp_path):
+    """The summary's "us CPU and N reads per sample moment" divided by every moment, also a
+    launcher's polls before Python started (every 10 ms, whatever the rate): behind a shell
+    sleeping 0.5 s at -r 20 about 56 moments for 6 that sampled, 0.4 reads per moment, while
+    any moment that samples reads at least the thread list and a frame."""
+    (tmp_path / "spin.py").write_text(SPIN)
+    script = tmp_path / "launch.sh"
+    script.write_text(f'#!/bin/sh\nsleep 0.5\nexec "{python}" "{tmp_path / "spin.py"}"\n')
+    script.chmod(0o755)
+    r = ferret_run(ferret, "run", "-r", "20", "-o", str(tmp_path / "out.txt"), "--", str(script))
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"([0-9.]+) us CPU and ([0-9.]+) reads per sample moment", r.stderr)
+    assert m, r.stderr
+    assert float(m.group(2)) >= 2, r.stderr
+
+
 @pytest.mark.timing
 def test_a_low_rate_does_not_outlast_the_program(python, ferret, tmp_path):
     """At -r 1 the next moment is a second away, and ferret saw the program's end only then:
