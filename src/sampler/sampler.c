@@ -28,7 +28,7 @@
 #define FRAMES_CAP_MAX (1u << 24)    /* ... up to 64 MiB of frame ids */
 #define DISCOVER_NS 100000000LL      /* children and exec checks, every 100 ms */
 #define FLUSH_NS 1000000000LL        /* flush at least once a second */
-#define PENDING_TRIES 20             /* children checked this often before "not Python" */
+#define CHILD_WAIT_NS 2000000000LL   /* a child that runs one image this long, not Python */
 #define UNREADY_MAX_NS 1000000000LL  /* a Python not readable yet is retried this long */
 #define PENDING_NS 10000000LL        /* the process started, not Python yet: discover, */
 #define LOOK_NS 1000000LL            /* ... look at it alone this often */
@@ -103,7 +103,6 @@ typedef struct {
     bool registered; /* its command and root frame are in the profile for this image */
     bool gone;
     bool not_python; /* gave up waiting for Python; its children are still watched */
-    int tries;
     int fails; /* consecutive samples with no readable thread */
     /* not Python yet: its executable and since when it runs it (an exec starts over); since
      * when its Python is found but cannot be read (see still_loading), 0 if not; whether
@@ -155,9 +154,11 @@ struct Sampler {
     bool in_run; /* inside sampler_run, which hands held-back samples over before it returns */
     bool prioritised; /* fell behind and asked for more priority (more_priority) */
     bool exec_seen;   /* a sample found a process's image replaced: discover now */
-    /* Without subprocesses: a child of the command found running Python while the command
-     * is not (see look_for_python_child), since when, and when to look again. */
+    /* Without subprocesses: a child of the command (or a child's child: py_child_depth)
+     * found running Python while the command is not (see look_for_python_child), since when,
+     * and when to look again. */
     pid_t py_child;
+    int py_child_depth;
     int64_t py_child_since_ns, next_child_look_ns;
 };
 
@@ -956,8 +957,10 @@ discover(Sampler *s, Err *err)
         if (!pr->t && !pr->not_python) {
             if (proc_open_target(s, pr, true, err) < 0)
                 return -1;
-            if (!pr->t && !pr->gone && !pr->unready_since_ns && i > 0 &&
-                ++pr->tries >= PENDING_TRIES)
+            /* (by time in one image, not by looks: they come every 10 ms while the command
+             * is not Python yet, and a wrapper's child may take longer to exec and load) */
+            if (!pr->t && !pr->gone && !pr->unready_since_ns && i > 0 && pr->img_since_ns &&
+                now_ns(CLOCK_MONOTONIC) - pr->img_since_ns >= CHILD_WAIT_NS)
                 pr->not_python = true;
         } else if (pr->t) {
             /* an exec replaced the image, or reads keep failing: find the runtime again */
@@ -1070,24 +1073,35 @@ more_priority(int before)
 /* Without subprocesses only the command itself is sampled, once it is Python. One that runs
  * Python as its child instead (a wrapper that forks, such as timeout or time; a shell script
  * that does not exec) would never be: its Python child is looked for, to say so once it has
- * run for CHILD_GRACE_NS (a launcher may run Python for a moment, then exec it). */
+ * run for CHILD_GRACE_NS (a launcher may run Python for a moment, then exec it). So are the
+ * children's children, a few generations down (a script that runs `timeout 5 python3 ...`). */
+#define CHILD_LOOK_GENERATIONS 3
+#define CHILD_LOOK_MAX 64
 static void
 look_for_python_child(Sampler *s, int64_t now)
 {
     if (now < s->next_child_look_ns || (s->py_child && proc_alive(s->py_child)))
         return;
     s->next_child_look_ns = now + DISCOVER_NS;
-    pid_t kids[64];
-    size_t nk = proc_children(s->procs[0].pid, kids, 64);
-    for (size_t k = 0; k < nk; k++) {
-        Err e;
-        Target *t = proc_alive(kids[k]) ? target_open(kids[k], s->opt.find, &e) : NULL;
-        if (t) {
-            target_close(t);
-            s->py_child = kids[k];
-            s->py_child_since_ns = now;
-            return;
+    /* breadth first: [from, n) is one generation, appended to by the next */
+    pid_t kids[CHILD_LOOK_MAX];
+    size_t n = proc_children(s->procs[0].pid, kids, CHILD_LOOK_MAX), from = 0;
+    for (int depth = 1; depth <= CHILD_LOOK_GENERATIONS && from < n; depth++) {
+        size_t to = n;
+        for (size_t k = from; k < to; k++) {
+            Err e;
+            Target *t = proc_alive(kids[k]) ? target_open(kids[k], s->opt.find, &e) : NULL;
+            if (t) {
+                target_close(t);
+                s->py_child = kids[k];
+                s->py_child_depth = depth;
+                s->py_child_since_ns = now;
+                return;
+            }
         }
+        for (size_t k = from; k < to && n < CHILD_LOOK_MAX; k++)
+            n += proc_children(kids[k], kids + n, CHILD_LOOK_MAX - n);
+        from = to;
     }
 }
 
@@ -1096,17 +1110,20 @@ static int
 python_child_error(const Sampler *s, bool exited, Err *err)
 {
     pid_t pid = s->procs[0].pid;
+    const char *kin = s->py_child_depth == 1   ? "child"
+                      : s->py_child_depth == 2 ? "grandchild"
+                                               : "descendant";
     if (exited)
         return err_set(err, ERR_NOTPY,
                        "process %d exited without running Python itself but ran it as its "
-                       "child process %d: add --subprocesses to sample child processes",
-                       (int)pid, (int)s->py_child);
+                       "%s process %d: add --subprocesses to sample child processes",
+                       (int)pid, kin, (int)s->py_child);
     char comm[64] = "";
     proc_thread_comm(pid, pid, comm, sizeof comm);
     return err_set(err, ERR_NOTPY,
-                   "process %d%s%s%s runs Python as its child process %d, not itself: add "
+                   "process %d%s%s%s runs Python as its %s process %d, not itself: add "
                    "--subprocesses to sample child processes",
-                   (int)pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "", (int)s->py_child);
+                   (int)pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "", kin, (int)s->py_child);
 }
 
 /* Sleeps until the moment `next`. At low rates (-r 10 and below) a moment can be far off:

@@ -674,14 +674,19 @@ def test_wrappers_that_exec_python_are_followed(python, ferret, tmp_path, wrappe
 def test_a_wrapper_that_forks_python_needs_subprocesses(python, ferret, tmp_path):
     """timeout runs its command as its child: without --subprocesses nothing is sampled, which
     ferret says in one line (at once, or when the command ends first) while the command runs
-    on to its end; with --subprocesses the child is sampled."""
+    on to its end; with --subprocesses the child is sampled. So for a child's child (it said
+    "exited without running Python", as if Python had not run)."""
     spin = "import sys, time\nt = time.time()\nwhile time.time() - t < float(sys.argv[1]): pass\n" \
            "print('done')\n"
     (tmp_path / "spin.py").write_text(spin)
     out = tmp_path / "out.ferret"
-    for secs, words in (("2", ("runs Python as its child process", "(timeout)")),
-                        ("0.6", ("exited without running Python itself but ran it as its",))):
-        r = ferret_run(ferret, "run", "-o", str(out), "--", "timeout", "60", python,
+    once, twice = ["timeout", "60"], ["timeout", "60", "timeout", "60"]
+    for wrap, secs, words in (
+            (once, "2", ("runs Python as its child process", "(timeout)")),
+            (once, "0.2", ("exited without running Python itself but ran it as its child",)),
+            (twice, "2", ("runs Python as its grandchild process", "(timeout)")),
+            (twice, "0.2", ("exited without running Python itself but ran it as its grandchild",))):
+        r = ferret_run(ferret, "run", "-o", str(out), "--", *wrap, python,
                        str(tmp_path / "spin.py"), secs)
         one_line_error(r, *words, "add --subprocesses", code=1)
         assert r.stdout == "done\n", r.stdout
@@ -690,6 +695,20 @@ def test_a_wrapper_that_forks_python_needs_subprocesses(python, ferret, tmp_path
                    opts=("--subprocesses",))
     assert r.returncode == 0, r.stderr
     assert weight(st, lambda f: f[-1].startswith("<module> (")) > 300, st
+
+
+@pytest.mark.timing
+def test_a_wrappers_child_that_becomes_python_late_is_sampled(python, ferret, tmp_path):
+    """With --subprocesses a child was given up on after 20 looks as not Python, and while the
+    command itself is not Python those come every 10 ms: a wrapper's child that exec'd Python
+    after 200 ms (a shell that waits first, or a slow start on a busy machine) was never
+    sampled ("exited without running Python"). A child is given up on after 2 s in one image."""
+    (tmp_path / "spin.py").write_text(SPIN)
+    r, st = record(ferret, tmp_path, "timeout", "60", "sh", "-c",
+                   f'sleep 0.5; exec "{python}" "{tmp_path / "spin.py"}"',
+                   opts=("--subprocesses",))
+    assert r.returncode == 0, r.stderr
+    assert weight(st, has("spin")) > 200, st  # 300 ms at 1 kHz
 
 
 @pytest.mark.timing
