@@ -916,6 +916,23 @@ def test_runtime_scan_finds_the_same_interpreter(python, ferret):
         p.wait()
 
 
+def kill_with_children(p):
+    """SIGKILLs the ferret process p first, then the processes it started, which outlive it
+    (and only those: other tests may run the same target at the same time)."""
+    try:
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        kids = []
+    p.kill()
+    p.wait()
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.timing
 def test_signal_to_ferret_is_forwarded_and_profile_kept(python, ferret, tmp_path, sig):
@@ -932,9 +949,7 @@ def test_signal_to_ferret_is_forwarded_and_profile_kept(python, ferret, tmp_path
         rc = f.wait(timeout=30)
     finally:  # a failure must not leave the spinning program behind
         if f.poll() is None:
-            f.kill()
-            f.wait()
-            subprocess.run(["pkill", "-f", str(TARGETS / "spin_forever.py")])
+            kill_with_children(f)
     assert rc == 128 + sig, rc  # the command's own death by the forwarded signal
     r = ferret_run(ferret, "report", "-f", "collapsed", str(out))
     assert r.returncode == 0, r.stderr
@@ -946,15 +961,15 @@ def test_sigkill_leaves_a_readable_profile(python, ferret, tmp_path):
     out = tmp_path / "k.ferret"
     f = subprocess.Popen([ferret, "run", "-q", "-o", str(out), "--", python,
                           str(TARGETS / "spin_forever.py")], stdout=subprocess.PIPE, text=True)
-    assert f.stdout.readline().strip() == "ready"
-    time.sleep(2.5)  # at least two flushes
-    f.kill()
-    f.wait()
+    try:
+        assert f.stdout.readline().strip() == "ready"
+        time.sleep(2.5)  # at least two flushes
+    finally:  # the program lives on after ferret's SIGKILL: it is killed next
+        kill_with_children(f)
     r = ferret_run(ferret, "report", "-f", "collapsed", str(out))
     assert r.returncode == 0, r.stderr
     total = sum(int(l.rsplit(" ", 1)[1]) for l in r.stdout.splitlines())
     assert total > 800
-    subprocess.run(["pkill", "-f", str(TARGETS / "spin_forever.py")])
 
 
 # ---- bad input ----------------------------------------------------------------------------
