@@ -13,8 +13,16 @@ import time
 MiB = 1 << 20
 BEFORE = [bytearray(MiB) for _ in range(8)]  # LINE:BEFORE
 if len(sys.argv) > 2:
-    time.sleep(0.7)  # a flush with BEFORE in it
-    for name in glob.glob(os.path.join(sys.argv[2], "ferret-mem-*")):
+    # a flush with BEFORE in it: the stream grows after this point (not a fixed sleep, which
+    # a loaded machine outlasts before the flush)
+    streams = glob.glob(os.path.join(sys.argv[2], "ferret-mem-*"))
+    sizes = [os.path.getsize(n) for n in streams]
+    deadline = time.monotonic() + 20
+    while streams and time.monotonic() < deadline and all(
+            os.path.getsize(n) <= z for n, z in zip(streams, sizes)):
+        time.sleep(0.05)
+    time.sleep(0.1)  # (the flush's write may have begun, not ended)
+    for name in streams:
         os.unlink(name)
 os.closerange(3, 4096)
 mine = os.open(os.path.join(sys.argv[1], "mine.txt"), os.O_CREAT | os.O_WRONLY | os.O_TRUNC)
