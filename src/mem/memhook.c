@@ -4,7 +4,8 @@
  * allocator domains with PyMem_SetAllocator from its constructor, before the interpreter
  * allocates anything; runs a writer thread that ticks the timeline and streams the
  * tracker's chunks to the file the CLI named; and takes the exit snapshot from Python's
- * atexit (registered through a pending call), from _exit, from exec, or from its destructor.
+ * atexit (registered from an audit hook as the main program starts, or else through a
+ * pending call), from _exit, from exec, or from its destructor.
  * The bookkeeping is tracker.c's; this file is the glue. It never exits or aborts the
  * process: on any failure it stops tracking and the program runs on. Called by the
  * dynamic loader (constructor), the target's allocations, and Python's atexit. */
@@ -220,10 +221,13 @@ static struct {
     void (*incref)(void *);
     void (*err_clear)(void);
     const char *(*get_version)(void);
+    void *(*get_frame)(void);
+    int (*add_audit_hook)(int (*)(const char *, void *, void *), void *);
     void *none;
 } py;
 
-static atomic_bool g_atexit_asked;
+static atomic_bool g_atexit_asked; /* a registration was asked for or done: no more asks */
+static bool g_atexit_done;         /* registered (or failed for good); main thread, with the GIL */
 
 /* --- the writer thread ------------------------------------------------------------ */
 
@@ -642,21 +646,14 @@ import_system_running(void)
            strstr(file, "/importlib/") != NULL || strstr(file, "/zipimport.py") != NULL;
 }
 
-static int
-register_atexit(void *arg)
+/* Registers atexit_cb with Python's atexit, once. The caller holds the GIL on the main
+ * thread, where the import system is not running. */
+static void
+register_now(void)
 {
-    (void)arg;
-    if (atomic_load(&g_state) != ST_ON || getpid() != g_pid)
-        return 0;
-    tls.guard += G_FERRET;
-    if (!atomic_load(&g_pyself))
-        try_open_pyself();
-    bool later = import_system_running();
-    tls.guard -= G_FERRET;
-    if (later) {
-        atomic_store(&g_atexit_asked, false); /* the writer asks again at its next tick */
-        return 0;
-    }
+    if (g_atexit_done || atomic_load(&g_state) != ST_ON || getpid() != g_pid)
+        return;
+    g_atexit_done = true;
     tls.guard += G_INNER; /* these objects are ferret's: on the heap, never in a view */
     void *mod = py.import_module("atexit");
     void *fn = mod ? py.cfunction_new(&atexit_def, NULL, NULL) : NULL;
@@ -669,7 +666,131 @@ register_atexit(void *arg)
     py.decref(fn);
     py.decref(mod);
     tls.guard -= G_INNER;
+}
+
+/* The pending call, for an interpreter that does not raise cpython.run_* (one embedded in
+ * another program), or one that runs before it did. */
+static int
+register_atexit(void *arg)
+{
+    (void)arg;
+    if (g_atexit_done || atomic_load(&g_state) != ST_ON || getpid() != g_pid)
+        return 0;
+    tls.guard += G_FERRET;
+    if (!atomic_load(&g_pyself))
+        try_open_pyself();
+    bool later = import_system_running();
+    tls.guard -= G_FERRET;
+    if (later) {
+        atomic_store(&g_atexit_asked, false); /* the writer asks again at its next tick */
+        return 0;
+    }
+    register_now();
     return 0;
+}
+
+/* PySys_AddAuditHook takes its list entry from the raw domain's allocator of the moment
+ * (the constructor's: malloc), and Py_FinalizeEx (_PySys_ClearAuditHooks) gives it back to
+ * the raw allocator of that later moment: with debug hooks set up in between (-X dev,
+ * PYTHONMALLOC=debug) a fatal "bad ID". So the entry's address is noted as it is taken and,
+ * if the raw allocator has changed by the time the program starts, a thin hook on that domain
+ * returns the entry to the allocator that made it. Raw calls come from any thread. */
+static PyAlloc raw_first, raw_later;
+static _Atomic(void *) g_hook_entry;
+
+static void *
+raw_note_malloc(void *ctx, size_t n)
+{
+    PyAlloc *o = ctx;
+    void *p = o->malloc(o->ctx, n);
+    void *none = NULL;
+    atomic_compare_exchange_strong(&g_hook_entry, &none, p);
+    return p;
+}
+
+static void *
+raw_malloc(void *ctx, size_t n)
+{
+    PyAlloc *o = ctx;
+    return o->malloc(o->ctx, n);
+}
+
+static void *
+raw_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    PyAlloc *o = ctx;
+    return o->calloc(o->ctx, nelem, elsize);
+}
+
+static void *
+raw_realloc(void *ctx, void *p, size_t n)
+{
+    PyAlloc *o = ctx;
+    return o->realloc(o->ctx, p, n);
+}
+
+static void
+raw_free(void *ctx, void *p)
+{
+    PyAlloc *o = ctx;
+    void *entry = p;
+    if (p && atomic_compare_exchange_strong(&g_hook_entry, &entry, NULL)) {
+        raw_first.free(raw_first.ctx, p); /* the address may come back from the new allocator */
+        return;
+    }
+    o->free(o->ctx, p);
+}
+
+/* Called on the main thread before the program's code runs: a hook on the raw domain is
+ * allowed at any time (it calls the allocator it replaces). */
+static void
+keep_entry_free_right(void)
+{
+    PyAlloc cur;
+    py.get_allocator(0, &cur);
+    if (!atomic_load(&g_hook_entry) || cur.free == raw_first.free || cur.free == raw_free)
+        return;
+    raw_later = cur;
+    PyAlloc mine = {&raw_later, raw_malloc, raw_calloc, raw_realloc, raw_free};
+    py.set_allocator(0, &mine);
+}
+
+/* Python raises cpython.run_command, _module, _file or _stdin (Py_RunMain, Modules/main.c,
+ * 3.8+) on the main thread, with the GIL and no Python frame, once the interpreter is
+ * initialised and right before the program's own code: a moment sure to come before any
+ * normal end, with the import system idle. Registering there, first, also puts ferret's
+ * handler after every one the program registers (atexit runs the last registered first).
+ * The pending call alone left the registration to chance: it runs only where the main
+ * thread next looks for one (on 3.12, when the writer asked, only once the main thread takes
+ * the GIL again or collects), it is declined inside the import system, and finalisation
+ * runs the queue once, so a short program, or any on a loaded machine, could end first and
+ * be recorded as ending by exit(). Hooks cannot be removed: each audited event (open,
+ * import, sys._getframe, ...) costs the building of its arguments, about 50 ns. The same
+ * name given to sys.audit() by Python code (a frame runs) is ignored; no event is failed. */
+static int
+audit_hook(const char *event, void *args, void *data)
+{
+    (void)args;
+    (void)data;
+    if (strncmp(event, "cpython.run_", 12) != 0 || py.get_frame()) /* a sys.audit() call */
+        return 0;
+    atomic_store(&g_atexit_asked, true); /* nothing left to ask for */
+    keep_entry_free_right();
+    register_now();
+    return 0;
+}
+
+/* Adds audit_hook from the constructor, before Py_Initialize, which keeps it (3.8+). */
+static void
+add_audit_hook(void)
+{
+    if (!py.add_audit_hook)
+        return;
+    py.get_allocator(0, &raw_first);
+    PyAlloc noting = {&raw_first, raw_note_malloc, raw_calloc, raw_realloc, raw_free};
+    py.set_allocator(0, &noting);
+    py.add_audit_hook(audit_hook, NULL);
+    py.set_allocator(0, &raw_first);
 }
 
 static void
@@ -1313,10 +1434,13 @@ find_python(void)
     py.incref = (void (*)(void *))pysym("Py_IncRef");
     py.err_clear = (void (*)(void))pysym("PyErr_Clear");
     py.get_version = (const char *(*)(void))pysym("Py_GetVersion");
+    py.get_frame = (void *(*)(void))pysym("PyEval_GetFrame");
+    py.add_audit_hook =
+        (int (*)(int (*)(const char *, void *, void *), void *))pysym("PySys_AddAuditHook");
     py.none = pysym("_Py_NoneStruct");
     return py.get_allocator && py.set_allocator && py.is_initialized && py.add_pending_call &&
            py.import_module && py.cfunction_new && py.call_method && py.decref && py.incref &&
-           py.err_clear && py.none;
+           py.err_clear && py.get_frame && py.none;
 }
 
 /* Open at a high descriptor so the program's own numbering is undisturbed. */
@@ -1442,6 +1566,7 @@ memhook_init(void)
     g_sites_ok = pthread_key_create(&g_sites_key, sites_free) == 0;
     atomic_store(&g_state, ST_ON);
     install_py_hooks();
+    add_audit_hook();
     start_writer();
     tls.guard -= G_FERRET;
 }

@@ -29,14 +29,15 @@ def marks(path):
     return found
 
 
-def mem(ferret, args, cmd, tmp_path, view="peak", fmt="json", env=None, timeout=180):
+def mem(ferret, args, cmd, tmp_path, view="peak", fmt="json", env=None, timeout=180,
+        stdin=None):
     """Runs `ferret mem` writing the report to a file; returns (process, report)."""
     out = tmp_path / f"report-{view}.{ 'json' if fmt == 'json' else 'txt'}"
     if out.exists():
         out.unlink()
     full = [ferret, "mem", "--view", view, "-f", fmt, "-o", str(out), *args, "--", *cmd]
     p = subprocess.run(full, capture_output=True, text=True, timeout=timeout,
-                       env={**os.environ, **(env or {})})
+                       env={**os.environ, **(env or {})}, input=stdin)
     report = None
     if out.exists():
         report = json.loads(out.read_text()) if fmt == "json" else out.read_text()
@@ -329,6 +330,23 @@ def test_exit_hook_during_imports(python, ferret, tmp_path):
         assert p.returncode == 0, p.stderr
         assert rep["memory"]["end"] == "atexit"
         assert at_line(rep, target, marks(target)["KEEP"])[0] > 0
+
+
+@pytest.mark.parametrize("how", ["file", "-m", "-c", "stdin"])
+def test_a_program_that_ends_at_once_ends_through_atexit(python, ferret, tmp_path, how):
+    """The exit snapshot is taken at Python's atexit however soon after start-up the program
+    ends and however late the tracker's own thread and sampling points come, as on a loaded
+    machine: --interval 60s and --sample-bytes 1G leave it none before this program ends. The
+    registration waited for one of them (a pending call asked for at a tick or an allocation)
+    and this program ended as 'exit' every time."""
+    target = TARGETS / "mem_at_once.py"
+    cmd = {"file": [python, str(target)], "-m": [python, "-m", target.stem],
+           "-c": [python, "-c", target.read_text()], "stdin": [python, "-"]}[how]
+    p, rep = mem(ferret, ["--interval", "60s", "--sample-bytes", "1G"], cmd, tmp_path,
+                 env={"PYTHONPATH": str(TARGETS)},
+                 stdin=target.read_text() if how == "stdin" else None)
+    assert p.returncode == 0, p.stderr
+    assert rep["memory"]["end"] == "atexit"
 
 
 def test_children_do_not_inherit_the_tracker(python, ferret, tmp_path):
