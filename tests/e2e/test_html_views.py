@@ -57,11 +57,6 @@ def size(text):
     return float(m.group(1)) * 1024 ** ["B", "KiB", "MiB", "GiB", "TiB"].index(m.group(2))
 
 
-# timing: its "Ended normally" needs ferret mem's hook to have registered with Python's
-# atexit before this 0.2 s program ends; once in a clean-clone CI run, beside the parallel
-# phase's other tests (chromium among them), it had not (3.12.1: "by exit() without Python's
-# clean-up"). Not reproduced under CPU hogs; it runs alone, as before that phase existed.
-@pytest.mark.timing
 def test_memory_report(ferret, py, tmp_path, driver):
     target = TARGETS / "mem_known.py"
     lines = marks(target)
