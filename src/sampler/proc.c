@@ -464,9 +464,31 @@ proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid)
     s->sched_fd = open(path, O_RDONLY | O_CLOEXEC);
     s->last = -1;
     s->last_run_ns = s->last_switches = UINT64_MAX;
-    s->reads = 0;
+    s->reads = s->sched_reads = 0;
     s->dead = false;
+    s->seen_at = 0;
     return s->fd < 0 ? -1 : 0;
+}
+
+/* A decimal number at *at, then the spaces after it; false if there is none. (sscanf cost
+ * more than the system call at every moment.) */
+static bool
+next_u64(const char **at, uint64_t *out)
+{
+    const char *q = *at;
+    uint64_t v = 0;
+    if (*q < '0' || *q > '9')
+        return false;
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*q - '0');
+    }
+    while (*q == ' ')
+        q++;
+    *at = q;
+    *out = v;
+    return true;
 }
 
 /* The thread's schedstat: time on a CPU in ns and times scheduled in; false if unknown. */
@@ -476,24 +498,34 @@ activity(ThreadStat *s, uint64_t *run_ns, uint64_t *count)
     if (s->sched_fd < 0)
         return false;
     char buf[128];
+    s->sched_reads++;
     ssize_t n = pread(s->sched_fd, buf, sizeof buf - 1, 0);
     if (n <= 0)
         return false;
     buf[n] = '\0';
-    unsigned long long run, wait, c;
+    const char *q = buf;
+    uint64_t run, wait, c;
     /* all zeros: a kernel that keeps no scheduler statistics (or a thread never run) */
-    if (sscanf(buf, "%llu %llu %llu", &run, &wait, &c) != 3 || (run == 0 && c == 0))
+    if (!next_u64(&q, &run) || !next_u64(&q, &wait) || !next_u64(&q, &c) || (run == 0 && c == 0))
         return false;
     *run_ns = run;
     *count = c;
     return true;
 }
 
-/* Whether the thread, asleep at the last read of its state, has not run since. */
+/* Whether the thread, asleep at the last read of its state, has not run since: from the
+ * reading proc_thread_must_walk made at this moment, else from a new one. */
 static bool
-idle_since(ThreadStat *s, bool *known, uint64_t *run_ns, uint64_t *count)
+idle_since(ThreadStat *s, uint64_t moment, bool *known, uint64_t *run_ns, uint64_t *count)
 {
-    *known = activity(s, run_ns, count);
+    if (moment && s->seen_at == moment) {
+        *known = s->seen_known;
+        *run_ns = s->seen_run_ns;
+        *count = s->seen_switches;
+    } else {
+        *known = activity(s, run_ns, count);
+    }
+    s->seen_at = 0; /* used once: a later call reads anew */
     return s->last == 0 && *known && *run_ns == s->last_run_ns && *count == s->last_switches;
 }
 
@@ -521,13 +553,13 @@ thread_state(ThreadStat *s, char *state)
 }
 
 int
-proc_thread_running(ThreadStat *s)
+proc_thread_running(ThreadStat *s, uint64_t moment)
 {
     if (s->fd < 0)
         return -1;
     bool known;
     uint64_t run_ns, count;
-    if (idle_since(s, &known, &run_ns, &count))
+    if (idle_since(s, moment, &known, &run_ns, &count))
         return 0; /* asleep then, has not run since */
     char state;
     s->reads++;
@@ -540,20 +572,30 @@ proc_thread_running(ThreadStat *s)
     return s->last;
 }
 
-bool
-proc_thread_still_asleep(ThreadStat *s)
+/* Whether the thread was asleep at the last reading of its state and has not run since,
+ * keeping the schedstat read for a call of proc_thread_running at moment. A thread running
+ * or unknown at that reading is not asleep whatever schedstat says: nothing is read. */
+static bool
+asleep_at(ThreadStat *s, uint64_t moment)
 {
-    if (s->fd < 0)
+    if (s->fd < 0 || s->last != 0)
         return false;
-    bool known;
-    uint64_t run_ns, count;
-    return idle_since(s, &known, &run_ns, &count);
+    s->seen_known = activity(s, &s->seen_run_ns, &s->seen_switches);
+    s->seen_at = moment;
+    return s->seen_known && s->seen_run_ns == s->last_run_ns &&
+           s->seen_switches == s->last_switches;
 }
 
 bool
-proc_thread_must_walk(ThreadStat *s, uint32_t *walked_at)
+proc_thread_still_asleep(ThreadStat *s)
 {
-    if (!proc_thread_still_asleep(s))
+    return asleep_at(s, 0);
+}
+
+bool
+proc_thread_must_walk(ThreadStat *s, uint32_t *walked_at, uint64_t moment)
+{
+    if (!asleep_at(s, moment))
         return true;
     /* Each reading needs a walk after it. The walk after the reading before can have come
      * just before the thread ran on and fell asleep elsewhere, which that sample's own
@@ -569,6 +611,7 @@ void
 proc_thread_ran(ThreadStat *s)
 {
     s->last = -1;
+    s->seen_at = 0;
 }
 
 bool

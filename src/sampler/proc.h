@@ -65,6 +65,11 @@ typedef struct {
     uint64_t last_run_ns, last_switches;
     uint32_t reads;         /* how many times last was set: a reading's number */
     bool dead;              /* exited (zombie, or reaped) at the last read of stat */
+    /* schedstat as proc_thread_must_walk read it at the caller's moment seen_at (0: none),
+     * for proc_thread_running at the same moment */
+    uint64_t seen_run_ns, seen_switches, seen_at;
+    bool seen_known;
+    uint32_t sched_reads; /* schedstat reads made */
 } ThreadStat;
 int proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid);
 /* 1 if the thread is running or runnable (state R), 0 if it sleeps or waits, -1 if gone.
@@ -72,10 +77,14 @@ int proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid);
  * CPU time since (schedstat, cheap to read) is still asleep: only then is the costly stat
  * file skipped. Both counts, because stat can say S of a thread still on its CPU: one that
  * marked itself asleep and is woken before it switches out runs on without being scheduled
- * in again, and only its CPU time shows it (at its next tick or switch). */
-int proc_thread_running(ThreadStat *s);
+ * in again, and only its CPU time shows it (at its next tick or switch). moment (nonzero) is
+ * the caller's sampling moment: the schedstat reading proc_thread_must_walk made at the same
+ * moment is used, not read again (it was made before the stat file is read, as a reading
+ * here would be); 0 always reads. */
+int proc_thread_running(ThreadStat *s, uint64_t moment);
 /* True when the thread was asleep at the last proc_thread_running and has not run since (one
- * cheap read, as above): it cannot have changed anything, its Python stack included. */
+ * cheap read, as above, made only when it was asleep then): it cannot have changed anything,
+ * its Python stack included. */
 bool proc_thread_still_asleep(ThreadStat *s);
 /* The thread was seen to execute since its state was last read (its stack changed): what the
  * kernel said then no longer holds (see proc_thread_running). */
@@ -84,8 +93,9 @@ void proc_thread_ran(ThreadStat *s);
  * asleep since the last reading of its state and its stack was read once after that reading
  * (*walked_at, the caller's, says which reading that was). The stack is read before the state,
  * and a thread can run on between the two and fall asleep further on, so only a stack read
- * after the reading is the one it sleeps in. */
-bool proc_thread_must_walk(ThreadStat *s, uint32_t *walked_at);
+ * after the reading is the one it sleeps in. The schedstat reading it makes is kept for
+ * proc_thread_running at the same (nonzero) moment. */
+bool proc_thread_must_walk(ThreadStat *s, uint32_t *walked_at, uint64_t moment);
 /* Reads stat again and says whether the thread has exited (a zombie, or reaped) although a
  * Python thread state may still name it: a main thread that called pthread_exit leaves its
  * state behind. proc_thread_running's reads keep s->dead up to date too. */

@@ -525,7 +525,7 @@ find_slot(Sampler *s, Proc *pr, const WalkThread *w, int64_t t_ns, Err *err)
     sl->born_ns = t_ns;
     if (w->tid) {
         proc_thread_stat_open(&sl->stat, pr->pid, (pid_t)w->tid);
-        sl->running = proc_thread_running(&sl->stat); /* and stat.dead */
+        sl->running = proc_thread_running(&sl->stat, pr->moment); /* and stat.dead */
         sl->fresh = true;
     }
     if (!pr->registered && proc_register(s, pr, err) < 0)
@@ -774,7 +774,7 @@ thread_unchanged(void *ctx, uint64_t tid)
             return sl->asked_unchanged;
         sl->asked_at = pr->moment;
         return sl->asked_unchanged = sl->have_fingerprint && !pr->frozen &&
-                                     !proc_thread_must_walk(&sl->stat, &sl->walked_at);
+                                     !proc_thread_must_walk(&sl->stat, &sl->walked_at, pr->moment);
     }
     return false;
 }
@@ -786,7 +786,7 @@ sample_proc_once(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
     /* blocking: kernel states first, a frozen thread would look stopped */
     if (pr->frozen)
         for (size_t i = 0; i < pr->nslots; i++)
-            pr->slots[i].running = proc_thread_running(&pr->slots[i].stat);
+            pr->slots[i].running = proc_thread_running(&pr->slots[i].stat, 0);
     if (pr->frozen && freeze_stop(&pr->freeze, err) < 0) {
         if (err->kind != ERR_GONE)
             return -1;
@@ -872,7 +872,7 @@ sample_proc_once(Sampler *s, Proc *pr, int64_t t_ns, int64_t weight, Err *err)
                 if (weight == 1 && ran)
                     sl->running = 1;
                 else if (!sl->fresh)
-                    sl->running = proc_thread_running(&sl->stat);
+                    sl->running = proc_thread_running(&sl->stat, pr->moment);
             }
             sl->fingerprint = w->fingerprint;
             sl->have_fingerprint = true;

@@ -36,24 +36,32 @@ fake(void)
     return s;
 }
 
+/* A thread whose stat says state and whose schedstat says sched. */
+static ThreadStat
+fake_as(char state, const char *sched)
+{
+    ThreadStat s = fake();
+    stat_text(&s, state);
+    put(s.sched_fd, sched);
+    return s;
+}
+
 static void
 test_asleep_until_it_runs(void)
 {
-    ThreadStat s = fake();
-    stat_text(&s, 'S');
-    put(s.sched_fd, "5000 700 3\n");
+    ThreadStat s = fake_as('S', "5000 700 3\n");
     CHECK(!proc_thread_still_asleep(&s)); /* nothing read yet */
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     CHECK(proc_thread_still_asleep(&s));
     /* still asleep: stat is not read again (a stat saying R now is not looked at) */
     stat_text(&s, 'R');
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     CHECK(proc_thread_still_asleep(&s));
 
     /* scheduled in since: stat is read again */
     put(s.sched_fd, "5100 700 4\n");
     CHECK(!proc_thread_still_asleep(&s));
-    CHECK_EQ_INT(proc_thread_running(&s), 1);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 1);
     CHECK(!proc_thread_still_asleep(&s));
     proc_thread_stat_close(&s);
 }
@@ -63,14 +71,12 @@ test_cpu_time_without_a_switch_is_running(void)
 {
     /* stat said S while the thread was still on its CPU; woken before it switched out, it ran
      * on: the count of times scheduled in is unchanged, its CPU time is not */
-    ThreadStat s = fake();
-    stat_text(&s, 'S');
-    put(s.sched_fd, "5000 700 3\n");
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    ThreadStat s = fake_as('S', "5000 700 3\n");
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     put(s.sched_fd, "9000 700 3\n");
     CHECK(!proc_thread_still_asleep(&s));
     stat_text(&s, 'R');
-    CHECK_EQ_INT(proc_thread_running(&s), 1);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 1);
     proc_thread_stat_close(&s);
 }
 
@@ -78,14 +84,12 @@ static void
 test_seen_running(void)
 {
     /* the sampler saw the stack change: the thread ran, whatever schedstat says */
-    ThreadStat s = fake();
-    stat_text(&s, 'S');
-    put(s.sched_fd, "5000 700 3\n");
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    ThreadStat s = fake_as('S', "5000 700 3\n");
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     CHECK(proc_thread_still_asleep(&s));
     proc_thread_ran(&s);
     CHECK(!proc_thread_still_asleep(&s));
-    CHECK_EQ_INT(proc_thread_running(&s), 0); /* read again: still S */
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0); /* read again: still S */
     CHECK(proc_thread_still_asleep(&s));
     proc_thread_stat_close(&s);
 }
@@ -94,29 +98,75 @@ static void
 test_a_new_reading_needs_its_own_walk(void)
 {
     /* the sampler's order at each moment: must_walk?, the walk (if so), then the state */
-    ThreadStat s = fake();
+    ThreadStat s = fake_as('S', "5000 700 3\n");
     uint32_t walked_at = 0;
-    stat_text(&s, 'S');
-    put(s.sched_fd, "5000 700 3\n");
-    CHECK(proc_thread_must_walk(&s, &walked_at)); /* nothing read yet */
-    CHECK_EQ_INT(proc_thread_running(&s), 0);     /* reading 1: asleep (waiting for the GIL) */
+    CHECK(proc_thread_must_walk(&s, &walked_at, 0)); /* nothing read yet */
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);     /* reading 1: asleep (waiting for the GIL) */
     /* next moment: asleep since reading 1, but its stack was read before it: walk once more */
-    CHECK(proc_thread_must_walk(&s, &walked_at));
+    CHECK(proc_thread_must_walk(&s, &walked_at, 0));
     /* that walk still saw the old stack; then the thread got the GIL, ran, and fell asleep
      * elsewhere before the state was read: reading 2, asleep, with new counts */
     put(s.sched_fd, "9000 800 5\n");
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     /* the stack it sleeps in has not been read yet: it must be, once */
-    CHECK(proc_thread_must_walk(&s, &walked_at));
-    CHECK_EQ_INT(proc_thread_running(&s), 0); /* nothing changed: no new reading */
-    CHECK(!proc_thread_must_walk(&s, &walked_at));
-    CHECK(!proc_thread_must_walk(&s, &walked_at));
+    CHECK(proc_thread_must_walk(&s, &walked_at, 0));
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0); /* nothing changed: no new reading */
+    CHECK(!proc_thread_must_walk(&s, &walked_at, 0));
+    CHECK(!proc_thread_must_walk(&s, &walked_at, 0));
     /* it wakes: walked again until a reading says asleep and a walk follows it */
     put(s.sched_fd, "9500 800 6\n");
-    CHECK(proc_thread_must_walk(&s, &walked_at));
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
-    CHECK(proc_thread_must_walk(&s, &walked_at));
-    CHECK(!proc_thread_must_walk(&s, &walked_at));
+    CHECK(proc_thread_must_walk(&s, &walked_at, 0));
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
+    CHECK(proc_thread_must_walk(&s, &walked_at, 0));
+    CHECK(!proc_thread_must_walk(&s, &walked_at, 0));
+    proc_thread_stat_close(&s);
+}
+
+static void
+test_one_schedstat_reading_per_moment(void)
+{
+    /* the sampler at each moment: must_walk? (one schedstat read, for a thread asleep at its
+     * last reading only), the walk, then the state, from that same schedstat reading */
+    ThreadStat s = fake_as('R', "5000 700 3\n");
+    uint32_t walked_at = 0;
+    CHECK_EQ_INT(proc_thread_running(&s, 1), 1);
+    CHECK_EQ_INT(s.sched_reads, 1);
+    /* running at its last reading: it must be walked, and schedstat cannot say otherwise */
+    CHECK(proc_thread_must_walk(&s, &walked_at, 2));
+    CHECK_EQ_INT(s.sched_reads, 1);
+    stat_text(&s, 'S');
+    CHECK_EQ_INT(proc_thread_running(&s, 2), 0);
+    CHECK_EQ_INT(s.sched_reads, 2);
+    /* asleep, then it ran: must_walk reads schedstat, the state at the same moment uses it */
+    put(s.sched_fd, "6000 700 4\n");
+    CHECK(proc_thread_must_walk(&s, &walked_at, 3));
+    CHECK_EQ_INT(s.sched_reads, 3);
+    put(s.sched_fd, "7000 700 5\n"); /* it ran once more after must_walk's reading */
+    CHECK_EQ_INT(proc_thread_running(&s, 3), 0);
+    CHECK_EQ_INT(s.sched_reads, 3);
+    /* the state's reading is dated by must_walk's schedstat: the run after it shows */
+    CHECK(!proc_thread_still_asleep(&s));
+    CHECK_EQ_INT(s.sched_reads, 4);
+    /* a reading of another moment is not used: moment 4 reads, moment 5 reads again */
+    CHECK(proc_thread_must_walk(&s, &walked_at, 4));
+    CHECK_EQ_INT(s.sched_reads, 5);
+    stat_text(&s, 'R');
+    put(s.sched_fd, "8000 700 6\n");
+    CHECK_EQ_INT(proc_thread_running(&s, 5), 1);
+    CHECK_EQ_INT(s.sched_reads, 6);
+    /* and once used, not again in the same moment */
+    stat_text(&s, 'S');
+    CHECK_EQ_INT(proc_thread_running(&s, 6), 0);
+    put(s.sched_fd, "9000 700 7\n");
+    CHECK(proc_thread_must_walk(&s, &walked_at, 7));
+    CHECK_EQ_INT(proc_thread_running(&s, 7), 0);
+    CHECK_EQ_INT(s.sched_reads, 8);
+    put(s.sched_fd, "9500 700 8\n");
+    CHECK_EQ_INT(proc_thread_running(&s, 7), 0);
+    CHECK_EQ_INT(s.sched_reads, 9);
+    proc_thread_ran(&s); /* a changed stack: the reading is not the thread's state */
+    CHECK(proc_thread_must_walk(&s, &walked_at, 8));
+    CHECK_EQ_INT(s.sched_reads, 9);
     proc_thread_stat_close(&s);
 }
 
@@ -124,17 +174,18 @@ static void
 test_no_scheduler_statistics(void)
 {
     /* a kernel without them prints zeros, which never change: never still asleep */
-    ThreadStat s = fake();
-    stat_text(&s, 'S');
-    put(s.sched_fd, "0 0 0\n");
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    ThreadStat s = fake_as('S', "0 0 0\n");
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     CHECK(!proc_thread_still_asleep(&s));
-    put(s.sched_fd, "garbage\n");
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
-    CHECK(!proc_thread_still_asleep(&s));
+    const char *odd[] = {"garbage\n", "5000 700\n", "5000 x 3\n", "99999999999999999999 0 3\n", ""};
+    for (size_t i = 0; i < ARRAY_LEN(odd); i++) {
+        put(s.sched_fd, odd[i]);
+        CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
+        CHECK(!proc_thread_still_asleep(&s));
+    }
     close(s.sched_fd);
     s.sched_fd = -1; /* no schedstat at all */
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     CHECK(!proc_thread_still_asleep(&s));
     proc_thread_stat_close(&s);
 }
@@ -145,19 +196,19 @@ test_dead_and_odd(void)
     ThreadStat s = fake();
     put(s.sched_fd, "5000 700 3\n");
     stat_text(&s, 'Z');
-    CHECK_EQ_INT(proc_thread_running(&s), 0);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), 0);
     CHECK(s.dead);
     CHECK(proc_thread_dead(&s));
     stat_text(&s, 'S');
     CHECK(!proc_thread_dead(&s));
     put(s.sched_fd, "5200 700 4\n"); /* it ran: stat is read again */
     put(s.fd, "4242 (no closing parenthesis S 1\n");
-    CHECK_EQ_INT(proc_thread_running(&s), -1);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), -1);
     CHECK(!proc_thread_still_asleep(&s));
     put(s.fd, "");
-    CHECK_EQ_INT(proc_thread_running(&s), -1);
+    CHECK_EQ_INT(proc_thread_running(&s, 0), -1);
     proc_thread_stat_close(&s);
-    CHECK_EQ_INT(proc_thread_running(&s), -1); /* closed: unknown */
+    CHECK_EQ_INT(proc_thread_running(&s, 0), -1); /* closed: unknown */
 }
 
 int
@@ -167,6 +218,7 @@ main(void)
     test_cpu_time_without_a_switch_is_running();
     test_seen_running();
     test_a_new_reading_needs_its_own_walk();
+    test_one_schedstat_reading_per_moment();
     test_no_scheduler_statistics();
     test_dead_and_odd();
     return check_report();
