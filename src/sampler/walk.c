@@ -424,16 +424,22 @@ join_threads(const WalkBuffers *b, size_t *nthreads, size_t *used, WalkDrops *dr
     size_t n = *nthreads;
     if (n < 2 || n > TABLE / 2)
         return;
-    uint16_t table[TABLE] = {0}; /* index + 1 of the first state seen of a tid */
-    bool gone[TABLE / 2] = {false};
+    /* only as much of the table as twice the threads is cleared: this runs every moment */
+    size_t size = 16;
+    while (size < 2 * n)
+        size *= 2;
+    uint16_t table[TABLE]; /* index + 1 of the first state seen of a tid */
+    bool gone[TABLE / 2];
+    memset(table, 0, size * sizeof *table);
+    memset(gone, 0, n * sizeof *gone);
     bool any = false;
     for (size_t k = 0; k < n; k++) {
         WalkThread *wk = &b->threads[k];
         if (!wk->tid)
             continue;
-        size_t h = (size_t)hash_u64(wk->tid) & (TABLE - 1);
+        size_t h = (size_t)hash_u64(wk->tid) & (size - 1);
         while (table[h] && b->threads[table[h] - 1].tid != wk->tid)
-            h = (h + 1) & (TABLE - 1);
+            h = (h + 1) & (size - 1);
         if (!table[h]) {
             table[h] = (uint16_t)(k + 1);
             continue;
