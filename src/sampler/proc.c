@@ -513,20 +513,29 @@ activity(ThreadStat *s, uint64_t *run_ns, uint64_t *count)
     return true;
 }
 
-/* Whether the thread, asleep at the last read of its state, has not run since: from the
- * reading proc_thread_must_walk made at this moment, else from a new one. */
+/* Whether schedstat as read says the thread, asleep at the last read of its state, has not
+ * run since. */
+static bool
+unchanged(const ThreadStat *s, bool known, uint64_t run_ns, uint64_t count)
+{
+    return s->last == 0 && known && run_ns == s->last_run_ns && count == s->last_switches;
+}
+
+/* Whether the thread, asleep at the last read of its state, has not run since. A reading
+ * proc_thread_must_walk made at this moment that says so is taken as it is; one that says it
+ * ran is not: the stat file is read next, and the schedstat reading it is dated by must be as
+ * late as can be, or a thread caught running just after it waking (a run that ended before
+ * the stat file said S) would look changed again at the next moment and cost another read of
+ * the stat file, five times a schedstat read's cost. */
 static bool
 idle_since(ThreadStat *s, uint64_t moment, bool *known, uint64_t *run_ns, uint64_t *count)
 {
-    if (moment && s->seen_at == moment) {
-        *known = s->seen_known;
-        *run_ns = s->seen_run_ns;
-        *count = s->seen_switches;
-    } else {
-        *known = activity(s, run_ns, count);
-    }
+    bool seen = moment && s->seen_at == moment;
     s->seen_at = 0; /* used once: a later call reads anew */
-    return s->last == 0 && *known && *run_ns == s->last_run_ns && *count == s->last_switches;
+    if (seen && unchanged(s, s->seen_known, s->seen_run_ns, s->seen_switches))
+        return true;
+    *known = activity(s, run_ns, count);
+    return unchanged(s, *known, *run_ns, *count);
 }
 
 /* Reads the thread's state letter from its open stat file and notes whether it is dead;
@@ -582,8 +591,7 @@ asleep_at(ThreadStat *s, uint64_t moment)
         return false;
     s->seen_known = activity(s, &s->seen_run_ns, &s->seen_switches);
     s->seen_at = moment;
-    return s->seen_known && s->seen_run_ns == s->last_run_ns &&
-           s->seen_switches == s->last_switches;
+    return unchanged(s, s->seen_known, s->seen_run_ns, s->seen_switches);
 }
 
 bool

@@ -78,9 +78,8 @@ int proc_thread_stat_open(ThreadStat *s, pid_t pid, pid_t tid);
  * file skipped. Both counts, because stat can say S of a thread still on its CPU: one that
  * marked itself asleep and is woken before it switches out runs on without being scheduled
  * in again, and only its CPU time shows it (at its next tick or switch). moment (nonzero) is
- * the caller's sampling moment: the schedstat reading proc_thread_must_walk made at the same
- * moment is used, not read again (it was made before the stat file is read, as a reading
- * here would be); 0 always reads. */
+ * the caller's sampling moment: when the schedstat reading proc_thread_must_walk made at the
+ * same moment says the thread is still asleep, it is not read again; 0 always reads. */
 int proc_thread_running(ThreadStat *s, uint64_t moment);
 /* True when the thread was asleep at the last proc_thread_running and has not run since (one
  * cheap read, as above, made only when it was asleep then): it cannot have changed anything,

@@ -125,8 +125,8 @@ test_a_new_reading_needs_its_own_walk(void)
 static void
 test_one_schedstat_reading_per_moment(void)
 {
-    /* the sampler at each moment: must_walk? (one schedstat read, for a thread asleep at its
-     * last reading only), the walk, then the state, from that same schedstat reading */
+    /* the sampler at each moment: must_walk? (a schedstat read, for a thread asleep at its last
+     * reading only), the walk, then the state, which reads schedstat again only if it ran */
     ThreadStat s = fake_as('R', "5000 700 3\n");
     uint32_t walked_at = 0;
     CHECK_EQ_INT(proc_thread_running(&s, 1), 1);
@@ -137,36 +137,26 @@ test_one_schedstat_reading_per_moment(void)
     stat_text(&s, 'S');
     CHECK_EQ_INT(proc_thread_running(&s, 2), 0);
     CHECK_EQ_INT(s.sched_reads, 2);
-    /* asleep, then it ran: must_walk reads schedstat, the state at the same moment uses it */
-    put(s.sched_fd, "6000 700 4\n");
+    /* asleep since: walked once more, and the state at the same moment is must_walk's */
     CHECK(proc_thread_must_walk(&s, &walked_at, 3));
     CHECK_EQ_INT(s.sched_reads, 3);
-    put(s.sched_fd, "7000 700 5\n"); /* it ran once more after must_walk's reading */
     CHECK_EQ_INT(proc_thread_running(&s, 3), 0);
     CHECK_EQ_INT(s.sched_reads, 3);
-    /* the state's reading is dated by must_walk's schedstat: the run after it shows */
-    CHECK(!proc_thread_still_asleep(&s));
-    CHECK_EQ_INT(s.sched_reads, 4);
-    /* a reading of another moment is not used: moment 4 reads, moment 5 reads again */
-    CHECK(proc_thread_must_walk(&s, &walked_at, 4));
+    /* a reading of another moment is not taken */
+    CHECK(!proc_thread_must_walk(&s, &walked_at, 4));
+    CHECK_EQ_INT(proc_thread_running(&s, 5), 0);
     CHECK_EQ_INT(s.sched_reads, 5);
-    stat_text(&s, 'R');
-    put(s.sched_fd, "8000 700 6\n");
-    CHECK_EQ_INT(proc_thread_running(&s, 5), 1);
-    CHECK_EQ_INT(s.sched_reads, 6);
-    /* and once used, not again in the same moment */
-    stat_text(&s, 'S');
+    /* it ran: the state reads schedstat again, as late as can be, so that the rest of the run
+     * must_walk's reading caught does not look like a new run at the next moment */
+    put(s.sched_fd, "6000 700 4\n");
+    CHECK(proc_thread_must_walk(&s, &walked_at, 6));
+    put(s.sched_fd, "7000 700 5\n");
     CHECK_EQ_INT(proc_thread_running(&s, 6), 0);
-    put(s.sched_fd, "9000 700 7\n");
+    CHECK_EQ_INT(s.sched_reads, 7);
+    CHECK(proc_thread_still_asleep(&s));
+    proc_thread_ran(&s); /* a changed stack: not asleep, and nothing to read for it */
     CHECK(proc_thread_must_walk(&s, &walked_at, 7));
-    CHECK_EQ_INT(proc_thread_running(&s, 7), 0);
     CHECK_EQ_INT(s.sched_reads, 8);
-    put(s.sched_fd, "9500 700 8\n");
-    CHECK_EQ_INT(proc_thread_running(&s, 7), 0);
-    CHECK_EQ_INT(s.sched_reads, 9);
-    proc_thread_ran(&s); /* a changed stack: the reading is not the thread's state */
-    CHECK(proc_thread_must_walk(&s, &walked_at, 8));
-    CHECK_EQ_INT(s.sched_reads, 9);
     proc_thread_stat_close(&s);
 }
 
