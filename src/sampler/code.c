@@ -111,6 +111,9 @@ code_cache_fini(Target *t)
     free(t->wcache);
     t->wcache = NULL;
     t->nwcache = t->wcache_cap = 0;
+    free(t->listed);
+    t->listed = NULL;
+    t->nlisted = t->listed_cap = 0;
     free(t->codes);
     t->codes = NULL;
     t->codes_cap = 0;

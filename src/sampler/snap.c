@@ -152,6 +152,21 @@ read_now(Snap *s, Rmem *m, uintptr_t first, size_t n, Err *err)
     return buf;
 }
 
+/* Notes pages [first, first + n pages) in the recording, once each. */
+static void
+note_pages(Snap *s, uintptr_t first, size_t n)
+{
+    SnapRec *r = s->rec;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t a = first + i * s->page_size;
+        size_t k = r->n;
+        while (k > 0 && r->pages[k - 1] != a) /* the newest first: reads come in runs */
+            k--;
+        if (k == 0 && r->n < SNAP_REC_MAX)
+            r->pages[r->n++] = a;
+    }
+}
+
 const uint8_t *
 snap_read(Snap *s, Rmem *m, uintptr_t addr, size_t len, Err *err)
 {
@@ -167,6 +182,8 @@ snap_read(Snap *s, Rmem *m, uintptr_t addr, size_t len, Err *err)
     uintptr_t first = addr & ~(uintptr_t)(ps - 1);
     uintptr_t last = (addr + len - 1) & ~(uintptr_t)(ps - 1);
     size_t n = (last - first) / ps + 1;
+    if (s->rec)
+        note_pages(s, first, n);
     /* every page cached, readable and adjacent in our buffers: a pointer into them */
     const uint8_t *base = NULL;
     bool direct = true;
@@ -213,4 +230,34 @@ snap_end(Snap *s)
     for (size_t i = 0; i < s->npages && s->nnext < SNAP_MAX_PAGES; i++)
         if (s->pages[i].used)
             s->next[s->nnext++] = s->pages[i].addr;
+}
+
+void
+snap_want(Snap *s, const uintptr_t *pages, size_t n)
+{
+    if (s->nnext >= SNAP_MAX_PAGES)
+        return;
+    if (n > SNAP_MAX_PAGES - s->nnext)
+        n = SNAP_MAX_PAGES - s->nnext;
+    if (s->next_cap < s->nnext + n) {
+        size_t cap = s->next_cap ? s->next_cap : 64;
+        while (cap < s->nnext + n)
+            cap *= 2;
+        uintptr_t *p = realloc(s->next, cap * sizeof *p);
+        if (!p)
+            return; /* read when needed instead; still correct */
+        s->next = p;
+        s->next_cap = cap;
+    }
+    if (n)
+        memcpy(s->next + s->nnext, pages, n * sizeof *pages);
+    s->nnext += n;
+}
+
+void
+snap_record(Snap *s, SnapRec *rec)
+{
+    s->rec = rec;
+    if (rec)
+        rec->n = 0;
 }

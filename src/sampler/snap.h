@@ -16,6 +16,13 @@
 #include "util/hash.h"
 
 #define SNAP_MAX_PAGES 4096 /* pages remembered between samples (16 MiB with 4 KiB pages) */
+#define SNAP_REC_MAX 32     /* pages one recording keeps */
+
+/* The distinct pages a stretch of reads touched (snap_record), the first SNAP_REC_MAX. */
+typedef struct {
+    uintptr_t pages[SNAP_REC_MAX];
+    size_t n;
+} SnapRec;
 
 typedef struct {
     uintptr_t addr;
@@ -35,6 +42,7 @@ typedef struct {
     Arena misses;           /* data of pages read on demand, and multi-page copies */
     struct iovec *iov_local, *iov_remote; /* RMEM_MAX_IOV each, for the prefetch */
     uint64_t prefetched, missed; /* pages, for statistics */
+    SnapRec *rec;                /* where snap_read notes the pages it serves, or NULL */
 } Snap;
 
 /* Returns 0, or -1 when memory runs out. */
@@ -48,5 +56,11 @@ int snap_begin(Snap *s, Rmem *m, Err *err);
 const uint8_t *snap_read(Snap *s, Rmem *m, uintptr_t addr, size_t len, Err *err);
 /* Ends a sample: the pages used become the next sample's prefetch. */
 void snap_end(Snap *s);
+/* Between snap_end and snap_begin: n more pages for the next prefetch (pages a read is
+ * expected to need that this sample did not use; the prefetch stays within SNAP_MAX_PAGES). */
+void snap_want(Snap *s, const uintptr_t *pages, size_t n);
+/* From now on the pages snap_read serves are noted in *rec (emptied first), until
+ * snap_record(s, NULL). The caller's rec must outlive that. */
+void snap_record(Snap *s, SnapRec *rec);
 /* Forgets everything (e.g. after an exec replaced the process image). */
 void snap_forget(Snap *s);

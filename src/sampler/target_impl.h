@@ -53,7 +53,15 @@ typedef struct {
     size_t n, cap;
     uint32_t samples;
     uint64_t seen; /* Target.sample_no when last used */
+    SnapRec pages; /* the pages its last walk read */
 } WalkCache;
+
+/* A thread state listed at the last sample, and its kernel thread id (walk.c). */
+typedef struct {
+    uint64_t tid;
+    uintptr_t tstate;
+    uint32_t cache; /* its WalkCache's index when it was walked, else UINT32_MAX */
+} WalkListed;
 
 struct Target {
     pid_t pid;
@@ -86,6 +94,8 @@ struct Target {
     /* walk.c: per-thread last stacks, valid for cache_profile */
     WalkCache *wcache;
     size_t nwcache, wcache_cap;
+    WalkListed *listed; /* the last sample's threads with a kernel id, for its prefetch */
+    size_t nlisted, listed_cap;
     uint64_t sample_no;
     /* pynames.c: threading._active of one interpreter, once found */
     uintptr_t names_interp, names_active;

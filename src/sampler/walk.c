@@ -2,8 +2,9 @@
 /* walk.c: interpreter -> thread states -> frames, through the Target's layout. Versions
  * differ only in the layout's capability fields. Every read goes through the sample's page
  * snapshot (snap.h): the pages the last sample touched (thread states, data-stack chunks,
- * frame objects, code objects) arrive in one system call, so a steady-state sample costs
- * one read plus the pages that are new. */
+ * frame objects, code objects), and those the last walk of each thread about to be walked
+ * again touched, arrive in one system call, so a steady-state sample costs one read plus
+ * the pages that are new. */
 #include "sampler/walk.h"
 
 #include <stdlib.h>
@@ -272,6 +273,49 @@ cache_for(Target *t, uintptr_t tstate)
     return free_slot;
 }
 
+/* Notes a thread state listed at this sample (with the index of its cache entry, if it has
+ * one), for the next sample's want_pages. */
+static void
+list_thread(Target *t, uint64_t tid, uintptr_t tstate, const WalkCache *wc)
+{
+    if (t->nlisted == t->listed_cap) {
+        size_t cap = t->listed_cap ? t->listed_cap * 2 : 16;
+        WalkListed *l = realloc(t->listed, cap * sizeof *l);
+        if (!l)
+            return; /* its pages come when it is walked */
+        t->listed = l;
+        t->listed_cap = cap;
+    }
+    uint32_t cache = wc ? (uint32_t)(wc - t->wcache) : UINT32_MAX;
+    t->listed[t->nlisted++] = (WalkListed){tid, tstate, cache};
+}
+
+/* Before the sample's prefetch: each thread listed at the last sample that the caller wants
+ * walked at this one brings the pages its last walk read into the prefetch (the caller
+ * answers the same when asked again during the walk). A thread asleep through the samples
+ * before, its stack's pages dropped from the prefetch, would otherwise read each of them on
+ * its own when it wakes: the sleeper of threads.py read 2-3 pages in 2-3 system calls at
+ * each of its wake-ups, a whole read's fixed cost each. */
+static void
+want_pages(Target *t, const WalkBuffers *b)
+{
+    if (!b->unchanged || t->mem.local)
+        return;
+    for (size_t i = 0; i < t->nlisted; i++) {
+        const WalkListed *l = &t->listed[i];
+        if (b->unchanged(b->ctx, l->tid))
+            continue;
+        const WalkCache *wc = NULL;
+        if (l->cache < t->nwcache && t->wcache[l->cache].tstate == l->tstate)
+            wc = &t->wcache[l->cache];
+        for (size_t k = 0; !wc && k < t->nwcache; k++)
+            if (t->wcache[k].tstate == l->tstate)
+                wc = &t->wcache[k];
+        if (wc)
+            snap_want(&t->snap, wc->pages.pages, wc->pages.n);
+    }
+}
+
 /* Remembers a thread's raw frames and their ids for the next sample. */
 static void
 cache_store(WalkCache *c, const RawFrame *raw, const FrameId *ids, size_t n)
@@ -295,6 +339,63 @@ cache_store(WalkCache *c, const RawFrame *raw, const FrameId *ids, size_t n)
     c->n = n;
 }
 
+/* The frames of one thread, interned into p, into b->frames at *used. Returns 1 when they
+ * are in w, 0 when the thread is dropped (counted in drops), -1 for a fatal error. */
+static int
+walk_thread(Target *t, Profile *p, const WalkBuffers *b, WalkThread *w, const uint8_t *ts,
+            WalkCache *wc, size_t *used, WalkDrops *drops, Err *err)
+{
+    RawFrame *raw = (RawFrame *)t->scratch;
+    size_t n;
+    bool partial;
+    if (walk_raw(t, ts, raw, b->max_depth, &n, &partial, err) < 0) {
+        if (fatal(err))
+            return -1;
+        drops->n[WALK_DROP_torn]++;
+        return 0;
+    }
+    if (*used + n > b->frames_cap) {
+        n = b->frames_cap - *used;
+        partial = true;
+        drops->frames_short++;
+    }
+    /* outer frames unchanged since this thread's last sample keep their ids */
+    size_t same = 0;
+    if (wc && ++wc->samples % WALK_FULL_CHECK != 0) {
+        while (same < n && same < wc->n &&
+               raw[n - 1 - same].code == wc->raw[wc->n - 1 - same].code &&
+               raw[n - 1 - same].addrq == wc->raw[wc->n - 1 - same].addrq)
+            same++;
+    }
+    size_t i = 0;
+    for (; i < n - same; i++)
+        if (code_frame(t, p, raw[i].code, raw[i].addrq, &b->frames[*used + i], err) < 0)
+            break;
+    if (i < n - same) {
+        if (wc)
+            wc->n = 0;
+        if (fatal(err))
+            return -1;
+        drops->n[WALK_DROP_code]++;
+        return 0;
+    }
+    for (size_t k = 0; k < same; k++)
+        b->frames[*used + n - 1 - k] = wc->ids[wc->n - 1 - k];
+    if (wc) {
+        cache_store(wc, raw, b->frames + *used, n);
+        wc->seen = t->sample_no;
+    }
+    uint64_t fp = hash_u64(n);
+    for (size_t k = 0; k < n; k++)
+        fp = hash_combine(hash_combine(fp, raw[k].code), (uint32_t)raw[k].addrq);
+    w->fingerprint = fp;
+    w->frames = b->frames + *used;
+    w->nframes = n;
+    w->partial = partial;
+    *used += n;
+    return 1;
+}
+
 /* All threads of one interpreter. Returns -1 only for a fatal error. */
 static int
 walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintptr_t tstate,
@@ -307,7 +408,6 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
     uintptr_t main_pthread = 0;
     if (L->thread.native_thread_id < 0 && !t->tid_offset_tried)
         main_pthread = main_pthread_of(t, tstate);
-    RawFrame *raw = (RawFrame *)t->scratch;
     for (size_t nt = 0; tstate && nt < THREADS_MAX; nt++) {
         const uint8_t *ts = target_read(t, tstate, (size_t)t->span_thread, err);
         if (!ts) {
@@ -355,57 +455,21 @@ walk_interp(Target *t, Profile *p, const WalkBuffers *b, uintptr_t interp, uintp
         tstate = next_ts;
         if (b->unchanged && w->tid && b->unchanged(b->ctx, w->tid)) {
             w->unchanged = true; /* asleep since its last stack: nothing to read */
+            list_thread(t, w->tid, this_ts, NULL);
             (*nthreads)++;
             continue;
         }
-        size_t n;
-        bool partial;
-        if (walk_raw(t, ts, raw, b->max_depth, &n, &partial, err) < 0) {
-            if (fatal(err))
-                return -1;
-            drops->n[WALK_DROP_torn]++;
-            continue;
-        }
-        if (*used + n > b->frames_cap) {
-            n = b->frames_cap - *used;
-            partial = true;
-            drops->frames_short++;
-        }
-        /* outer frames unchanged since this thread's last sample keep their ids */
         WalkCache *wc = cache_for(t, this_ts);
-        size_t same = 0;
-        if (wc && ++wc->samples % WALK_FULL_CHECK != 0) {
-            while (same < n && same < wc->n && raw[n - 1 - same].code == wc->raw[wc->n - 1 - same].code &&
-                   raw[n - 1 - same].addrq == wc->raw[wc->n - 1 - same].addrq)
-                same++;
-        }
-        size_t i = 0;
-        for (; i < n - same; i++)
-            if (code_frame(t, p, raw[i].code, raw[i].addrq, &b->frames[*used + i], err) < 0)
-                break;
-        if (i < n - same) {
-            if (wc)
-                wc->n = 0;
-            if (fatal(err))
-                return -1;
-            drops->n[WALK_DROP_code]++;
-            continue;
-        }
-        for (size_t k = 0; k < same; k++)
-            b->frames[*used + n - 1 - k] = wc->ids[wc->n - 1 - k];
-        if (wc) {
-            cache_store(wc, raw, b->frames + *used, n);
-            wc->seen = t->sample_no;
-        }
-        uint64_t fp = hash_u64(n);
-        for (size_t k = 0; k < n; k++)
-            fp = hash_combine(hash_combine(fp, raw[k].code), (uint32_t)raw[k].addrq);
-        w->fingerprint = fp;
-        w->frames = b->frames + *used;
-        w->nframes = n;
-        w->partial = partial;
-        *used += n;
-        (*nthreads)++;
+        if (w->tid)
+            list_thread(t, w->tid, this_ts, wc);
+        if (wc) /* the pages of this walk, for a prefetch after the thread slept */
+            snap_record(&t->snap, &wc->pages);
+        int rc = walk_thread(t, p, b, w, ts, wc, used, drops, err);
+        snap_record(&t->snap, NULL);
+        if (rc < 0)
+            return -1;
+        if (rc > 0)
+            (*nthreads)++;
     }
     return 0;
 }
@@ -495,6 +559,8 @@ walk_sample(Target *t, Profile *p, const WalkBuffers *b, size_t *nthreads, WalkD
     *nthreads = 0;
     if (target_scratch(t, b->max_depth * sizeof(RawFrame), err) < 0)
         return -1;
+    want_pages(t, b);
+    t->nlisted = 0;
     if (snap_begin(&t->snap, &t->mem, err) < 0)
         return -1;
     t->sample_no++;

@@ -59,7 +59,9 @@ typedef struct {
     size_t max_depth;    /* frames kept per thread (outermost dropped beyond) */
     /* Optional. Asked with a thread's kernel id before its frames are read: true means the
      * thread has not run since the caller last saw its stack, so the walk skips the frames
-     * and marks it `unchanged`. */
+     * and marks it `unchanged`. It is asked once more for the threads of the last sample,
+     * before anything is read (to read the pages of those to walk with the rest): within a
+     * sample it must answer as it did the first time. */
     bool (*unchanged)(void *ctx, uint64_t tid);
     void *ctx;
 } WalkBuffers;
