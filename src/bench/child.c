@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* child.c: fork/exec with the descriptors ferret bench needs, and reading a child's replies
- * and stderr with poll() so neither pipe can fill up and block it. */
+/* child.c: starting processes with the descriptors ferret bench needs (clone as posix_spawn
+ * does), and reading a child's replies and stderr with poll() so neither pipe can fill up and
+ * block it. */
 #include "bench/child.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,20 +34,40 @@ close_fd(int *fd)
     *fd = -1;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void
-child_exec(char *const argv[], int cmd_r, int res_w, int err_w, int report_w, pid_t parent)
+/* What the new process needs, on the parent's stack: with CLONE_VM the child shares ferret's
+ * memory until its exec, and writes why the exec failed into `error`. */
+typedef struct {
+    char *const *argv;
+    int cmd_r, res_w, err_w;
+    pid_t parent;
+    int error;
+} SpawnArgs;
+
+/* In the child, between clone and exec: it runs on its own stack in ferret's memory while
+ * ferret's thread waits (CLONE_VFORK), so only async-signal-safe calls, and every signal
+ * stays blocked until no handler of ferret's can run here. Not instrumented by
+ * AddressSanitizer: the function never returns to unpoison its frame, on a stack ferret
+ * unmaps once the exec is done. */
+__attribute__((no_sanitize("address"))) static int
+child_exec(void *arg)
 {
+    SpawnArgs *a = arg;
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) /* ferret died before the prctl */
+    if (getppid() != a->parent) /* ferret died before the prctl */
         _exit(127);
-    struct sigaction sa;
+    /* ferret's handlers would run here, in its memory: back to the default, as are SIGINT,
+     * SIGTERM and SIGPIPE (which ferret ignores); a signal ferret was started with ignored
+     * stays ignored */
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sigaction(sig, NULL, &old) < 0 || old.sa_handler == SIG_DFL)
+            continue;
+        if (old.sa_handler != SIG_IGN || sig == SIGINT || sig == SIGTERM || sig == SIGPIPE)
+            sigaction(sig, &sa, NULL);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -51,7 +75,7 @@ child_exec(char *const argv[], int cmd_r, int res_w, int err_w, int report_w, pi
     if (null < 0)
         goto fail;
     /* move the pipe ends out of the way of 0-4 before placing them */
-    int fds[4] = {cmd_r, res_w, err_w, null};
+    int fds[4] = {a->cmd_r, a->res_w, a->err_w, null};
     for (int i = 0; i < 4; i++) {
         if (fds[i] >= 0 && fds[i] <= CHILD_RESULT_FD) {
             int moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
@@ -64,12 +88,20 @@ child_exec(char *const argv[], int cmd_r, int res_w, int err_w, int report_w, pi
         goto fail;
     if (fds[0] >= 0 && (dup2(fds[0], CHILD_CMD_FD) < 0 || dup2(fds[1], CHILD_RESULT_FD) < 0))
         goto fail;
-    execvp(argv[0], argv);
-fail:;
-    int e = errno;
-    ssize_t w = write(report_w, &e, sizeof e);
-    (void)w;
+    execvp(a->argv[0], a->argv);
+fail:
+    a->error = errno ? errno : ENOEXEC;
     _exit(127);
+}
+
+/* The child's stack: execvp may build an argv one longer than ours for /bin/sh. */
+static size_t
+spawn_stack_bytes(char *const argv[])
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    return ((n + 2) * sizeof(char *) + 64 * 1024 + 4095) & ~(size_t)4095;
 }
 
 int
@@ -78,31 +110,38 @@ child_spawn(Child *c, char *const argv[], bool pipes, Err *err)
     memset(c, 0, sizeof *c);
     c->cmd_fd = c->result_fd = c->stderr_fd = c->pid_fd = -1;
     buf_init(&c->line);
-    int cmd[2] = {-1, -1}, res[2] = {-1, -1}, errp[2] = {-1, -1}, report[2] = {-1, -1};
+    int cmd[2] = {-1, -1}, res[2] = {-1, -1}, errp[2] = {-1, -1};
     if ((pipes && (pipe2(cmd, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)) ||
-        pipe2(errp, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+        pipe2(errp, O_CLOEXEC) < 0) {
         err_sys(err, errno, "creating a pipe");
         goto fail;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
+    /* clone(CLONE_VM | CLONE_VFORK), as posix_spawn does, rather than fork: nothing of
+     * ferret's memory is copied for the exec to throw away, and ferret's thread sleeps until
+     * the exec, so the time from here to the command's exit is the command's own */
+    size_t stack_n = spawn_stack_bytes(argv);
+    char *stack =
+        mmap(NULL, stack_n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
         err_sys(err, errno, "starting %s", argv[0]);
         goto fail;
     }
-    if (pid == 0)
-        child_exec(argv, cmd[0], res[1], errp[1], report[1], parent);
-    setpgid(pid, pid); /* also here, so the group exists before we might signal it */
+    SpawnArgs a = {
+        .argv = argv, .cmd_r = cmd[0], .res_w = res[1], .err_w = errp[1], .parent = getpid()};
+    sigset_t all, mask;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &mask);
+    pid_t pid = clone(child_exec, stack + stack_n, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    munmap(stack, stack_n);
+    if (pid < 0) {
+        err_sys(err, clone_errno, "starting %s", argv[0]);
+        goto fail;
+    }
     close_fd(&cmd[0]);
     close_fd(&res[1]);
     close_fd(&errp[1]);
-    close_fd(&report[1]);
-    int e = 0;
-    ssize_t n;
-    do
-        n = read(report[0], &e, sizeof e);
-    while (n < 0 && errno == EINTR);
-    close_fd(&report[0]);
     c->pid = pid;
     c->cmd_fd = cmd[1];
     c->result_fd = res[0];
@@ -112,12 +151,12 @@ child_spawn(Child *c, char *const argv[], bool pipes, Err *err)
 #else
     c->pid_fd = -1;
 #endif
-    if (n == (ssize_t)sizeof e) { /* exec failed */
+    if (a.error) { /* exec failed */
         child_kill(c);
         child_fini(c);
-        if (e == ENOENT)
+        if (a.error == ENOENT)
             return err_set(err, ERR_USAGE, "%s: command not found", argv[0]);
-        return err_sys(err, e, "cannot run %s", argv[0]);
+        return err_sys(err, a.error, "cannot run %s", argv[0]);
     }
     return 0;
 fail:
@@ -127,8 +166,6 @@ fail:
     close_fd(&res[1]);
     close_fd(&errp[0]);
     close_fd(&errp[1]);
-    close_fd(&report[0]);
-    close_fd(&report[1]);
     buf_fini(&c->line);
     return -1;
 }

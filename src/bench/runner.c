@@ -303,7 +303,7 @@ command_argv(const char *code, bool shell, char **copy, Err *err)
     return argv;
 }
 
-/* One run of a command; *seconds is its wall time from fork to exit. A measured run (hook
+/* One run of a command; *seconds is its wall time from start to exit. A measured run (hook
  * true) is passed to the on_process hook as soon as it has started. */
 static int
 cmd_once(Bench *benches, size_t i, const RunnerOptions *o, bool hook, double *seconds, Err *err)
