@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -171,8 +172,11 @@ output_dir_check(const char *path, Err *err)
     char *slash = strrchr(copy, '/');
     const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
     int rc = 0;
+    struct stat st;
     if (access(dir, W_OK | X_OK) != 0)
         rc = err_sys(err, errno, "cannot write %s (directory %s)", path, dir);
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        rc = err_set(err, ERR_IO, "cannot write %s: it is a directory", path);
     free(copy);
     return rc;
 }

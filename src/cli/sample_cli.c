@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,6 +195,9 @@ sample_cli_check_output(const SampleArgs *a, Err *err)
         return -1;
     if (!a->out_path || strcmp(a->out_path, "-") == 0)
         return 0;
+    struct stat st;
+    if (stat(a->out_path, &st) == 0 && S_ISDIR(st.st_mode))
+        return err_set(err, ERR_IO, "cannot write %s: it is a directory", a->out_path);
     if (outpath_in_place(a->out_path)) { /* /dev/null, a FIFO, a link: written in place */
         if (access(a->out_path, W_OK) != 0)
             return err_sys(err, errno, "cannot write %s", a->out_path);

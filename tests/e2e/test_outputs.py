@@ -142,3 +142,19 @@ def test_nothing_is_called_written_that_was_not(python, ferret, tmp_path, args, 
     assert last.startswith("ferret: writing ") and last.endswith(
         ": the current directory was removed"), r.stderr
     assert (name if args else "ferret-") in last
+
+
+@pytest.mark.parametrize("cmd", ["run", "trace"])
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_directory_as_output_is_refused_before_the_program_runs(python, ferret, tmp_path, cmd,
+                                                                slash):
+    # before, the parent directory was checked but not the path: the program ran to its end
+    # and only then was the report refused ("renaming out.tmp to out: Is a directory")
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run(ferret, cmd, "-f", "svg", "-o", str(out) + slash, "--", python, "-c", "print('ran')")
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "it is a directory" in lines[0], r.stderr
+    assert r.stdout == ""  # refused before running the program
+    assert os.listdir(out) == [] and sorted(os.listdir(tmp_path)) == ["out"]
