@@ -42,12 +42,12 @@ int cli_parse_int(const char *opt, const char *s, long long min, long long max, 
 /* Parses a duration like "10", "2.5s", "500ms", "3m" into seconds. */
 #define CLI_SECONDS_MAX 1e8 /* the longest duration an option takes */
 int cli_parse_seconds(const char *opt, const char *s, double *out, Err *err);
-/* Parses `report`/`diff` options (-f, -o, --series, --top; NULL series/top: not accepted) and
- * up to max_paths positional paths. Returns 0, 1 after printing --help with help(), or -1
- * after printing a usage error. */
+/* Parses `report`/`diff` options (-f, -o, --series, --top, --mode, --gil; NULL series, top,
+ * mode or gil: not accepted) and up to max_paths positional paths. Returns 0, 1 after
+ * printing --help with help(), or -1 after printing a usage error. */
 int cli_report_options(int argc, char **argv, const char **paths, int max_paths, int *npaths,
                        const char **format, const char **output, const char **series,
-                       long long *top, void (*help)(FILE *));
+                       long long *top, const char **mode, bool *gil, void (*help)(FILE *));
 /* Writes p's interactive HTML report to its default file (ferret-DATE.html in the current
  * directory, as run, attach and mem do without -o) and returns that path (the caller frees
  * it). NULL with *err set when it cannot; text_err, when the text report on standard output

@@ -35,8 +35,8 @@ cmd_diff(int argc, char **argv)
     const char *paths[2] = {NULL, NULL}, *format = "text", *output = NULL, *series = NULL;
     long long top = 20;
     int npaths;
-    int r = cli_report_options(argc, argv, paths, 2, &npaths, &format, &output, &series, &top,
-                               usage);
+    int r = cli_report_options(argc, argv, paths, 2, &npaths, &format, &output, &series, &top, NULL,
+                               NULL, usage);
     if (r != 0)
         return r > 0 ? EXIT_OK : EXIT_USAGE;
     if (npaths != 2)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_report.c: `ferret report FILE [-f FORMAT] [-o OUT] [--series NAME] [--top N]`: renders
- * a saved .ferret profile in any report format. Text and collapsed go to standard output
+ * a saved .ferret profile in any report format; --mode and --gil pick the samples of a
+ * sampled profile again. Text and collapsed go to standard output
  * unless -o is given; the other formats go to -o, or to a file named after the profile
  * (app.ferret -> app.html), whose name is printed. */
 #include <stdio.h>
@@ -17,7 +18,8 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: ferret report FILE.ferret [-f FORMAT] [-o OUT] [--series NAME] [--top N]\n\n"
+            "usage: ferret report FILE.ferret [-f FORMAT] [-o OUT] [--series NAME] [--top N]\n"
+            "                     [--mode wall|cpu] [--gil]\n\n"
             "Renders a saved profile. Formats: %s (default text).\n"
             "  -f, --format FORMAT  output format (without it, -o OUT's name says it: x.svg,\n"
             "                       x.html, x.pb.gz, x.prof, x.speedscope.json, x.txt, ...)\n"
@@ -26,7 +28,10 @@ usage(FILE *f)
             "                       format's extension (app.ferret -> app.html)\n"
             "  --series NAME        which measure to show (memory and trace profiles hold\n"
             "                       several; default: the first)\n"
-            "  --top N              rows per table in the text report (default 15)\n",
+            "  --top N              rows per table in the text report (default 15)\n"
+            "  -m, --mode wall|cpu  sampled profiles: all samples, or only on-CPU ones\n"
+            "                       (default: the mode it was recorded with)\n"
+            "  --gil                sampled profiles: only samples of the thread holding the GIL\n",
             report_format_list());
 }
 
@@ -35,7 +40,7 @@ usage(FILE *f)
 int
 cli_report_options(int argc, char **argv, const char **paths, int max_paths, int *npaths,
                    const char **format, const char **output, const char **series, long long *top,
-                   void (*help)(FILE *))
+                   const char **mode, bool *gil, void (*help)(FILE *))
 {
     *npaths = 0;
     for (int i = 1; i < argc; i++) {
@@ -51,7 +56,12 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
             dest = output;
         else if (strcmp(a, "--series") == 0 && series)
             dest = series;
-        else if (strcmp(a, "--top") == 0 && top) {
+        else if ((strcmp(a, "-m") == 0 || strcmp(a, "--mode") == 0) && mode)
+            dest = mode;
+        else if (strcmp(a, "--gil") == 0 && gil) {
+            *gil = true;
+            continue;
+        } else if (strcmp(a, "--top") == 0 && top) {
             Err err;
             if (i + 1 >= argc) {
                 cli_usage("%s needs a value", a);
@@ -100,11 +110,12 @@ cli_default_html(const Profile *p, ReportOptions *opt, const Err *text_err, Err 
 int
 cmd_report(int argc, char **argv)
 {
-    const char *path = NULL, *format = NULL, *output = NULL, *series = NULL;
+    const char *path = NULL, *format = NULL, *output = NULL, *series = NULL, *mode = NULL;
+    bool gil = false;
     long long top = 15;
     int npaths;
     int r = cli_report_options(argc, argv, &path, 1, &npaths, &format, &output, &series, &top,
-                               usage);
+                               &mode, &gil, usage);
     if (r != 0)
         return r > 0 ? EXIT_OK : EXIT_USAGE;
     if (npaths != 1)
@@ -112,11 +123,25 @@ cmd_report(int argc, char **argv)
     const ReportWriter *w = format ? report_find(format) : NULL;
     if (format && !w)
         return cli_usage("unknown format '%s' (formats: %s)", format, report_format_list());
+    if (mode && strcmp(mode, "wall") != 0 && strcmp(mode, "cpu") != 0)
+        return cli_usage("--mode: expected wall or cpu, not '%s'", mode);
 
     Err err;
     Profile *p = ffile_read(path, &err);
     if (!p)
         return cli_fail(&err);
+    if (mode || gil) { /* every sample keeps its flags: the view is the meta's to choose */
+        if (profile_info_c(p)->kind != PROFILE_SAMPLED) {
+            profile_free(p);
+            return cli_usage("%s: %s is not a sampled profile (ferret run or attach)",
+                             mode ? "--mode" : "--gil", path);
+        }
+        if ((mode && profile_meta_set(p, "mode", mode, &err) < 0) ||
+            (gil && profile_meta_set(p, "gil", "1", &err) < 0)) {
+            profile_free(p);
+            return cli_fail(&err);
+        }
+    }
     if (!w) { /* -o FILE's name says the format (app.svg), as for run and trace; else text */
         bool named = output && strcmp(output, "-") != 0;
         const char *guess =

@@ -743,3 +743,36 @@ def test_help_lists_each_format_once(ferret):
     r = run(ferret, "trace", "-f", "pdf", "--", "python3", check=False)
     names = re.search(r"\(formats: ([\w, ]+)\)", r.stderr).group(1).split(", ")
     assert r.returncode == 2 and sorted(names) == sorted(every), r.stderr
+
+
+def test_report_mode_and_gil_choose_the_samples_again(ferret, mkprofile, tmp_path):
+    """Every sample keeps its on-CPU and GIL flags, so `ferret report --mode cpu` or `--gil`
+    shows what `ferret run --mode cpu`/`--gil` would have (docs/SAMPLING.md); before, report
+    refused both options."""
+    profile = tmp_path / "p.ferret"
+    run(mkprofile, "-o", profile, "--samples", 3000, "--threads", 3)
+
+    def total(*opts):
+        r = run(ferret, "report", profile, "-f", "collapsed", *opts)
+        return sum(int(line.rsplit(" ", 1)[1]) for line in r.stdout.splitlines())
+
+    wall, cpu, gil, both = total(), total("--mode", "cpu"), total("--gil"), total("-m", "cpu",
+                                                                                 "--gil")
+    assert wall == 3000 and total("--mode", "wall") == wall
+    assert 0 < gil < cpu < wall and both == gil  # mkprofile: the GIL holder is on a CPU
+    head = run(ferret, "report", profile, "--mode", "cpu", "--gil").stdout.splitlines()[0]
+    assert "cpu mode, GIL holder only" in head
+    again = tmp_path / "cpu.ferret"  # re-encoded, the new default view goes with it
+    run(ferret, "report", profile, "--mode", "cpu", "-f", "ferret", "-o", again)
+    r = run(ferret, "report", again, "-f", "collapsed")
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in r.stdout.splitlines()) == cpu
+    for args, expect in [(["--mode", "idle"], "--mode: expected wall or cpu, not 'idle'"),
+                         (["--mode"], "--mode needs a value")]:
+        r = run(ferret, "report", profile, *args, check=False)
+        assert r.returncode == 2 and r.stderr.strip() == f"ferret: {expect}", r.stderr
+    mem = tmp_path / "mem.ferret"
+    run(mkprofile, "-o", mem, "--samples", 300, "--kind", "memory")
+    r = run(ferret, "report", mem, "--gil", check=False)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert r.stderr.strip() == (f"ferret: --gil: {mem} is not a sampled profile "
+                                "(ferret run or attach)")
