@@ -41,6 +41,7 @@ static const char usage_text[] =
     "how long:\n"
     "  -b, --budget TIME     machine time per benchmark (default 3s), e.g. 500ms, 10s, 2m\n"
     "  -p, --processes N     exactly N processes per benchmark (commands: N runs)\n"
+    "      --runs N          the same as --processes (commands: exactly N runs)\n"
     "      --min-processes N with a budget, at least N (default 6; commands at least 10 runs)\n"
     "      --values N        values per process (default 10)\n"
     "  -w, --warmups N       discarded values per process, or runs per command (default 1)\n"

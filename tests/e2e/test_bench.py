@@ -839,3 +839,14 @@ def test_profile_of_commands(ferret, python, tmp_path):
     assert "warning: --profile: no Python ran in 'sleep 0.02'" in r.stderr, r.stderr
     b = json.loads((tmp_path / "c.json").read_text())["benchmarks"][0]
     assert b["n"] == 3 and not b.get("profile_ferret")
+
+
+def test_every_option_docs_bench_names_is_in_the_help(ferret):
+    """docs/BENCH.md told to use `--runs N` for commands, which ferret accepts, but no
+    --help text listed it: each option the page names is in bench's, compare's or
+    history's --help."""
+    doc = (ROOT / "docs" / "BENCH.md").read_text()
+    helps = "".join(subprocess.run([ferret, cmd, "--help"], capture_output=True, text=True,
+                                   check=True).stdout for cmd in ("bench", "compare", "history"))
+    named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", doc))
+    assert named and sorted(o for o in named if not re.search(re.escape(o) + r"\b", helps)) == []
