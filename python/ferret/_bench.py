@@ -49,10 +49,12 @@ class Bench:
     def __str__(self):
         lo, hi = self.ci
         out = sum(self.outliers)
-        return ("%s: %s per call (median of %d samples of %d calls; 95%% CI %s to %s; "
+        # too few samples for a 95% interval: the min-max range, named by its own coverage
+        level = min(95, int(round(self._summary["ci_level"] * 100)))
+        return ("%s: %s per call (median of %d samples of %d calls; %d%% CI %s to %s; "
                 "MAD %s%s)" % (self.name, _fmt(self.median), len(self.samples), self.number,
-                                _fmt(lo), _fmt(hi), _fmt(self.mad),
-                                "; %d outliers" % out if out else ""))
+                                level, _fmt(lo), _fmt(hi), _fmt(self.mad),
+                                "; %d outlier%s" % (out, "" if out == 1 else "s") if out else ""))
 
     __repr__ = __str__
 

@@ -366,6 +366,20 @@ def test_python_profile_api(ferret, python, tmp_path):
     assert "hot (" in r.stdout
 
 
+def test_python_bench_summary_names_its_interval_and_outliers(ferret, python):
+    """With too few samples the interval shown is the min-max range, which covers less than
+    95% (5 samples: 93.75%, shown as 94%), and one outlier is one outlier: the summary said
+    '95% CI' and '1 outliers' (ferret bench's own output names the level)."""
+    code = ("from ferret._bench import Bench\n"
+            "print(Bench('f', [1e-6, 1.1e-6, 1.2e-6, 1.3e-6, 9e-6], 10))\n"
+            "print(Bench('g', [1e-6 + i * 1e-8 for i in range(20)], 10))\n")
+    r = tk.run_python(ferret, python, ["-c", code])
+    assert r.returncode == 0, r.stderr
+    few, many = r.stdout.splitlines()
+    assert "; 94% CI 1 us to 9 us;" in few and few.endswith("; 1 outlier)"), few
+    assert "; 95% CI " in many and "outlier" not in many, many
+
+
 @pytest.mark.timing
 def test_python_bench_api(ferret, python):
     """ferret.bench(): ferret bench's statistics from code; 3x the work is ~3x the time."""
