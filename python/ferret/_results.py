@@ -124,8 +124,16 @@ class Results:
         """Writes the result to path; the format follows the extension (.ferret, .prof,
         .html, .json for Chrome, .txt, ...) unless given."""
         path = os.fspath(path)
-        self._recording().save(path, format=format or format_for_path(path),
-                               sort=self.sort, top=self.top)
+        fmt = format or format_for_path(path)
+        try:
+            self._recording().save(path, format=fmt, sort=self.sort, top=self.top)
+        except ValueError as e:
+            if "has no timeline for a Chrome trace" not in str(e):
+                raise
+            # the writer's advice is the command line's; from code it is these
+            raise ValueError("ferret: this trace has no timeline for a Chrome trace: trace with "
+                             "timeline=True, or save(%r, format=\"json\") (or .prof, .html, "
+                             ".ferret)" % (path,)) from None
         return path
 
     def _thread_index(self, thread):

@@ -345,6 +345,8 @@ def test_python_api(ferret, python, tmp_path):
     assert tk.pstats_by_name(tk.load_pstats(tmp_path / "named"), "trace_api.py")["leaf"][1] == 10
     spans = json.loads((tmp_path / "spans.json").read_text())["traceEvents"]
     assert any(e.get("ph") == "X" and e["name"].startswith("leaf") for e in spans), spans[:5]
+    assert "timeline=True" in res["no_timeline"] and "--timeline" not in res["no_timeline"], res
+    assert not (tmp_path / "nospans.json").exists()
 
 
 @pytest.mark.timing

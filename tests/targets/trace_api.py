@@ -120,6 +120,14 @@ def main(out_dir):
     # a .json path is a Chrome trace: it records the spans one needs (it refused at the end)
     with ferret.trace(out_dir + "/spans.json"):
         leaf()
+    # saved as one afterwards without them: refused with the API's advice, not the CLI's
+    plain = ferret.trace()
+    with plain:
+        leaf()
+    try:
+        plain.save(out_dir + "/nospans.json")
+    except ValueError as e:
+        result["no_timeline"] = str(e)
     print(json.dumps(result))
 
 
