@@ -343,6 +343,15 @@ per_moment(double total, uint64_t moments)
     return moments ? total / (double)moments : 0.0;
 }
 
+/* A rate for the summary: whole samples per second, or two digits below 10 (-r 0.5 read
+ * "0 of 0 samples/s"). */
+static const char *
+rate_text(double hz, char *buf, size_t n)
+{
+    snprintf(buf, n, hz >= 10 || hz == 0 ? "%.0f" : "%.2g", hz);
+    return buf;
+}
+
 void
 sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
 {
@@ -352,7 +361,7 @@ sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
     sampler_stats(s, &st);
     /* which processes were Python (with --subprocesses, a wrapper may not be; its helpers
      * that never ran Python are not counted) */
-    char who[96];
+    char who[96], got[32], want[32];
     unsigned long long kids = st.processes - st.root_python;
     if (kids == 0)
         snprintf(who, sizeof who, "process %d", (int)pid);
@@ -363,10 +372,11 @@ sample_cli_summary(const Sampler *s, const SampleArgs *a, pid_t pid)
         snprintf(who, sizeof who, "%llu child process%s of process %d", kids, kids == 1 ? "" : "es",
                  (int)pid);
     fprintf(stderr,
-            "ferret: sampled %s (CPython %s) for %.2fs: %.0f of %.0f samples/s, "
+            "ferret: sampled %s (CPython %s) for %.2fs: %s of %s samples/s, "
             "%llu stacks, %llu dropped, %.1f us CPU and %.1f reads per sample moment\n",
             who, sampler_python_version(s)[0] ? sampler_python_version(s) : "?", st.elapsed_s,
-            st.rate_hz, a->sampler.rate_hz, (unsigned long long)st.samples,
+            rate_text(st.rate_hz, got, sizeof got),
+            rate_text(a->sampler.rate_hz, want, sizeof want), (unsigned long long)st.samples,
             (unsigned long long)st.dropped, per_moment(st.cpu_s * 1e6, st.sampled_ticks),
             per_moment((double)st.reads, st.sampled_ticks));
     if (out_written && strcmp(a->out_path, "-") != 0)

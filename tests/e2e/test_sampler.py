@@ -624,6 +624,14 @@ def test_cost_per_moment_counts_only_moments_that_sampled(python, ferret, tmp_pa
     assert float(m.group(2)) >= 2, r.stderr
 
 
+def test_a_rate_below_ten_is_shown_as_given(python, ferret, tmp_path):
+    """The summary printed rates as whole numbers: -r 0.5 read "0 of 0 samples/s"."""
+    r = ferret_run(ferret, "run", "-r", "2.5", "-o", str(tmp_path / "out.txt"), "--", python,
+                   "-c", "pass")
+    assert r.returncode == 0, r.stderr
+    assert re.search(r" of 2\.5 samples/s", r.stderr), r.stderr
+
+
 @pytest.mark.timing
 def test_a_low_rate_does_not_outlast_the_program(python, ferret, tmp_path):
     """At -r 1 the next moment is a second away, and ferret saw the program's end only then:
