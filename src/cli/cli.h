@@ -48,6 +48,9 @@ int cli_parse_seconds(const char *opt, const char *s, double *out, Err *err);
 int cli_report_options(int argc, char **argv, const char **paths, int max_paths, int *npaths,
                        const char **format, const char **output, const char **series,
                        long long *top, const char **mode, bool *gil, void (*help)(FILE *));
+/* --mode wall|cpu (already checked) and --gil of report and diff: the samples p's reports
+ * count from now on. Only a sampled profile has them: ERR_USAGE for another kind. */
+int cli_report_view(Profile *p, const char *path, const char *mode, bool gil, Err *err);
 /* Writes p's interactive HTML report to its default file (ferret-DATE.html in the current
  * directory, as run, attach and mem do without -o) and returns that path (the caller frees
  * it). NULL with *err set when it cannot; text_err, when the text report on standard output

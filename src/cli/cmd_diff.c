@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd_diff.c: `ferret diff BASE.ferret NEW.ferret [-f text|html|svg] [-o OUT]`: which
+/* cmd_diff.c: `ferret diff BASE.ferret NEW.ferret [-f text|html|svg] [-o OUT] [--mode M]
+ * [--gil]`: which
  * functions' share changed between two recordings, and whether beyond sampling noise
  * (report/diff.h states the method). Text goes to standard output unless -o is given; html
  * and svg go to -o or to NEW-diff.html / NEW-diff.svg, whose name is printed. */
@@ -16,7 +17,8 @@ static void
 usage(FILE *f)
 {
     fprintf(f,
-            "usage: ferret diff BASE.ferret NEW.ferret [-f FORMAT] [-o OUT] [--top N]\n\n"
+            "usage: ferret diff BASE.ferret NEW.ferret [-f FORMAT] [-o OUT] [--top N]\n"
+            "                   [--mode wall|cpu] [--gil]\n\n"
             "Compares two profiles of the same program: each function's share of the samples\n"
             "(incl. callees) in BASE and NEW, the change in percentage points, and whether the\n"
             "change is beyond sampling noise (two-proportion z-test per function, Holm-corrected\n"
@@ -25,7 +27,10 @@ usage(FILE *f)
             "  -f, --format FORMAT  output format\n"
             "  -o, --output OUT     output file ('-' for standard output)\n"
             "  --series NAME        which measure to compare (default: each profile's first)\n"
-            "  --top N              rows in the text table (default 20)\n",
+            "  --top N              rows in the text table (default 20)\n"
+            "  -m, --mode wall|cpu  sampled profiles: all samples, or only on-CPU ones\n"
+            "                       (default: each profile's recorded mode)\n"
+            "  --gil                sampled profiles: only samples of the GIL holder\n",
             diff_format_list());
 }
 
@@ -33,10 +38,12 @@ int
 cmd_diff(int argc, char **argv)
 {
     const char *paths[2] = {NULL, NULL}, *format = "text", *output = NULL, *series = NULL;
+    const char *mode = NULL;
+    bool gil = false;
     long long top = 20;
     int npaths;
-    int r = cli_report_options(argc, argv, paths, 2, &npaths, &format, &output, &series, &top, NULL,
-                               NULL, usage);
+    int r = cli_report_options(argc, argv, paths, 2, &npaths, &format, &output, &series, &top,
+                               &mode, &gil, usage);
     if (r != 0)
         return r > 0 ? EXIT_OK : EXIT_USAGE;
     if (npaths != 2)
@@ -44,13 +51,17 @@ cmd_diff(int argc, char **argv)
     const DiffWriter *w = diff_writer_find(format);
     if (!w)
         return cli_usage("diff: unknown format '%s' (formats: %s)", format, diff_format_list());
+    if (mode && strcmp(mode, "wall") != 0 && strcmp(mode, "cpu") != 0)
+        return cli_usage("--mode: expected wall or cpu, not '%s'", mode);
     Err err;
     Profile *base = ffile_read(paths[0], &err), *new = NULL;
     if (!base)
         return cli_fail(&err);
     new = ffile_read(paths[1], &err);
-    if (!new) {
+    if (!new || cli_report_view(base, paths[0], mode, gil, &err) < 0 ||
+        cli_report_view(new, paths[1], mode, gil, &err) < 0) {
         profile_free(base);
+        profile_free(new);
         return cli_fail(&err);
     }
     ReportOptions bopt, nopt;

@@ -108,6 +108,21 @@ cli_default_html(const Profile *p, ReportOptions *opt, const Err *text_err, Err 
 }
 
 int
+cli_report_view(Profile *p, const char *path, const char *mode, bool gil, Err *err)
+{
+    if (!mode && !gil)
+        return 0;
+    /* every sample keeps its flags: the view is the meta's to choose */
+    if (profile_info_c(p)->kind != PROFILE_SAMPLED)
+        return err_set(err, ERR_USAGE, "%s: %s is not a sampled profile (ferret run or attach)",
+                       mode ? "--mode" : "--gil", path);
+    if ((mode && profile_meta_set(p, "mode", mode, err) < 0) ||
+        (gil && profile_meta_set(p, "gil", "1", err) < 0))
+        return -1;
+    return 0;
+}
+
+int
 cmd_report(int argc, char **argv)
 {
     const char *path = NULL, *format = NULL, *output = NULL, *series = NULL, *mode = NULL;
@@ -130,17 +145,9 @@ cmd_report(int argc, char **argv)
     Profile *p = ffile_read(path, &err);
     if (!p)
         return cli_fail(&err);
-    if (mode || gil) { /* every sample keeps its flags: the view is the meta's to choose */
-        if (profile_info_c(p)->kind != PROFILE_SAMPLED) {
-            profile_free(p);
-            return cli_usage("%s: %s is not a sampled profile (ferret run or attach)",
-                             mode ? "--mode" : "--gil", path);
-        }
-        if ((mode && profile_meta_set(p, "mode", mode, &err) < 0) ||
-            (gil && profile_meta_set(p, "gil", "1", &err) < 0)) {
-            profile_free(p);
-            return cli_fail(&err);
-        }
+    if (cli_report_view(p, path, mode, gil, &err) < 0) {
+        profile_free(p);
+        return cli_fail(&err);
     }
     if (!w) { /* -o FILE's name says the format (app.svg), as for run and trace; else text */
         bool named = output && strcmp(output, "-") != 0;

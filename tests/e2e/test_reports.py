@@ -535,6 +535,30 @@ def test_diff_usage(ferret, mkprofile, tmp_path):
     assert r.returncode == 2 and "unknown format 'speedscope' (formats: text, html, svg)" in r.stderr
 
 
+def test_diff_mode_and_gil_choose_the_samples_again(ferret, mkprofile, tmp_path):
+    """`ferret diff --mode cpu` / `--gil` compare the samples `ferret report` counts with the
+    same options (diff refused both options before)."""
+    a, b = tmp_path / "a.ferret", tmp_path / "b.ferret"
+    run(mkprofile, "-o", a, "--samples", 3000, "--threads", 3)
+    run(mkprofile, "-o", b, "--samples", 3000, "--threads", 3, "--sample-seed", 9)
+
+    def total(profile, *opts):
+        r = run(ferret, "report", profile, "-f", "collapsed", *opts)
+        return sum(int(line.rsplit(" ", 1)[1]) for line in r.stdout.splitlines())
+
+    for opts in ([], ["--mode", "cpu"], ["--gil"], ["-m", "cpu", "--gil"]):
+        head = run(ferret, "diff", a, b, *opts).stdout.splitlines()[0]
+        assert head == (f"ferret diff: base {total(a, *opts)} samples, "
+                        f"new {total(b, *opts)} samples"), (opts, head)
+    assert total(a, "--gil") < total(a)
+    mem = tmp_path / "mem.ferret"
+    run(mkprofile, "-o", mem, "--samples", 300, "--kind", "memory")
+    r = run(ferret, "diff", mem, mem, "--mode", "cpu", check=False)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert r.stderr.strip() == (f"ferret: --mode: {mem} is not a sampled profile "
+                                "(ferret run or attach)")
+
+
 def test_diff_refuses_profiles_of_different_kinds(ferret, mkprofile, tmp_path):
     """Shares of samples, of bytes and of nanoseconds are not shares of one thing."""
     kinds = {"sampled": "a sampled profile (samples)",
