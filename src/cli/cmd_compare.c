@@ -90,23 +90,54 @@ typedef struct {
     StatsRatio q;
     size_t na, nb;
     bool per_process;
+    double unit_med_a, unit_med_b; /* the median of each side's units (process medians) */
 } Pair;
+
+static void put_text(Buf *out, const char *s);
+
+/* The units the comparison is made over (bench_units) and their median. */
+static int
+units_median(const Bench *b, size_t *n, bool *per_process, double *median, Err *err)
+{
+    double *u;
+    if (bench_units(b, &u, n, per_process, err) < 0)
+        return -1;
+    stats_sort(u, *n);
+    *median = stats_median_sorted(u, *n);
+    free(u);
+    return 0;
+}
 
 static int
 make_pair(const Bench *a, const Bench *b, Pair *p, Err *err)
 {
     p->a = a;
     p->b = b;
-    double *u;
     bool pa, pb;
-    if (bench_compare(a, b, &p->q, err) < 0 || bench_units(a, &u, &p->na, &pa, err) < 0)
+    if (bench_compare(a, b, &p->q, err) < 0 ||
+        units_median(a, &p->na, &pa, &p->unit_med_a, err) < 0 ||
+        units_median(b, &p->nb, &pb, &p->unit_med_b, err) < 0)
         return -1;
-    free(u);
-    if (bench_units(b, &u, &p->nb, &pb, err) < 0)
-        return -1;
-    free(u);
     p->per_process = pa && pb;
     return 0;
+}
+
+/* One side's line: its median over all values and, when the comparison is over processes,
+ * the median of their medians, which the ratio is about (the two can differ in direction). */
+static void
+put_side(Buf *out, const char *label, const char *path, const StatsSummary *s, size_t units,
+         double unit_median, bool per_process)
+{
+    char m[32], um[32];
+    results_fmt_time(m, sizeof m, s->median);
+    buf_printf(out, "  %s ", label);
+    put_text(out, path);
+    buf_printf(out, ": median %s (%zu values", m, s->n);
+    if (per_process) {
+        results_fmt_time(um, sizeof um, unit_median);
+        buf_printf(out, " in %zu processes, whose medians' median is %s", units, um);
+    }
+    buf_puts(out, ")\n");
 }
 
 /* A name or path on the terminal: controls and invalid bytes as \xNN. */
@@ -246,15 +277,11 @@ cmd_compare(int argc, char **argv)
             rc = cli_fail(&err);
             goto done;
         }
-        char ma[32], mb[32];
-        results_fmt_time(ma, sizeof ma, sa.median);
-        results_fmt_time(mb, sizeof mb, sb.median);
         put_text(&out, p->b->name);
-        buf_puts(&out, "\n  A ");
-        put_text(&out, argv[optind]);
-        buf_printf(&out, ": median %s (%zu values)\n  B ", ma, sa.n);
-        put_text(&out, argv[optind + 1]);
-        buf_printf(&out, ": median %s (%zu values)\n  ", mb, sb.n);
+        buf_puts(&out, "\n");
+        put_side(&out, "A", argv[optind], &sa, p->na, p->unit_med_a, p->per_process);
+        put_side(&out, "B", argv[optind + 1], &sb, p->nb, p->unit_med_b, p->per_process);
+        buf_puts(&out, "  ");
         /* the same benchmark on both sides: call the sides by what the user typed */
         bool same = strcmp(p->a->name, p->b->name) == 0;
         results_describe_ratio(&out, same ? argv[optind] : p->a->name,
@@ -277,7 +304,9 @@ cmd_compare(int argc, char **argv)
                                                 : "**faster**";
         buf_puts(&mdb, "| ");
         results_md_cell(&mdb, p->b->name);
-        char r[32], lo[32], hi[32];
+        char ma[32], mb[32], r[32], lo[32], hi[32];
+        results_fmt_time(ma, sizeof ma, sa.median);
+        results_fmt_time(mb, sizeof mb, sb.median);
         results_fmt_ratio(r, sizeof r, p->q.ratio);
         results_fmt_ratio(lo, sizeof lo, p->q.lo);
         results_fmt_ratio(hi, sizeof hi, p->q.hi);

@@ -175,6 +175,22 @@ def test_compare_few_processes(ferret, tmp_path):
     assert "too few" not in c.stdout
 
 
+def test_compare_shows_the_medians_the_ratio_is_about(ferret, tmp_path):
+    """The ratio is over process medians; the side lines showed only the median of all
+    values, which can point the other way ("B is 10% faster" beside a lower median for A).
+    They add the median of the process medians."""
+    result_file(tmp_path / "a.json", {"x": [[1e-3] * 9, [2e-3] * 3, [2e-3] * 3, [2e-3] * 3]})
+    result_file(tmp_path / "b.json", {"x": [[1.8e-3] * 3] * 4})
+    c = run(ferret, "compare", "a.json", "b.json", cwd=tmp_path)
+    assert c.returncode == 0, c.stderr
+    lines = c.stdout.splitlines()
+    assert lines[1] == ("  A a.json: median 1.500 ms (18 values in 4 processes, whose medians' "
+                        "median is 2.000 ms)"), c.stdout
+    assert lines[2] == ("  B b.json: median 1.800 ms (12 values in 4 processes, whose medians' "
+                        "median is 1.800 ms)"), c.stdout
+    assert "'b.json' is 1.111x faster than 'a.json' (10.0% less time" in lines[3], c.stdout
+
+
 def test_compare_names_with_tilde(ferret, tmp_path):
     # NAME~K is the run K back, but "a~1" can also be a benchmark's own name: an exact name
     # wins (before, it silently compared the run of "a" one back instead)
