@@ -26,6 +26,7 @@
 #include "profile/memstream.h"
 #include "report/memview.h"
 #include "report/report.h"
+#include "util/outpath.h"
 
 #define DEFAULT_SAMPLE_BYTES 65536.0
 #define DEFAULT_INTERVAL_S 0.01
@@ -241,31 +242,6 @@ find_library(char *out, size_t n, Err *err)
                    "mem: libferret_mem.so not found next to ferret (%s); build it with `make` or "
                    "set FERRET_MEM_LIB",
                    exe);
-}
-
-/* Fails early, before the program runs, when the report could not be written. */
-static int
-check_output(const char *path, Err *err)
-{
-    if (!path || strcmp(path, "-") == 0)
-        return 0;
-    char *dir = strdup(path);
-    if (!dir)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    char *slash = strrchr(dir, '/');
-    const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
-    struct stat st;
-    int rc = 0;
-    if (stat(d, &st) != 0)
-        rc = err_sys(err, errno, "cannot write %s", path);
-    else if (!S_ISDIR(st.st_mode))
-        rc = err_set(err, ERR_IO, "cannot write %s: %s is not a directory", path, d);
-    else if (access(d, W_OK) != 0)
-        rc = err_sys(err, errno, "cannot write %s", path);
-    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        rc = err_set(err, ERR_IO, "cannot write %s: it is a directory", path);
-    free(dir);
-    return rc;
 }
 
 static volatile sig_atomic_t child_pid;
@@ -514,7 +490,7 @@ cmd_mem(int argc, char **argv)
     err_clear(&err);
     char lib[PATH_MAX], stream[PATH_MAX];
     int fd = -1;
-    if (parse(argc, argv, &o, &err) < 0 || check_output(o.output, &err) < 0 ||
+    if (parse(argc, argv, &o, &err) < 0 || outpath_check(o.output, &err) < 0 ||
         find_library(lib, sizeof lib, &err) < 0 ||
         make_stream_file(stream, sizeof stream, &fd, &err) < 0)
         return cli_fail(&err);

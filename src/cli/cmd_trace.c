@@ -162,25 +162,6 @@ print_warnings(const Profile *p)
     }
 }
 
-/* Refuses an output file that could not be written, before the program runs for nothing. */
-static int
-output_dir_check(const char *path, Err *err)
-{
-    char *copy = strdup(path);
-    if (!copy)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    char *slash = strrchr(copy, '/');
-    const char *dir = slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".";
-    int rc = 0;
-    struct stat st;
-    if (access(dir, W_OK | X_OK) != 0)
-        rc = err_sys(err, errno, "cannot write %s (directory %s)", path, dir);
-    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        rc = err_set(err, ERR_IO, "cannot write %s: it is a directory", path);
-    free(copy);
-    return rc;
-}
-
 static int
 set_options_env(const TraceArgs *a, const char *stream, Err *err)
 {
@@ -258,7 +239,7 @@ cmd_trace(int argc, char **argv)
         rc = cli_fail(&err);
         goto done;
     }
-    if (a.output && strcmp(a.output, "-") != 0 && output_dir_check(a.output, &err) < 0) {
+    if (outpath_check(a.output, &err) < 0) {
         rc = cli_fail(&err);
         goto done;
     }

@@ -193,32 +193,7 @@ sample_cli_check_output(const SampleArgs *a, Err *err)
 {
     if (!pick_writer(a, err))
         return -1;
-    if (!a->out_path || strcmp(a->out_path, "-") == 0)
-        return 0;
-    struct stat st;
-    if (stat(a->out_path, &st) == 0 && S_ISDIR(st.st_mode))
-        return err_set(err, ERR_IO, "cannot write %s: it is a directory", a->out_path);
-    if (outpath_in_place(a->out_path)) { /* /dev/null, a FIFO, a link: written in place */
-        if (access(a->out_path, W_OK) != 0)
-            return err_sys(err, errno, "cannot write %s", a->out_path);
-    } else {
-        /* fail now, not after a long run: can the file be created next to where it goes? */
-        size_t n = strlen(a->out_path) + 16;
-        char *probe = malloc(n);
-        if (!probe)
-            return err_set(err, ERR_NOMEM, "out of memory");
-        snprintf(probe, n, "%s.tmp", a->out_path);
-        int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        int e = errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(probe);
-        }
-        free(probe);
-        if (fd < 0 && e != EEXIST)
-            return err_sys(err, e, "cannot write %s", a->out_path);
-    }
-    return 0;
+    return outpath_check(a->out_path, err);
 }
 
 static bool

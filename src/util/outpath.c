@@ -2,10 +2,13 @@
 /* outpath.c: which outputs are written in place rather than through FILE.tmp. */
 #include "util/outpath.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 bool
 outpath_in_place(const char *path)
@@ -27,5 +30,35 @@ outpath_staging(const char *path, char **staging, Err *err)
     if (!(*staging = malloc(n)))
         return err_set(err, ERR_NOMEM, "out of memory");
     snprintf(*staging, n, "%s.tmp", path);
+    return 0;
+}
+
+int
+outpath_check(const char *path, Err *err)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return err_set(err, ERR_IO, "cannot write %s: it is a directory", path);
+    if (outpath_in_place(path)) { /* /dev/null, a FIFO, a link: written in place */
+        if (access(path, W_OK) != 0)
+            return err_sys(err, errno, "cannot write %s", path);
+        return 0;
+    }
+    /* can the file be created next to where it goes (its directory exists, is one, and may
+     * be written)? */
+    char *probe;
+    if (outpath_staging(path, &probe, err) < 0)
+        return -1;
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int e = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+    free(probe);
+    if (fd < 0 && e != EEXIST)
+        return err_sys(err, e, "cannot write %s", path);
     return 0;
 }

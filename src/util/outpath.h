@@ -18,4 +18,9 @@ bool outpath_in_place(const char *path);
  * written in place (outpath_in_place). -1 when out of memory. */
 int outpath_staging(const char *path, char **staging, Err *err);
 
+/* Refuses, before a program runs for nothing, an output that could not be written: a
+ * directory, an in-place output without write permission, a file that cannot be created
+ * where it goes. NULL and "-" (standard output) pass. */
+int outpath_check(const char *path, Err *err);
+
 #endif
