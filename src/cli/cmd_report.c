@@ -43,9 +43,34 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
                    const char **mode, bool *gil, void (*help)(FILE *))
 {
     *npaths = 0;
+    bool only_paths = false; /* after "--", a name starting with '-' is a profile */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **dest = NULL;
+        char name[32];
+        const char *eq = NULL; /* --option=value */
+        if (!only_paths && strncmp(a, "--", 2) == 0 && (eq = strchr(a, '=')) &&
+            (size_t)(eq - a) < sizeof name) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+            a = name;
+        } else
+            eq = NULL;
+        if (only_paths || (a[0] != '-' || a[1] == '\0')) {
+            if (*npaths >= max_paths) {
+                cli_usage("%s: unexpected argument '%s'", argv[0], a);
+                return -1;
+            }
+            paths[(*npaths)++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_paths = true;
+            continue;
+        }
+        if (eq && (strcmp(a, "--help") == 0 || strcmp(a, "--gil") == 0)) {
+            cli_usage("%s takes no value", a);
+            return -1;
+        }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             help(stdout);
             return 1;
@@ -63,24 +88,22 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
             continue;
         } else if (strcmp(a, "--top") == 0 && top) {
             Err err;
-            if (i + 1 >= argc) {
+            if (!eq && i + 1 >= argc) {
                 cli_usage("%s needs a value", a);
                 return -1;
             }
-            if (cli_parse_int(a, argv[++i], 1, 100000, top, &err) < 0) {
+            if (cli_parse_int(a, eq ? eq + 1 : argv[++i], 1, 100000, top, &err) < 0) {
                 cli_fail(&err);
                 return -1;
             }
             continue;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            cli_usage("%s: unknown option '%s' (try `ferret %s --help`)", argv[0], a, argv[0]);
-            return -1;
         } else {
-            if (*npaths >= max_paths) {
-                cli_usage("%s: unexpected argument '%s'", argv[0], a);
-                return -1;
-            }
-            paths[(*npaths)++] = a;
+            cli_usage("%s: unknown option '%s' (try `ferret %s --help`)", argv[0], argv[i],
+                      argv[0]);
+            return -1;
+        }
+        if (eq) {
+            *dest = eq + 1;
             continue;
         }
         if (i + 1 >= argc) {

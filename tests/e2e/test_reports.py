@@ -800,3 +800,23 @@ def test_report_mode_and_gil_choose_the_samples_again(ferret, mkprofile, tmp_pat
     assert r.returncode == 2 and r.stdout == "", r.stderr
     assert r.stderr.strip() == (f"ferret: --gil: {mem} is not a sampled profile "
                                 "(ferret run or attach)")
+
+
+def test_report_takes_double_dash_and_option_equals_value(ferret, mkprofile, tmp_path):
+    """`ferret report -- -x.ferret` reads a profile whose name starts with '-', and
+    `--format=text`, `--top=3`, `--output=FILE` work as `--format text` does (both were
+    'unknown option' before)."""
+    profile = tmp_path / "-lead.ferret"
+    run(mkprofile, "-o", profile, "--samples", 100)
+    r = run(ferret, "report", "-f", "text", "--", profile.name, cwd=tmp_path, check=False)
+    assert r.returncode == 0 and "Top functions" in r.stdout, r.stderr
+    out = tmp_path / "out.txt"
+    r = run(ferret, "report", "--format=text", "--top=3", f"--output={out}", "--",
+            profile.name, cwd=tmp_path, check=False)
+    assert r.returncode == 0 and "Top functions" in out.read_text(), r.stderr
+    r = run(ferret, "report", "--gil=1", profile, check=False)
+    assert r.returncode == 2 and r.stderr.startswith("ferret: --gil takes no value"), r.stderr
+    r = run(ferret, "report", "--bogus=1", profile, check=False)
+    assert r.returncode == 2 and "unknown option '--bogus=1'" in r.stderr, r.stderr
+    r = run(ferret, "diff", "--format=text", "--", profile, profile, check=False)
+    assert r.returncode == 0, r.stderr
