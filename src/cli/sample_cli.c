@@ -79,7 +79,7 @@ sample_cli_parse(int argc, char **argv, bool attach, SampleArgs *a, int *next, b
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+r:m:d:o:f:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:r:m:d:o:f:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (cli_parse_double("--rate", optarg, 0, SAMPLER_MAX_RATE_HZ, &a->sampler.rate_hz,

@@ -992,6 +992,13 @@ def one_line_error(r, *words, code=None):
         assert w in lines[0], (w, lines[0])
 
 
+def test_an_option_without_its_value_says_so(ferret):
+    """`ferret run -o` (the value forgotten at the end) said "unknown option '-o'"."""
+    for cmd in ("run", "attach"):
+        for opt in ("-o", "--output", "-r", "--rate", "-d", "--top", "--runtime-search"):
+            one_line_error(ferret_run(ferret, cmd, opt), f"option {opt} needs a value", code=2)
+
+
 def test_bad_input(ferret, tmp_path):
     one_line_error(ferret_run(ferret, "run"), "no command", code=2)
     one_line_error(ferret_run(ferret, "run", "--"), "no command", code=2)
