@@ -147,6 +147,13 @@ history_open(const char *path, bool create, History **out, Err *err)
     }
     struct stat sb;
     bool exists = stat(path, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode)) { /* SQLite says only "disk I/O error" */
+        history_close(h);
+        return err_set(err, ERR_USAGE,
+                       "history %s: is a directory (give the database's file, e.g. "
+                       "%s/history.db)",
+                       path, path);
+    }
     if (!exists && !create) {
         history_close(h);
         return err_set(err, ERR_USAGE, "history %s: no such database (run `ferret bench` first)",

@@ -631,6 +631,21 @@ def test_killed_and_interrupted_runs_keep_history(ferret, tmp_path):
     assert rows(db) == 2
 
 
+def test_a_history_that_is_a_directory_says_so(ferret, tmp_path):
+    """--db or FERRET_DB naming a directory said 'opening: I/O error (disk I/O error, code
+    266)'; now one line says it is a directory, for bench, history and compare."""
+    d = tmp_path / "dbdir"
+    d.mkdir()
+    for r in (bench(ferret, *FAST, "pass", cwd=tmp_path, env={"FERRET_DB": str(d)}),
+              bench(ferret, *FAST, "--db", str(d), "pass", cwd=tmp_path),
+              run(ferret, "history", "--db", str(d), cwd=tmp_path)):
+        lines = ferret_lines(r.stderr)
+        assert r.returncode == 2 and len(lines) == 1, r.stderr
+        assert lines[0] == f"ferret: history {d}: is a directory (give the database's file, " \
+                           f"e.g. {d}/history.db)", r.stderr
+    assert list(d.iterdir()) == []
+
+
 def test_database_problems(ferret, tmp_path):
     db = tmp_path / "h.db"
     r = bench(ferret, *FAST, "--db", str(db), "pass", cwd=tmp_path)
