@@ -262,7 +262,14 @@ cmd_trace(int argc, char **argv)
     size_t n = strlen(cwd) + strlen(dir) + 16;
     stream = malloc(n);
     if (stream) {
-        snprintf(stream, n, raw ? "%s%s%s.tmp" : "%s%s%s/trace.ferret", cwd, *cwd ? "/" : "", dir);
+        snprintf(stream, n, raw ? "%s%s%s" : "%s%s%s/trace.ferret", cwd, *cwd ? "/" : "", dir);
+        if (raw) {
+            char *tmp = outpath_tmp_name(stream);
+            free(stream);
+            stream = tmp;
+        }
+    }
+    if (stream) {
         unlink(stream);
     }
     if (!stream) {

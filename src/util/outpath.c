@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +21,30 @@ outpath_in_place(const char *path)
     return !(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
+char *
+outpath_tmp_name(const char *path)
+{
+    size_t n = strlen(path) + 5;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return NULL;
+    /* a name of NAME_MAX bytes is valid, its ".tmp" is not: shorten the name, not the path */
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash + 1 - path) : 0, base = strlen(path) - dir;
+    if (base > NAME_MAX - 4)
+        base = NAME_MAX - 4;
+    snprintf(tmp, n, "%.*s.tmp", (int)(dir + base), path);
+    return tmp;
+}
+
 int
 outpath_staging(const char *path, char **staging, Err *err)
 {
     *staging = NULL;
     if (outpath_in_place(path))
         return 0;
-    size_t n = strlen(path) + 5;
-    if (!(*staging = malloc(n)))
+    if (!(*staging = outpath_tmp_name(path)))
         return err_set(err, ERR_NOMEM, "out of memory");
-    snprintf(*staging, n, "%s.tmp", path);
     return 0;
 }
 

@@ -13,6 +13,10 @@
  * the device or the link itself with a regular file. */
 bool outpath_in_place(const char *path);
 
+/* "path.tmp" (free it), with path's last component shortened when "NAME.tmp" would be longer
+ * than a file name may be; NULL when out of memory. */
+char *outpath_tmp_name(const char *path);
+
 /* Where to write an output before it is complete: *staging is a new "path.tmp" (free it;
  * rename it over path once written) for a regular or new file, or NULL when the output is
  * written in place (outpath_in_place). -1 when out of memory. */

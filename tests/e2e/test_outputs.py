@@ -158,3 +158,20 @@ def test_directory_as_output_is_refused_before_the_program_runs(python, ferret, 
     assert len(lines) == 1 and "it is a directory" in lines[0], r.stderr
     assert r.stdout == ""  # refused before running the program
     assert os.listdir(out) == [] and sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_an_output_name_of_255_bytes_is_written(python, ferret, saved, tmp_path):
+    """A file name may be 255 bytes long, but its staging name 'NAME.tmp' may not: run,
+    trace and report refused such a name ('File name too long') after or before the run.
+    The staging name is now shortened; the output has the name given and nothing is left."""
+    script, prof = saved
+    for cmd in ("run", "trace", "report"):
+        name = cmd + "x" * (255 - len(cmd) - len(".ferret")) + ".ferret"
+        out = tmp_path / name
+        args = [prof, "-f", "ferret"] if cmd == "report" else ["--", python, str(script)]
+        r = run(ferret, cmd, "-o", str(out), *args)
+        assert r.returncode == 0, r.stderr
+        assert out.stat().st_size > 0
+        r = run(ferret, "report", "-f", "text", str(out))
+        assert r.returncode == 0 and "f (" in r.stdout, r.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
