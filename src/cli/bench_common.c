@@ -12,6 +12,7 @@
 
 #include "report/report.h"
 #include "util/escape.h"
+#include "util/outpath.h"
 
 volatile sig_atomic_t bench_stop;
 
@@ -110,7 +111,7 @@ bench_check_output(const char *path, const char *db, Err *err)
     if (path && strcmp(path, "-") != 0 && same_file(path, db))
         return err_set(err, ERR_USAGE,
                        "%s is the history database (--db): write the output to another file", path);
-    return 0;
+    return path && strcmp(path, "-") != 0 ? outpath_check(path, err) : 0;
 }
 
 int

@@ -646,6 +646,24 @@ def test_a_history_that_is_a_directory_says_so(ferret, tmp_path):
     assert list(d.iterdir()) == []
 
 
+def test_an_unwritable_output_fails_before_benchmarking(ferret, tmp_path):
+    """--json/--csv/--markdown naming a directory or a file in a missing directory failed
+    only after the whole benchmark ('renaming ro.tmp to ro: Is a directory'); now one line,
+    before anything runs and before anything is stored."""
+    d = tmp_path / "adir"
+    d.mkdir()
+    db = tmp_path / "h.db"
+    for opt in ("--json", "--csv", "--markdown"):
+        for out, expect in ((d, "it is a directory"),
+                            (tmp_path / "no" / "x.out", "No such file or directory")):
+            r = bench(ferret, *FAST, "--db", str(db), opt, str(out), "pass", cwd=tmp_path)
+            lines = ferret_lines(r.stderr)
+            assert r.returncode == 1 and len(lines) == 1, r.stderr
+            assert lines[0] == f"ferret: cannot write {out}: {expect}", r.stderr
+            assert r.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"] and not list(d.iterdir())
+
+
 def test_database_problems(ferret, tmp_path):
     db = tmp_path / "h.db"
     r = bench(ferret, *FAST, "--db", str(db), "pass", cwd=tmp_path)
