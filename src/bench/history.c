@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct History {
     sqlite3 *db;
@@ -157,6 +158,14 @@ history_open(const char *path, bool create, History **out, Err *err)
     if (!exists && !create) {
         history_close(h);
         return err_set(err, ERR_USAGE, "history %s: no such database (run `ferret bench` first)",
+                       path);
+    }
+    char cwd[16];
+    if (!exists && path[0] != '/' && !getcwd(cwd, sizeof cwd) && errno == ENOENT) {
+        history_close(h);
+        return err_set(err, ERR_IO,
+                       "history %s: the current directory was removed (cd to another, or "
+                       "give --db)",
                        path);
     }
     if (!exists && make_parent(path, err) < 0) {

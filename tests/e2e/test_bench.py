@@ -664,6 +664,22 @@ def test_an_unwritable_output_fails_before_benchmarking(ferret, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"] and not list(d.iterdir())
 
 
+def test_the_default_history_in_a_removed_directory_says_so(ferret, tmp_path):
+    """In a current directory that was removed, the default history (.ferret/history.db) was
+    refused with 'creating .ferret: No such file or directory'; now the line says why."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    e = dict(os.environ)
+    e.pop("FERRET_DB", None)
+    r = subprocess.run(f"cd {gone} && rmdir {gone} && exec {ferret} bench {' '.join(FAST)} "
+                       f"--python /usr/bin/python3 pass", shell=True, capture_output=True,
+                       text=True, timeout=120, env=e)
+    lines = ferret_lines(r.stderr)
+    assert r.returncode == 1 and len(lines) == 1, r.stderr
+    assert lines[0] == "ferret: history .ferret/history.db: the current directory was removed " \
+                       "(cd to another, or give --db)", r.stderr
+
+
 def test_database_problems(ferret, tmp_path):
     db = tmp_path / "h.db"
     r = bench(ferret, *FAST, "--db", str(db), "pass", cwd=tmp_path)
