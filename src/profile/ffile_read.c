@@ -452,6 +452,10 @@ guess_kind(const uint8_t *d, size_t n)
     size_t i = 0;
     while (i < n && (d[i] == ' ' || d[i] == '\n' || d[i] == '\r' || d[i] == '\t'))
         i++;
+    if (i < n && d[i] == '{' && memmem(d, n, "{\"schema\": ", 11) &&
+        memmem(d, n, "\"ferret\": ", 10)) /* the start of `ferret bench --json` */
+        return " (it is a ferret bench result: `ferret compare` reads it; with --profile its "
+               "profiles are base64 in \"profile_ferret\")";
     if (i < n && (d[i] == '{' || d[i] == '['))
         return " (it is JSON: a speedscope or Chrome trace file?)";
     if (n >= 5 && memcmp(d, "<?xml", 5) == 0)

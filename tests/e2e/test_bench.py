@@ -915,3 +915,15 @@ def test_every_option_docs_bench_names_is_in_the_help(ferret):
                                    check=True).stdout for cmd in ("bench", "compare", "history"))
     named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", doc))
     assert named and sorted(o for o in named if not re.search(re.escape(o) + r"\b", helps)) == []
+
+
+def test_report_on_a_bench_result_says_what_it_is(ferret, tmp_path):
+    """`ferret report` on `ferret bench --json` output guessed 'a speedscope or Chrome trace
+    file?'; it now names a bench result and where its profiles are."""
+    out = tmp_path / "r.json"
+    r = bench(ferret, *FAST, "--no-history", "--json", str(out), "pass", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run(ferret, "report", str(out), cwd=tmp_path)
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith(f"ferret: {out}: not a ferret profile (it is a ferret bench "
+                               "result: `ferret compare` reads it;"), r.stderr
