@@ -2,6 +2,7 @@
 exit, no output file left behind, the command's own status passed on, a killed program's
 flushed data still reported, a mismatched or missing extension named with both versions,
 and the layouts the extension is found in (installed tree, pip)."""
+import json
 import os
 import shutil
 import signal
@@ -32,6 +33,8 @@ def one_error_line(r):
     (["--include", "", "--", "python3", "x.py"], 2, "non-empty pattern"),
     (["--", "no_such_command_xyz"], 2, "command not found: no_such_command_xyz"),
     (["--", "/bin/ls"], 1, "/bin/ls is not a Python program"),
+    (["--lines=1", "--", "python3", "x.py"], 2, "--lines takes no value"),
+    (["--top=0", "--", "python3", "x.py"], 2, "--top: 0 is out of range"),
 ])
 def test_bad_command_line(ferret, args, code, text, tmp_path):
     r = subprocess.run([ferret, "trace"] + args, capture_output=True, text=True, cwd=tmp_path,
@@ -40,6 +43,16 @@ def test_bad_command_line(ferret, args, code, text, tmp_path):
     assert text in one_error_line(r)
     assert r.stdout == ""
     assert os.listdir(tmp_path) == []
+
+
+def test_option_equals_value(ferret, python, tmp_path):
+    """--option=value, as run, mem and report take it (trace said "unknown option")."""
+    out = tmp_path / "t.json"
+    r = tk.run(ferret, ["trace", "--timeline-size=5", "--format=json", f"--output={out}", "--",
+                        python, "-c", "sum(range(3))"])
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["kind"] == "trace" and data["meta"]["timeline_size"] == "5", data["meta"]
 
 
 def test_script_that_never_starts_python(ferret, tmp_path):
