@@ -61,6 +61,17 @@ cli_parse_int(const char *opt, const char *s, long long min, long long max, long
     return 0;
 }
 
+const char *
+cli_long_value(const char **arg, char *name, size_t n)
+{
+    const char *eq = strncmp(*arg, "--", 2) == 0 ? strchr(*arg, '=') : NULL;
+    if (!eq || (size_t)(eq - *arg) >= n)
+        return NULL;
+    snprintf(name, n, "%.*s", (int)(eq - *arg), *arg);
+    *arg = name;
+    return eq + 1;
+}
+
 int
 cli_parse_seconds(const char *opt, const char *s, double *out, Err *err)
 {

@@ -42,6 +42,9 @@ int cli_parse_int(const char *opt, const char *s, long long min, long long max, 
 /* Parses a duration like "10", "2.5s", "500ms", "3m" into seconds. */
 #define CLI_SECONDS_MAX 1e8 /* the longest duration an option takes */
 int cli_parse_seconds(const char *opt, const char *s, double *out, Err *err);
+/* "--option=value": the option's name into name (n bytes) and a pointer to the value; NULL,
+ * and arg itself is the option, for anything else (a short option, no '=', a long name). */
+const char *cli_long_value(const char **arg, char *name, size_t n);
 /* Parses `report`/`diff` options (-f, -o, --series, --top, --mode, --gil; NULL series, top,
  * mode or gil: not accepted) and up to max_paths positional paths. Returns 0, 1 after
  * printing --help with help(), or -1 after printing a usage error. */

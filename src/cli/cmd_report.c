@@ -48,13 +48,7 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
         const char *a = argv[i];
         const char **dest = NULL;
         char name[32];
-        const char *eq = NULL; /* --option=value */
-        if (!only_paths && strncmp(a, "--", 2) == 0 && (eq = strchr(a, '=')) &&
-            (size_t)(eq - a) < sizeof name) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
-            a = name;
-        } else
-            eq = NULL;
+        const char *eq = only_paths ? NULL : cli_long_value(&a, name, sizeof name);
         if (only_paths || (a[0] != '-' || a[1] == '\0')) {
             if (*npaths >= max_paths) {
                 cli_usage("%s: unexpected argument '%s'", argv[0], a);
@@ -92,7 +86,7 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
                 cli_usage("%s needs a value", a);
                 return -1;
             }
-            if (cli_parse_int(a, eq ? eq + 1 : argv[++i], 1, 100000, top, &err) < 0) {
+            if (cli_parse_int(a, eq ? eq : argv[++i], 1, 100000, top, &err) < 0) {
                 cli_fail(&err);
                 return -1;
             }
@@ -103,7 +97,7 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
             return -1;
         }
         if (eq) {
-            *dest = eq + 1;
+            *dest = eq;
             continue;
         }
         if (i + 1 >= argc) {

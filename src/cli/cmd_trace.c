@@ -79,13 +79,7 @@ parse(int argc, char **argv, TraceArgs *a)
         if (o[0] != '-' || o[1] == '\0')
             break;
         char name[32];
-        const char *eq = NULL; /* --option=value, as run, mem and report take it */
-        if (strncmp(o, "--", 2) == 0 && (eq = strchr(o, '=')) && (size_t)(eq - o) < sizeof name) {
-            snprintf(name, sizeof name, "%.*s", (int)(eq - o), o);
-            o = name;
-        } else {
-            eq = NULL;
-        }
+        const char *eq = cli_long_value(&o, name, sizeof name); /* as run, mem and report */
         bool flag = strcmp(o, "--help") == 0 || strcmp(o, "--lines") == 0 ||
                     strcmp(o, "--builtins") == 0 || strcmp(o, "--timeline") == 0 ||
                     strcmp(o, "--no-cpu") == 0;
@@ -126,7 +120,7 @@ parse(int argc, char **argv, TraceArgs *a)
             cli_usage("%s needs a value", o);
             return -1;
         }
-        const char *v = eq ? eq + 1 : argv[++i];
+        const char *v = eq ? eq : argv[++i];
         if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
             a->output = v;
         } else if (strcmp(o, "-f") == 0 || strcmp(o, "--format") == 0) {
