@@ -2,6 +2,7 @@
 /* env.c: reads /proc, /sys and git for the environment of a benchmark run. */
 #include "bench/env.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -46,9 +47,13 @@ read_line(const char *path, char *out, size_t n)
 static int
 git_line(const char *args, char *out, size_t n)
 {
-    char cmd[256];
+    char cmd[256], cwd[4096];
     snprintf(cmd, sizeof cmd, "git %s 2>/dev/null", args);
     out[0] = 0;
+    /* a current directory that was removed is in no repository, and the shell would print
+     * "sh: 0: getcwd() failed" before the redirection applies */
+    if (!getcwd(cwd, sizeof cwd) && errno == ENOENT)
+        return -1;
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;

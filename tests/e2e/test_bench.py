@@ -678,6 +678,14 @@ def test_the_default_history_in_a_removed_directory_says_so(ferret, tmp_path):
     assert r.returncode == 1 and len(lines) == 1, r.stderr
     assert lines[0] == "ferret: history .ferret/history.db: the current directory was removed " \
                        "(cd to another, or give --db)", r.stderr
+    # with --db elsewhere it runs, and the environment's git lookup prints nothing (the
+    # shell said "sh: 0: getcwd() failed: No such file or directory")
+    gone.mkdir()
+    r = subprocess.run(f"cd {gone} && rmdir {gone} && exec {ferret} bench {' '.join(FAST)} "
+                       f"--db {tmp_path / 'h.db'} --python /usr/bin/python3 pass", shell=True,
+                       capture_output=True, text=True, timeout=120, env=e)
+    assert r.returncode == 0, r.stderr
+    assert "getcwd" not in r.stderr, r.stderr
 
 
 def test_database_problems(ferret, tmp_path):
