@@ -111,7 +111,7 @@ bench_check_output(const char *path, const char *db, Err *err)
     if (path && strcmp(path, "-") != 0 && same_file(path, db))
         return err_set(err, ERR_USAGE,
                        "%s is the history database (--db): write the output to another file", path);
-    return path && strcmp(path, "-") != 0 ? outpath_check(path, err) : 0;
+    return outpath_check(path, err);
 }
 
 int

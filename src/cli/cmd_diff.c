@@ -51,8 +51,6 @@ cmd_diff(int argc, char **argv)
     const DiffWriter *w = diff_writer_find(format);
     if (!w)
         return cli_usage("diff: unknown format '%s' (formats: %s)", format, diff_format_list());
-    if (mode && strcmp(mode, "wall") != 0 && strcmp(mode, "cpu") != 0)
-        return cli_usage("--mode: expected wall or cpu, not '%s'", mode);
     Err err;
     Profile *base = ffile_read(paths[0], &err), *new = NULL;
     if (!base)

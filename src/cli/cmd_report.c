@@ -106,6 +106,10 @@ cli_report_options(int argc, char **argv, const char **paths, int max_paths, int
         }
         *dest = argv[++i];
     }
+    if (mode && *mode && strcmp(*mode, "wall") != 0 && strcmp(*mode, "cpu") != 0) {
+        cli_usage("--mode: expected wall or cpu, not '%s'", *mode);
+        return -1;
+    }
     return 0;
 }
 
@@ -155,8 +159,6 @@ cmd_report(int argc, char **argv)
     const ReportWriter *w = format ? report_find(format) : NULL;
     if (format && !w)
         return cli_usage("unknown format '%s' (formats: %s)", format, report_format_list());
-    if (mode && strcmp(mode, "wall") != 0 && strcmp(mode, "cpu") != 0)
-        return cli_usage("--mode: expected wall or cpu, not '%s'", mode);
 
     Err err;
     Profile *p = ffile_read(path, &err);

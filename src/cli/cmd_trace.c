@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -278,14 +277,12 @@ cmd_trace(int argc, char **argv)
             stream = tmp;
         }
     }
-    if (stream) {
-        unlink(stream);
-    }
     if (!stream) {
         err_set(&err, ERR_NOMEM, "out of memory");
         rc = cli_fail(&err);
         goto done;
     }
+    unlink(stream);
     if (inject_setenv(&inj, "ferret._boot:trace_main", &err) < 0 ||
         set_options_env(&a, stream, &err) < 0) {
         rc = cli_fail(&err);

@@ -63,9 +63,9 @@ outpath_check(const char *path, Err *err)
     }
     /* can the file be created next to where it goes (its directory exists, is one, and may
      * be written)? */
-    char *probe;
-    if (outpath_staging(path, &probe, err) < 0)
-        return -1;
+    char *probe = outpath_tmp_name(path);
+    if (!probe)
+        return err_set(err, ERR_NOMEM, "out of memory");
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int e = errno;
     if (fd >= 0) {
