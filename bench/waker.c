@@ -2,9 +2,10 @@
 /* waker: a control for bench/wake_control.py. Runs COMMAND and, until it exits, wakes up HZ
  * times a second doing nothing else: what any sampler that sleeps between samples costs the
  * program, with none of the sampling. --spin busy-waits to each moment instead of sleeping
- * (one core kept busy, never idle).
+ * (one core kept busy, never idle). --burn US spends US microseconds of CPU after each
+ * wake-up, touching nothing of the program: what a sampler's CPU time alone costs it.
  *
- *     build/bench/waker [--spin] HZ COMMAND [ARGS...]
+ *     build/bench/waker [--spin | --burn US] HZ COMMAND [ARGS...]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,11 +16,17 @@
 #include <unistd.h>
 
 static long long
-now_ns(void)
+clock_ns(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long
+now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
 }
 
 int
@@ -28,10 +35,17 @@ main(int argc, char **argv)
     int a = 1;
     int spin = argc > a && strcmp(argv[a], "--spin") == 0;
     a += spin;
-    char *end;
+    char *end = "";
+    double burn_us = 0;
+    if (!spin && argc > a + 1 && strcmp(argv[a], "--burn") == 0) {
+        burn_us = strtod(argv[a + 1], &end);
+        a += 2;
+    }
+    const char *burn_end = end;
     double hz = argc > a + 1 ? strtod(argv[a], &end) : 0;
-    if (argc <= a + 1 || *end || !(hz > 0) || hz > 100000) {
-        fprintf(stderr, "usage: waker [--spin] HZ COMMAND [ARGS...]\n");
+    if (argc <= a + 1 || *end || *burn_end || !(burn_us >= 0) || burn_us > 1e6 || !(hz > 0) ||
+        hz > 100000) {
+        fprintf(stderr, "usage: waker [--spin | --burn US] HZ COMMAND [ARGS...]\n");
         return 2;
     }
     pid_t pid = fork();
@@ -53,6 +67,11 @@ main(int argc, char **argv)
         if (r < 0 && errno != EINTR) {
             perror("waker: waitpid");
             return 1;
+        }
+        if (burn_us > 0) {
+            long long until = clock_ns(CLOCK_THREAD_CPUTIME_ID) + (long long)(burn_us * 1000);
+            while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < until)
+                ;
         }
         next += interval;
         if (spin) {

@@ -9,6 +9,8 @@ block in a shuffled order:
 
   plain    nothing runs beside the target for the window
   waker    build/bench/waker HZ sleep SEC  (wakes HZ times a second, does nothing)
+  burnUS   build/bench/waker --burn US HZ sleep SEC  (the same, spending US microseconds of
+           CPU after each wake-up: what a sampler's CPU time alone costs; e.g. burn60)
   ferret   build/ferret attach -r HZ --duration SEC -f collapsed -o /dev/null PID
 
 The target's progress rate in a window (pieces finished per second) against the plain
@@ -103,7 +105,8 @@ def main():
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--workload", default="threads", choices=("threads", "calls", "loops"))
     ap.add_argument("--python", default="/usr/bin/python3")
-    ap.add_argument("--arms", default="waker,ferret")
+    ap.add_argument("--arms", default="waker,ferret",
+                    help="comma-separated: waker, ferret, burnUS (e.g. burn60)")
     a = ap.parse_args()
     waker = os.path.join(ROOT, "build", "bench", "waker")
     ferret = os.path.join(ROOT, "build", "ferret")
@@ -126,6 +129,8 @@ def main():
                        "-o", os.devnull, str(target.pid)]}
     use = ["plain"] + [k for k in a.arms.split(",") if k]
     for k in use:
+        if k.startswith("burn") and k[4:].isdigit():
+            arms[k] = [waker, "--burn", k[4:], hz, "sleep", sec]
         if k not in arms:
             raise SystemExit("unknown arm %r" % k)
     windows = {k: [] for k in use}
