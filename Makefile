@@ -142,11 +142,12 @@ e2e: e2e-parallel
 
 # The checks that time nothing run side by side, TEST_JOBS make jobs at a time (the builds
 # too; `make -jN test` gives its own N), each one's output kept together; then the timing
-# tests, alone. The longest, the first e2e phase, is named first so that it starts first.
+# tests, alone. The longest, the first e2e phase, is named first so that it starts first;
+# bench-tools only shows that the C programs of bench/ still build.
 TEST_JOBS ?= 2
 test:
 	+$(MAKE) $(if $(filter --jobserver%,$(MAKEFLAGS)),,-j$(TEST_JOBS)) --output-sync=target \
-	  --no-print-directory e2e-parallel unit fuzz-replay fuzz-short layouts-check
+	  --no-print-directory e2e-parallel unit fuzz-replay fuzz-short layouts-check bench-tools
 	$(E2E_TIMING)
 
 # Per-CPython layouts, generated from each installed interpreter's own headers.
@@ -162,7 +163,7 @@ demo: $(BUILD)/ferret
 	$(BUILD)/ferret run -- python3 examples/hotspots.py
 
 # Programs the benchmark scripts in bench/ use (release build).
-BENCH_TOOLS := $(BUILD)/bench/sample_cost $(BUILD)/bench/waker
+BENCH_TOOLS := $(BUILD)/bench/sample_cost $(BUILD)/bench/waker $(BUILD)/bench/syscall_cost
 $(BUILD)/bench/%: bench/%.c $(BUILD)/rel/libferret.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(REL_FLAGS) -o $@ $< $(BUILD)/rel/libferret.a $(LDLIBS)

@@ -15,13 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long
-clock_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "clock.h"
 
 static long long
 now_ns(void)

@@ -12,6 +12,7 @@ block in a shuffled order:
   burnUS   build/bench/waker --burn US HZ sleep SEC  (the same, spending US microseconds of
            CPU after each wake-up: what a sampler's CPU time alone costs; e.g. burn60)
   ferret   build/ferret attach -r HZ --duration SEC -f collapsed -o /dev/null PID
+  ARM@N    any arm above run under `taskset -c N` (on CPU N only; e.g. ferret@1)
 
 The target's progress rate in a window (pieces finished per second) against the plain
 window of the same block gives that block's slowdown: plain rate / arm rate. Windows of a
@@ -98,6 +99,20 @@ def rate(stamps, t0, t1):
     return n / (t1 - t0)
 
 
+def arm_command(k, waker, ferret, hz, sec, pid):
+    """The command of arm k (None for plain or an unknown arm)."""
+    if k == "waker":
+        return [waker, hz, "sleep", sec]
+    if k == "ferret":
+        return [ferret, "attach", "-q", "-r", hz, "--duration", sec, "-f", "collapsed", "-o",
+                os.devnull, str(pid)]
+    if k.startswith("burn") and k[4:].isdigit():
+        return [waker, "--burn", k[4:], hz, "sleep", sec]
+    base, at, cpu = k.partition("@")
+    inner = arm_command(base, waker, ferret, hz, sec, pid) if at and cpu.isdigit() else None
+    return ["taskset", "-c", cpu] + inner if inner else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--blocks", type=int, default=40)
@@ -106,7 +121,7 @@ def main():
     ap.add_argument("--workload", default="threads", choices=("threads", "calls", "loops"))
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--arms", default="waker,ferret",
-                    help="comma-separated: waker, ferret, burnUS (e.g. burn60)")
+                    help="comma-separated: waker, ferret, burnUS (e.g. burn60), ARM@CPU (e.g. ferret@1)")
     a = ap.parse_args()
     waker = os.path.join(ROOT, "build", "bench", "waker")
     ferret = os.path.join(ROOT, "build", "ferret")
@@ -118,21 +133,16 @@ def main():
         need = "def fib(" if a.workload == "calls" else "def int_loop("
         if need not in src:
             raise SystemExit("%s.py has no %s...): the target needs updating" % (a.workload, need))
+    hz, sec = str(a.rate), "%g" % a.window
+    use = ["plain"] + [k for k in a.arms.split(",") if k]
+    for k in use:  # before the target starts, which would be left behind
+        if arm_command(k, waker, ferret, hz, sec, 0) is None and k != "plain":
+            raise SystemExit("unknown arm %r" % k)
     target = subprocess.Popen([a.python, "-c", TARGET, WORKLOADS, a.workload],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if target.stdout.readline().strip() != "ready":
         raise SystemExit("the target did not start")
-    hz, sec = str(a.rate), "%g" % a.window
-    arms = {"plain": None,
-            "waker": [waker, hz, "sleep", sec],
-            "ferret": [ferret, "attach", "-q", "-r", hz, "--duration", sec, "-f", "collapsed",
-                       "-o", os.devnull, str(target.pid)]}
-    use = ["plain"] + [k for k in a.arms.split(",") if k]
-    for k in use:
-        if k.startswith("burn") and k[4:].isdigit():
-            arms[k] = [waker, "--burn", k[4:], hz, "sleep", sec]
-        if k not in arms:
-            raise SystemExit("unknown arm %r" % k)
+    arms = {k: arm_command(k, waker, ferret, hz, sec, target.pid) for k in use}
     windows = {k: [] for k in use}
     order = random.Random(1)
     load0 = open("/proc/loadavg").read().split()[0]
