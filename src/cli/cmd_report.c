@@ -13,6 +13,7 @@
 #include "profile/ffile.h"
 #include "report/memview.h"
 #include "report/report.h"
+#include "util/outpath.h"
 
 static void
 usage(FILE *f)
@@ -205,6 +206,11 @@ cmd_report(int argc, char **argv)
             }
             output = def;
         }
+    }
+    /* a directory or a read-only file as -o: said before the report is made */
+    if (outpath_check(output, &err) < 0) {
+        rc = cli_fail(&err);
+        goto done;
     }
     if (strcmp(output, "-") == 0 && w->binary && cli_isatty(1)) {
         rc = cli_usage("the %s format is binary: write it to a file with -o", w->name);

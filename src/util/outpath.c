@@ -37,12 +37,26 @@ outpath_tmp_name(const char *path)
     return tmp;
 }
 
+/* A regular file that exists but that this user may not write: renaming over it would replace
+ * it anyway (the directory is what rename() needs), where the shell's `>` says "Permission
+ * denied". A user who made a file read-only to keep it gets the same answer from ferret. */
+static int
+refuse_read_only(const char *path, Err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, W_OK) != 0 && errno == EACCES)
+        return err_sys(err, EACCES, "cannot write %s", path);
+    return 0;
+}
+
 int
 outpath_staging(const char *path, char **staging, Err *err)
 {
     *staging = NULL;
     if (outpath_in_place(path))
         return 0;
+    if (refuse_read_only(path, err) < 0)
+        return -1;
     if (!(*staging = outpath_tmp_name(path)))
         return err_set(err, ERR_NOMEM, "out of memory");
     return 0;
@@ -61,6 +75,8 @@ outpath_check(const char *path, Err *err)
             return err_sys(err, errno, "cannot write %s", path);
         return 0;
     }
+    if (refuse_read_only(path, err) < 0)
+        return -1;
     /* can the file be created next to where it goes (its directory exists, is one, and may
      * be written)? */
     char *probe = outpath_tmp_name(path);

@@ -19,12 +19,13 @@ char *outpath_tmp_name(const char *path);
 
 /* Where to write an output before it is complete: *staging is a new "path.tmp" (free it;
  * rename it over path once written) for a regular or new file, or NULL when the output is
- * written in place (outpath_in_place). -1 when out of memory. */
+ * written in place (outpath_in_place). -1 when out of memory, or when path is a regular file
+ * this user may not write (made read-only: the rename would replace it all the same). */
 int outpath_staging(const char *path, char **staging, Err *err);
 
 /* Refuses, before a program runs for nothing, an output that could not be written: a
- * directory, an in-place output without write permission, a file that cannot be created
- * where it goes. NULL and "-" (standard output) pass. */
+ * directory, an in-place output or an existing file without write permission, a file that
+ * cannot be created where it goes. NULL and "-" (standard output) pass. */
 int outpath_check(const char *path, Err *err);
 
 #endif

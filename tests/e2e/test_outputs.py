@@ -175,3 +175,48 @@ def test_an_output_name_of_255_bytes_is_written(python, ferret, saved, tmp_path)
         r = run(ferret, "report", "-f", "text", str(out))
         assert r.returncode == 0 and "f (" in r.stdout, r.stderr
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_read_only_output_is_refused_not_replaced(python, ferret, saved):
+    """A file the user made read-only was replaced all the same (writing FILE.tmp and renaming
+    it over the file needs only the directory), where the shell's `>` says 'Permission
+    denied'. Run as another user, since root may write any file."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run ferret as another user")
+    import shutil
+    import tempfile
+    _, prof = saved
+    shared = tempfile.mkdtemp(prefix="ferret-ro-")
+    try:
+        os.chmod(shared, 0o777)
+        mine = os.path.join(shared, "p.ferret")
+        shutil.copy(prof, mine)
+        os.chmod(mine, 0o644)
+        ran = os.path.join(shared, "ran")
+        for args in (["report", "-f", "html", "-o", "OUT", mine],
+                     # Debian's python3: the pyenv ones are in root's home
+                     ["run", "-q", "-f", "html", "-o", "OUT", "--", "/usr/bin/python3", "-c",
+                      "open(%r, 'w')" % ran]):
+            out = os.path.join(shared, "keep.html")
+            with open(out, "w") as f:
+                f.write("the user's own\n")
+            os.chown(out, 65534, 65534)
+            os.chmod(out, 0o444)
+            r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                ferret] + [out if a == "OUT" else a for a in args],
+                               capture_output=True, text=True, timeout=60)
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode != 0 and len(lines) == 1, (args, r.stderr)
+            assert lines[0] == "ferret: cannot write %s: Permission denied" % out, r.stderr
+            with open(out) as f:
+                assert f.read() == "the user's own\n"
+            assert sorted(os.listdir(shared)) == ["keep.html", "p.ferret"], os.listdir(shared)
+            os.unlink(out)
+        # the same file, writable: written
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ferret,
+                            "report", "-f", "html", "-o", os.path.join(shared, "new.html"),
+                            mine], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert os.path.getsize(os.path.join(shared, "new.html")) > 0
+    finally:
+        shutil.rmtree(shared)
