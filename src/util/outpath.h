@@ -25,7 +25,8 @@ int outpath_staging(const char *path, char **staging, Err *err);
 
 /* Refuses, before a program runs for nothing, an output that could not be written: a
  * directory, an in-place output or an existing file without write permission, a file that
- * cannot be created where it goes. NULL and "-" (standard output) pass. */
+ * cannot be created where it goes, and one whose "path.tmp" exists (the user's, or what a
+ * killed run left: writing would destroy it). NULL and "-" (standard output) pass. */
 int outpath_check(const char *path, Err *err);
 
 #endif

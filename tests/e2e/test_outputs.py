@@ -220,3 +220,34 @@ def test_a_read_only_output_is_refused_not_replaced(python, ferret, saved):
         assert os.path.getsize(os.path.join(shared, "new.html")) > 0
     finally:
         shutil.rmtree(shared)
+
+
+@pytest.mark.parametrize("cmd", ["run", "trace", "mem", "report", "bench"])
+def test_a_file_where_the_staging_file_goes_is_not_written_over(python, ferret, saved, tmp_path,
+                                                                cmd):
+    """OUT is written as OUT.tmp, then renamed: an OUT.tmp that was there already (the user's
+    file, or the recording a killed `ferret trace` left, which `ferret report OUT.tmp` reads)
+    was written over. Now the command refuses before the program runs, in one line, and
+    leaves it as it was; once it is moved, the same command works."""
+    _, prof = saved
+    out = tmp_path / ("out.json" if cmd == "bench" else "out.html")
+    staging = tmp_path / (out.name + ".tmp")
+    staging.write_text("the user's own\n")
+    prog = ["--", python, "-c", "print('ran')"]
+    args = {"run": ["run", "-q", "-f", "html", "-o", str(out)] + prog,
+            "trace": ["trace", "-f", "html", "-o", str(out)] + prog,
+            "mem": ["mem", "-f", "html", "-o", str(out)] + prog,
+            "report": ["report", "-f", "html", "-o", str(out), str(prof)],
+            "bench": ["bench", "-q", "--no-history", "--python", python, "-b", "200ms", "-p",
+                      "2", "--json", str(out), "sum(range(10))"]}[cmd]
+    r = run(ferret, *args)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1, r.stderr
+    assert lines[0] == ("ferret: cannot write %s: out.%s.tmp is in the way (left by a run that "
+                        "was killed?): move or remove it" % (out, out.name[4:])), r.stderr
+    assert "ran" not in r.stdout  # refused before the program ran
+    assert staging.read_text() == "the user's own\n" and not out.exists()
+    staging.rename(tmp_path / "moved")
+    r = run(ferret, *args)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0 and not staging.exists()
