@@ -123,6 +123,24 @@ make_parent(const char *path, Err *err)
     return rc;
 }
 
+/* Whether the directory a new database at path goes in may not be written (said in *err, with
+ * the system's reason: "Permission denied", "Read-only file system"). */
+static bool
+parent_unwritable(const char *path, Err *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    bool no = dir && access(dir, W_OK | X_OK) != 0;
+    int e = errno;
+    if (no)
+        err_set(err, e == EACCES || e == EPERM || e == EROFS ? ERR_PERM : ERR_IO,
+                "history %s: cannot create the database: %s (use --db elsewhere or "
+                "--no-history)",
+                path, strerror(e));
+    free(dir);
+    return no;
+}
+
 /* (Re)opens h->db with SQLite's open flags; returns SQLite's code. */
 static int
 reopen(History *h, int flags)
@@ -171,6 +189,10 @@ history_open(const char *path, bool create, History **out, Err *err)
     if (!exists && make_parent(path, err) < 0) {
         history_close(h);
         return err_context(err, "history %s", path);
+    }
+    if (!exists && parent_unwritable(path, err)) { /* SQLite says "unable to open database file" */
+        history_close(h);
+        return -1;
     }
     /* a reader never writes: not even the tables of a new history into an empty file */
     int rc = reopen(h, create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);

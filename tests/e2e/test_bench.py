@@ -806,6 +806,30 @@ def test_full_disk_and_read_only(ferret, tmp_path, faults):
     assert rows(db) == 1
 
 
+def test_history_in_a_directory_that_may_not_be_written(ferret):
+    """SQLite says only "unable to open database file" when a new history cannot be created;
+    the system's reason is what tells the user why. Run as another user: root writes
+    anywhere."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run ferret as another user")
+    import shutil
+    import tempfile
+    shared = tempfile.mkdtemp(prefix="ferret-rodb-")
+    try:
+        os.chmod(shared, 0o555)
+        db = os.path.join(shared, "h.db")
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            ferret, "bench", *FAST, "--python", "/usr/bin/python3", "--db", db,
+                            "print('ran')"], capture_output=True, text=True, timeout=60)
+        lines = ferret_lines(r.stderr)
+        assert r.returncode == 1 and len(lines) == 1, r.stderr
+        assert lines[0] == ("ferret: history %s: cannot create the database: Permission denied "
+                            "(use --db elsewhere or --no-history)" % db), r.stderr
+        assert r.stdout == "" and os.listdir(shared) == []  # refused before the benchmark ran
+    finally:
+        shutil.rmtree(shared)
+
+
 def test_dying_and_hanging_python(ferret, tmp_path):
     r = bench(ferret, *FAST, "import os; os.kill(os.getpid(), 9)", cwd=tmp_path)
     assert r.returncode == 1
