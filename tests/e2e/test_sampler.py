@@ -458,7 +458,12 @@ def test_sampled_frames_are_python_s_own(python, ferret, tmp_path):
             seen.add(stack)
         else:
             wrong.append((frames, c))
-    assert not wrong, wrong
+    # each wrong stack whole, with the truths of the same depth (pytest cuts a long repr short)
+    assert not wrong, "\n".join(
+        "%d sample(s) of %s\n  truths of that depth: %s" % (
+            c, ";".join(frames), [";".join("%s (%s:%d)" % tuple(f) for f in w)
+                                  for w in wanted if len(w) == len(frames)])
+        for frames, c in wrong)
     assert len(seen) > 0.8 * len(wanted), wanted - seen
 
 
@@ -552,7 +557,8 @@ def test_libpython_caught_while_the_loader_maps_it(python, ferret, tmp_path):
     cookie'): ferret run looks again until it reads."""
     r, st = record(ferret, tmp_path, *half_loaded(python, tmp_path, 300, python, "-c", SPIN))
     assert r.returncode == 0, r.stderr
-    assert weight(st, has("spin")) > 100
+    # 0.3 s of spin() at 1 kHz: about 300 (seen once in CI: 68, and 3 with no Python frame)
+    assert weight(st, has("spin")) > 100, (st, r.stderr)
 
 
 @pytest.mark.parametrize("ms", [300, 1500])
