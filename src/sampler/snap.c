@@ -172,6 +172,7 @@ snap_read(Snap *s, Rmem *m, uintptr_t addr, size_t len, Err *err)
 {
     if (m->local)
         return (const uint8_t *)addr;
+    s->served++;
     if (len == 0)
         len = 1;
     size_t ps = s->page_size;

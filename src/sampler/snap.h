@@ -42,6 +42,7 @@ typedef struct {
     Arena misses;           /* data of pages read on demand, and multi-page copies */
     struct iovec *iov_local, *iov_remote; /* RMEM_MAX_IOV each, for the prefetch */
     uint64_t prefetched, missed; /* pages, for statistics */
+    uint64_t served;             /* reads served (snap_read calls), for statistics */
     SnapRec *rec;                /* where snap_read notes the pages it serves, or NULL */
 } Snap;
 
