@@ -82,28 +82,23 @@ outpath_check(const char *path, Err *err)
     char *probe = outpath_tmp_name(path);
     if (!probe)
         return err_set(err, ERR_NOMEM, "out of memory");
-    /* FILE.tmp is written over: one that is there already is somebody's (the user's own, or
-     * the recording of a ferret that was killed, which `ferret report FILE.tmp` reads) */
-    struct stat tst;
-    if (lstat(probe, &tst) == 0) {
-        const char *slash = strrchr(probe, '/');
-        err_set(err, ERR_IO,
-                "cannot write %s: %s is in the way (left by a run that was killed?): move or "
-                "remove it",
-                path, slash ? slash + 1 : probe);
-        free(probe);
-        return -1;
-    }
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int e = errno;
     if (fd >= 0) {
         close(fd);
         unlink(probe);
+    } else if (e == EEXIST) {
+        /* FILE.tmp is written over: one that is there already (a link too) is somebody's:
+         * the user's own, or the recording of a ferret that was killed, which `ferret report
+         * FILE.tmp` reads */
+        const char *slash = strrchr(probe, '/');
+        err_set(err, ERR_IO,
+                "cannot write %s: %s is in the way (left by a run that was killed?): move or "
+                "remove it",
+                path, slash ? slash + 1 : probe);
+    } else {
+        err_sys(err, e, "cannot write %s", path);
     }
     free(probe);
-    if (fd < 0 && e == EEXIST) /* made between the two calls: another run writes there */
-        return err_set(err, ERR_IO, "cannot write %s: another run is writing it", path);
-    if (fd < 0)
-        return err_sys(err, e, "cannot write %s", path);
-    return 0;
+    return fd >= 0 ? 0 : -1;
 }

@@ -488,12 +488,12 @@ def test_code_compiled_where_freed_code_was(python, ferret, tmp_path):
             if frames[-1].startswith("spin (") and f"({way}:" in frames[-2]:
                 line = frame_of(frames[-2])[2]
                 got[line] = got.get(line, 0) + c
-        assert set(got) == lines, "%s: %s" % (way, sorted(got.items()))
+        said = "%s: %s" % (way, sorted(got.items()))  # every round (pytest cuts a dict short)
+        assert set(got) == lines, said
         # a late moment carries the weight of the ones it missed: the median round is the
         # yardstick, not the mean
         typical = sorted(got.values())[len(lines) // 2]
-        # every round whole in the message (pytest cut a dict short once in CI)
-        assert all(got[l] > 0.5 * typical for l in lines), "%s: %s" % (way, sorted(got.items()))
+        assert all(got[l] > 0.5 * typical for l in lines), said
 
 
 # ---- how the target ends ------------------------------------------------------------------
